@@ -1,0 +1,6 @@
+"""Recurrent network models: `LowRankRNN`, `FullRankRNN` and their base `AbstractRNN`."""
+
+from ._base import AbstractRNN as AbstractRNN, Rollout as Rollout
+from ._fullrank import FullRankRNN as FullRankRNN
+from ._lowrank import LowRankRNN as LowRankRNN
+from ._nonlinearity import NONLINEARITIES as NONLINEARITIES

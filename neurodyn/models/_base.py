@@ -1,0 +1,248 @@
+"""The recurrent-network base class shared by every neurodyn RNN.
+
+All models follow the discrete-time update of Dubreuil et al. (2022), Nat. Neurosci.:
+
+    x_{t+1} = x_t + α(−x_t + J φ(x_t) + W_in u_t) + σ ξ_t,   α = dt/τ,   ξ_t ~ N(0, I)
+    z_t     = φ(x_{t+1}) W_out / N
+
+where W_in = diag(g_in) w_in and W_out = w_out diag(g_out) carry trainable per-channel gains.
+Subclasses only say how J φ(x) is computed (low-rank or dense).
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ._nonlinearity import get_nonlinearity
+
+
+class Rollout(NamedTuple):
+    """A simulated trajectory: `states[..., T, N]` (x after each update) and `outputs[..., T, O]`."""
+
+    states: Float[Array, "*batch time neurons"]
+    outputs: Float[Array, "*batch time outputs"]
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number (ms), got {value!r}")
+
+
+def check_common(
+    n_neurons: int, n_inputs: int, n_outputs: int, tau: float, dt: float, noise_std: float
+) -> None:
+    """Validation shared by all RNN constructors (plain ValueErrors, known at trace time)."""
+    for name, value, low in (
+        ("n_neurons", n_neurons, 1),
+        ("n_inputs", n_inputs, 0),
+        ("n_outputs", n_outputs, 0),
+    ):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    _check_positive("tau", tau)
+    _check_positive("dt", dt)
+    if dt / tau > 1:
+        raise ValueError(
+            f"dt/tau must be <= 1 for a stable Euler update, got dt={dt} ms, tau={tau} ms "
+            f"(dt/tau = {dt / tau:.3g})"
+        )
+    if not np.isfinite(noise_std) or noise_std < 0:
+        raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
+
+
+def check_train(train: tuple[str, ...] | frozenset[str] | set[str], allowed: tuple[str, ...]):
+    """Normalise the `train=` argument to a sorted tuple of known parameter groups."""
+    if isinstance(train, str):
+        train = (train,)
+    train = tuple(sorted(set(train)))
+    unknown = [name for name in train if name not in allowed]
+    if unknown:
+        raise ValueError(f"train: unknown parameter group(s) {unknown}; choose from {list(allowed)}")
+    return train
+
+
+class AbstractRNN(eqx.Module):
+    """A rate RNN x_{t+1} = x_t + α(−x_t + J φ(x_t) + W_in u_t) + σ ξ_t with readout φ(x) W_out / N.
+
+    Concrete models provide `recurrent(r)` (the product J r for rates r = φ(x)) and the
+    parameter fields `w_in [I, N]`, `g_in [I]`, `w_out [N, O]`, `g_out [O]`.
+    A model is a dynamical system: `step(x, u)` is the noise-free map and
+    `vector_field(x, u)` its continuous-time counterpart (−x + J φ(x) + W_in u)/τ.
+    """
+
+    n_neurons: eqx.AbstractVar[int]
+    n_inputs: eqx.AbstractVar[int]
+    n_outputs: eqx.AbstractVar[int]
+    tau: eqx.AbstractVar[float]
+    dt: eqx.AbstractVar[float]
+    noise_std: eqx.AbstractVar[float]
+    nonlinearity: eqx.AbstractVar[str]
+    train: eqx.AbstractVar[tuple[str, ...]]
+    w_in: eqx.AbstractVar[Float[Array, "inputs neurons"]]
+    g_in: eqx.AbstractVar[Float[Array, " inputs"]]
+    w_out: eqx.AbstractVar[Float[Array, "neurons outputs"]]
+    g_out: eqx.AbstractVar[Float[Array, " outputs"]]
+
+    # ------------------------------------------------------------------ dynamics
+    @abc.abstractmethod
+    def recurrent(self, r: Float[Array, " neurons"]) -> Float[Array, " neurons"]:
+        """The recurrent drive J r for a vector of rates r."""
+
+    @abc.abstractmethod
+    def _param_groups(self) -> dict[str, str]:
+        """Map of parameter-group name (as used in `train=`) to field name."""
+
+    @abc.abstractmethod
+    def hyperparameters(self) -> dict:
+        """The constructor arguments (without `key`) that rebuild a model of this shape."""
+
+    @property
+    def alpha(self) -> float:
+        """The Euler step α = dt/τ."""
+        return self.dt / self.tau
+
+    def phi(self, x: Array) -> Array:
+        """The single-neuron nonlinearity φ."""
+        return get_nonlinearity(self.nonlinearity)(x)
+
+    @property
+    def input_weights(self) -> Float[Array, "inputs neurons"]:
+        """Effective input matrix W_in = diag(g_in) w_in."""
+        return self.w_in * self.g_in[:, None]
+
+    @property
+    def readout_weights(self) -> Float[Array, "neurons outputs"]:
+        """Effective readout matrix W_out = w_out diag(g_out) (applied as φ(x) W_out / N)."""
+        return self.w_out * self.g_out[None, :]
+
+    def drive(self, x: Float[Array, " neurons"], u: Float[Array, " inputs"]) -> Array:
+        """−x + J φ(x) + W_in u (the bracket of the update rule)."""
+        return -x + self.recurrent(self.phi(x)) + u @ self.input_weights
+
+    def vector_field(self, x: Float[Array, " neurons"], u: Float[Array, " inputs"] | None = None):
+        """Continuous-time dynamics dx/dt = (−x + J φ(x) + W_in u)/τ, in units of 1/ms."""
+        return self.drive(x, self._input_or_zero(u)) / self.tau
+
+    def step(self, x: Float[Array, " neurons"], u: Float[Array, " inputs"] | None = None):
+        """One noise-free discrete update x ↦ x + α(−x + J φ(x) + W_in u)."""
+        return x + self.alpha * self.drive(x, self._input_or_zero(u))
+
+    def readout(self, x: Float[Array, "*batch neurons"]) -> Float[Array, "*batch outputs"]:
+        """Network output z = φ(x) W_out / N."""
+        return self.phi(x) @ self.readout_weights / self.n_neurons
+
+    def _input_or_zero(self, u):
+        if u is None:
+            return jnp.zeros((self.n_inputs,), dtype=self.w_in.dtype)
+        return u
+
+    # ---------------------------------------------------------------- simulation
+    def simulate(
+        self,
+        inputs: Float[Array, "*batch time inputs"],
+        *,
+        key: PRNGKeyArray | None,
+        x0: Float[Array, "*batch neurons"] | None = None,
+        noise: bool | Float[Array, "*batch time neurons"] = True,
+    ) -> Rollout:
+        """Run the network on `inputs` of shape `[B, T, I]` (or one trial `[T, I]`).
+
+        `noise=True` draws ξ = `jax.random.normal(key, inputs.shape[:-1] + (N,))` and adds
+        `noise_std · ξ` after each update; `noise=False` runs noise-free (then `key` may be
+        None); an array of that shape supplies the standard-normal draws ξ yourself.
+        `x0` (default zeros) is the state before the first input.
+        Returns `Rollout(states, outputs)` where `states[t]` is x after the update with u_t.
+        """
+        inputs = jnp.asarray(inputs)
+        self._check_inputs(inputs)
+        batch_shape = inputs.shape[:-2]
+        n = self.n_neurons
+        if x0 is None:
+            x0 = jnp.zeros(batch_shape + (n,), dtype=self.w_in.dtype)
+        else:
+            x0 = jnp.asarray(x0)
+            if x0.shape != batch_shape + (n,):
+                raise ValueError(
+                    f"x0 must have shape {batch_shape + (n,)} (batch shape of inputs plus "
+                    f"n_neurons), got {x0.shape}"
+                )
+        xi = self._noise_draws(inputs, key, noise)
+        flat_inputs = inputs.reshape((-1,) + inputs.shape[-2:])
+        flat_x0 = x0.reshape((-1, n))
+        if xi is None:
+            states = jax.vmap(self._run_trial_noise_free)(flat_inputs, flat_x0)
+        else:
+            flat_xi = xi.reshape((-1,) + xi.shape[-2:])
+            states = jax.vmap(self._run_trial)(flat_inputs, flat_x0, flat_xi)
+        states = states.reshape(inputs.shape[:-1] + (n,))
+        return Rollout(states=states, outputs=self.readout(states))
+
+    def _noise_draws(self, inputs, key, noise):
+        noise_shape = inputs.shape[:-1] + (self.n_neurons,)
+        if isinstance(noise, bool):
+            if not noise or self.noise_std == 0:
+                return None
+            if key is None:
+                raise ValueError(
+                    "key is required when noise=True and noise_std > 0; pass key=jax.random.key(…)"
+                    " or noise=False"
+                )
+            return jax.random.normal(key, noise_shape, dtype=self.w_in.dtype)
+        xi = jnp.asarray(noise)
+        if xi.shape != noise_shape:
+            raise ValueError(
+                f"noise must be True, False or an array of standard-normal draws of shape "
+                f"{noise_shape}, got shape {xi.shape}"
+            )
+        return xi
+
+    def _run_trial(self, inputs, x0, xi):
+        sigma = self.noise_std
+
+        def body(x, u_xi):
+            u, e = u_xi
+            x = x + self.alpha * self.drive(x, u) + sigma * e
+            return x, x
+
+        _, states = jax.lax.scan(body, x0, (inputs, xi))
+        return states
+
+    def _run_trial_noise_free(self, inputs, x0):
+        def body(x, u):
+            x = x + self.alpha * self.drive(x, u)
+            return x, x
+
+        _, states = jax.lax.scan(body, x0, inputs)
+        return states
+
+    def _check_inputs(self, inputs: Array) -> None:
+        if inputs.ndim not in (2, 3):
+            raise ValueError(
+                f"inputs must have shape [batch, time, inputs] or [time, inputs], got shape "
+                f"{inputs.shape}"
+            )
+        if inputs.shape[-1] != self.n_inputs:
+            raise ValueError(
+                f"inputs: last axis must equal n_inputs={self.n_inputs}, got shape {inputs.shape}"
+            )
+        if not isinstance(inputs, jax.core.Tracer):
+            if not np.all(np.isfinite(np.asarray(inputs))):
+                raise ValueError("inputs contain NaN or Inf values")
+
+    # ---------------------------------------------------------------- training
+    def trainable(self):
+        """A pytree of booleans, True for the leaves that `train=` selects (for `eqx.partition`)."""
+        groups = self._param_groups()
+        flags = jax.tree_util.tree_map(lambda _: False, self)
+        for group, field in groups.items():
+            flags = eqx.tree_at(
+                lambda m, field=field: getattr(m, field), flags, replace=group in self.train
+            )
+        return flags

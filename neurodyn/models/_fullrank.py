@@ -1,0 +1,97 @@
+"""Full-rank (dense) rate RNN."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ._base import AbstractRNN, check_common, check_train
+from ._nonlinearity import get_nonlinearity
+
+FULLRANK_GROUPS = ("J", "input_vectors", "input_gains", "output_vectors", "output_gains")
+
+
+class FullRankRNN(AbstractRNN):
+    """A dense network x_{t+1} = x_t + α(−x_t + J φ(x_t) + W_in u_t) + σ ξ_t.
+
+    J is initialised i.i.d. N(0, ρ²/N), so its spectrum fills a disc of radius ρ
+    (Sompolinsky, Crisanti & Sommers 1988: ρ > 1 is chaotic for tanh). Input and readout
+    vectors and gains are initialised as in `LowRankRNN`.
+    """
+
+    J: Float[Array, "neurons neurons"]
+    w_in: Float[Array, "inputs neurons"]
+    g_in: Float[Array, " inputs"]
+    w_out: Float[Array, "neurons outputs"]
+    g_out: Float[Array, " outputs"]
+    n_neurons: int = eqx.field(static=True)
+    n_inputs: int = eqx.field(static=True)
+    n_outputs: int = eqx.field(static=True)
+    tau: float = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    noise_std: float = eqx.field(static=True)
+    nonlinearity: str = eqx.field(static=True)
+    train: tuple[str, ...] = eqx.field(static=True)
+    readout_std: float = eqx.field(static=True)
+    rho: float = eqx.field(static=True)
+
+    def __init__(
+        self,
+        n_neurons: int,
+        n_inputs: int,
+        n_outputs: int,
+        *,
+        tau: float = 100.0,
+        dt: float = 20.0,
+        noise_std: float = 0.05,
+        nonlinearity: str = "tanh",
+        train=("J", "input_gains", "output_gains"),
+        readout_std: float = 4.0,
+        rho: float = 1.0,
+        key: PRNGKeyArray,
+    ):
+        check_common(n_neurons, n_inputs, n_outputs, tau, dt, noise_std)
+        get_nonlinearity(nonlinearity)
+        if not np.isfinite(rho) or rho < 0:
+            raise ValueError(f"rho must be a finite number >= 0, got {rho!r}")
+        self.n_neurons, self.n_inputs, self.n_outputs = int(n_neurons), int(n_inputs), int(n_outputs)
+        self.tau, self.dt, self.noise_std = float(tau), float(dt), float(noise_std)
+        self.nonlinearity = nonlinearity
+        self.train = check_train(train, FULLRANK_GROUPS)
+        self.readout_std = float(readout_std)
+        self.rho = float(rho)
+        kj, ki, ko = jax.random.split(key, 3)
+        self.J = rho / np.sqrt(n_neurons) * jax.random.normal(kj, (n_neurons, n_neurons))
+        self.w_in = jax.random.normal(ki, (n_inputs, n_neurons))
+        self.g_in = jnp.ones((n_inputs,))
+        self.w_out = readout_std * jax.random.normal(ko, (n_neurons, n_outputs))
+        self.g_out = jnp.ones((n_outputs,))
+
+    def recurrent(self, r):
+        return self.J @ r
+
+    def _param_groups(self):
+        return {
+            "J": "J",
+            "input_vectors": "w_in",
+            "input_gains": "g_in",
+            "output_vectors": "w_out",
+            "output_gains": "g_out",
+        }
+
+    def hyperparameters(self) -> dict:
+        return dict(
+            n_neurons=self.n_neurons,
+            n_inputs=self.n_inputs,
+            n_outputs=self.n_outputs,
+            tau=self.tau,
+            dt=self.dt,
+            noise_std=self.noise_std,
+            nonlinearity=self.nonlinearity,
+            train=list(self.train),
+            readout_std=self.readout_std,
+            rho=self.rho,
+        )

@@ -1,0 +1,134 @@
+"""Low-rank RNN (Mastrogiuseppe & Ostojic 2018; Dubreuil et al. 2022)."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ._base import AbstractRNN, check_common, check_train
+from ._fullrank import FullRankRNN
+from ._nonlinearity import get_nonlinearity
+
+LOWRANK_GROUPS = ("m", "n", "input_vectors", "input_gains", "output_vectors", "output_gains")
+
+
+class LowRankRNN(AbstractRNN):
+    """A rank-R network with connectivity J = m nᵀ / N (Dubreuil et al. 2022, Nat. Neurosci.).
+
+        x_{t+1} = x_t + α(−x_t + m nᵀ φ(x_t)/N + W_in u_t) + σ ξ_t,   z_t = φ(x_{t+1}) W_out / N
+
+    Initialisation follows the paper: m, n, w_in ~ N(0, 1); w_out ~ N(0, 4²); gains 1.
+    `train` names the parameter groups that training updates, from
+    m, n, input_vectors, input_gains, output_vectors, output_gains.
+    """
+
+    m: Float[Array, "neurons rank"]
+    n: Float[Array, "neurons rank"]
+    w_in: Float[Array, "inputs neurons"]
+    g_in: Float[Array, " inputs"]
+    w_out: Float[Array, "neurons outputs"]
+    g_out: Float[Array, " outputs"]
+    n_neurons: int = eqx.field(static=True)
+    rank: int = eqx.field(static=True)
+    n_inputs: int = eqx.field(static=True)
+    n_outputs: int = eqx.field(static=True)
+    tau: float = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    noise_std: float = eqx.field(static=True)
+    nonlinearity: str = eqx.field(static=True)
+    train: tuple[str, ...] = eqx.field(static=True)
+    readout_std: float = eqx.field(static=True)
+
+    def __init__(
+        self,
+        n_neurons: int,
+        rank: int,
+        n_inputs: int,
+        n_outputs: int,
+        *,
+        tau: float = 100.0,
+        dt: float = 20.0,
+        noise_std: float = 0.05,
+        nonlinearity: str = "tanh",
+        train=("m", "n", "input_gains", "output_gains"),
+        readout_std: float = 4.0,
+        key: PRNGKeyArray,
+    ):
+        check_common(n_neurons, n_inputs, n_outputs, tau, dt, noise_std)
+        if not isinstance(rank, int) or isinstance(rank, bool) or not 1 <= rank <= n_neurons:
+            raise ValueError(f"rank must be an integer in [1, n_neurons={n_neurons}], got {rank!r}")
+        get_nonlinearity(nonlinearity)
+        self.n_neurons, self.rank = int(n_neurons), int(rank)
+        self.n_inputs, self.n_outputs = int(n_inputs), int(n_outputs)
+        self.tau, self.dt, self.noise_std = float(tau), float(dt), float(noise_std)
+        self.nonlinearity = nonlinearity
+        self.train = check_train(train, LOWRANK_GROUPS)
+        self.readout_std = float(readout_std)
+        km, kn, ki, ko = jax.random.split(key, 4)
+        self.m = jax.random.normal(km, (n_neurons, rank))
+        self.n = jax.random.normal(kn, (n_neurons, rank))
+        self.w_in = jax.random.normal(ki, (n_inputs, n_neurons))
+        self.g_in = jnp.ones((n_inputs,))
+        self.w_out = readout_std * jax.random.normal(ko, (n_neurons, n_outputs))
+        self.g_out = jnp.ones((n_outputs,))
+
+    def recurrent(self, r):
+        # J r = m (nᵀ r) / N without ever forming the N×N matrix.
+        return self.m @ (r @ self.n) / self.n_neurons
+
+    @property
+    def J(self) -> Float[Array, "neurons neurons"]:
+        """The dense connectivity m nᵀ / N (for analysis; simulation never forms it)."""
+        return self.m @ self.n.T / self.n_neurons
+
+    @property
+    def overlaps(self) -> Float[Array, "rank rank"]:
+        """The overlap matrix nᵀ m / N, whose eigenvalues are the non-zero eigenvalues of J."""
+        return self.n.T @ self.m / self.n_neurons
+
+    def _param_groups(self):
+        return {
+            "m": "m",
+            "n": "n",
+            "input_vectors": "w_in",
+            "input_gains": "g_in",
+            "output_vectors": "w_out",
+            "output_gains": "g_out",
+        }
+
+    def hyperparameters(self) -> dict:
+        return dict(
+            n_neurons=self.n_neurons,
+            rank=self.rank,
+            n_inputs=self.n_inputs,
+            n_outputs=self.n_outputs,
+            tau=self.tau,
+            dt=self.dt,
+            noise_std=self.noise_std,
+            nonlinearity=self.nonlinearity,
+            train=list(self.train),
+            readout_std=self.readout_std,
+        )
+
+    def to_full_rank(self, *, train=("J", "input_gains", "output_gains")) -> FullRankRNN:
+        """The same network as a `FullRankRNN` with J = m nᵀ/N (identical dynamics)."""
+        full = FullRankRNN(
+            self.n_neurons,
+            self.n_inputs,
+            self.n_outputs,
+            tau=self.tau,
+            dt=self.dt,
+            noise_std=self.noise_std,
+            nonlinearity=self.nonlinearity,
+            train=train,
+            readout_std=self.readout_std,
+            rho=0.0,
+            key=jax.random.key(0),
+        )
+        return eqx.tree_at(
+            lambda f: (f.J, f.w_in, f.g_in, f.w_out, f.g_out),
+            full,
+            (self.J, self.w_in, self.g_in, self.w_out, self.g_out),
+        )

@@ -1,0 +1,358 @@
+"""Training: `fit` (one network) and `fit_ensemble` (E networks in one vmapped program).
+
+The pure core is one jitted chunk function that runs `lax.scan` over optimisation steps;
+each step draws a fresh batch from the task inside the compiled program. The host loop only
+moves between chunks: it evaluates on held-out trials, keeps the best model, checks early
+stopping and updates a `tqdm.auto` progress bar.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from tqdm.auto import tqdm
+
+from ..models import AbstractRNN
+from ..tasks import AbstractTask, Trials
+from ._loss import masked_mse
+
+
+@dataclasses.dataclass
+class History:
+    """What happened during training. In an ensemble every array has a leading member axis.
+
+    Attributes:
+        loss: training loss at every step taken, `[steps]` (NaN where a step was rejected).
+        eval_step: the step counts at which the validation set was evaluated.
+        val_loss, val_accuracy: validation loss and accuracy at those steps.
+        best_step: the step whose model was returned (with `keep_best`), else the last step.
+        stop_reason: "completed", "early_stop" or "non_finite" (per member in an ensemble).
+        config: the training settings, for the record.
+    """
+
+    loss: np.ndarray
+    eval_step: np.ndarray
+    val_loss: np.ndarray
+    val_accuracy: np.ndarray
+    best_step: Any
+    stop_reason: Any
+    config: dict
+
+    def to_dict(self) -> dict:
+        """JSON-ready form."""
+
+        def conv(v):
+            if isinstance(v, np.ndarray):
+                return np.where(np.isfinite(v), v, np.nan).tolist() if v.dtype.kind == "f" else (
+                    v.tolist()
+                )
+            return v
+
+        return {f.name: conv(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+class FitResult(NamedTuple):
+    """The trained model and its `History`."""
+
+    model: Any
+    history: History
+
+
+def member(ensemble: Any, i: int) -> Any:
+    """Pick member `i` of a stacked ensemble model (or any stacked pytree)."""
+    return jax.tree_util.tree_map(lambda x: x[i] if eqx.is_array(x) else x, ensemble)
+
+
+def _default_optimizer(learning_rate: float, clip_norm: float | None):
+    opt = optax.adam(learning_rate)
+    if clip_norm is not None:
+        if not np.isfinite(clip_norm) or clip_norm <= 0:
+            raise ValueError(f"clip_norm must be a positive number or None, got {clip_norm!r}")
+        opt = optax.chain(optax.clip_by_global_norm(clip_norm), opt)
+    return opt
+
+
+def _select(flag, new, old):
+    """Per-leaf `where(flag, new, old)`; `flag` is a scalar (inside vmap) or [E] (host side)."""
+
+    def pick(n, o):
+        f = jnp.reshape(flag, jnp.shape(flag) + (1,) * (jnp.ndim(n) - jnp.ndim(flag)))
+        return jnp.where(f, n, o)
+
+    return jax.tree_util.tree_map(pick, new, old)
+
+
+def _tree_finite(tree) -> jax.Array:
+    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree) if eqx.is_array(x)]
+    return jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
+
+
+def _check_args(model, task, steps, batch_size, eval_every):
+    if not isinstance(model, AbstractRNN):
+        raise ValueError(f"model must be a neurodyn RNN (AbstractRNN), got {type(model).__name__}")
+    if not isinstance(task, AbstractTask):
+        raise ValueError(f"task must be a neurodyn task (AbstractTask), got {type(task).__name__}")
+    for name, v in (("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if model.n_inputs != task.n_inputs or model.n_outputs != task.n_outputs:
+        raise ValueError(
+            f"model has n_inputs={model.n_inputs}, n_outputs={model.n_outputs} but the task "
+            f"needs n_inputs={task.n_inputs}, n_outputs={task.n_outputs}"
+        )
+
+
+def _train(
+    models,
+    task: AbstractTask,
+    train_keys,
+    *,
+    steps: int,
+    batch_size: int,
+    optimizer,
+    eval_every: int,
+    val_trials: Trials,
+    early_stop: int | None,
+    keep_best: bool,
+    progress: bool,
+    loss_fn: Callable,
+    config: dict,
+):
+    """Train a stacked ensemble (leading axis E on every array) of models."""
+    n_members = train_keys.shape[0]
+    template = member(models, 0)
+    params, frozen = eqx.partition(models, template.trainable())
+
+    def loss_of(p, fz, key):
+        k_task, k_noise = jax.random.split(key)
+        trials = task.sample(k_task, batch_size)
+        model = eqx.combine(p, fz)
+        return loss_fn(model.simulate(trials.inputs, key=k_noise).outputs, trials)
+
+    def one_step(carry, key):
+        p, fz, opt_state = carry
+        loss, grads = eqx.filter_value_and_grad(loss_of)(p, fz, key)
+        updates, new_state = optimizer.update(grads, opt_state, p)
+        new_p = eqx.apply_updates(p, updates)
+        ok = jnp.isfinite(loss) & _tree_finite(grads)
+        p = _select(ok, new_p, p)
+        opt_state = _select(ok, new_state, opt_state)
+        return (p, fz, opt_state), (jnp.where(ok, loss, jnp.nan), ok)
+
+    def chunk(p, fz, opt_state, keys):
+        (p, _, opt_state), (losses, ok) = jax.lax.scan(one_step, (p, fz, opt_state), keys)
+        return p, opt_state, losses, ok
+
+    def validate(p, fz, key):
+        model = eqx.combine(p, fz)
+        outputs = model.simulate(val_trials.inputs, key=key).outputs
+        return loss_fn(outputs, val_trials), task.evaluate(outputs, val_trials)["accuracy"]
+
+    chunk_fn = eqx.filter_jit(eqx.filter_vmap(chunk))
+    val_fn = eqx.filter_jit(eqx.filter_vmap(validate))
+    opt_state = eqx.filter_vmap(optimizer.init)(params)
+
+    step_keys = jax.vmap(lambda k: jax.random.split(k, steps + 1))(train_keys)
+    val_keys = step_keys[:, -1]
+    step_keys = step_keys[:, :-1]
+
+    losses = np.full((n_members, steps), np.nan, dtype=np.float64)
+    eval_step, val_loss, val_acc = [], [], []
+    best_params, best_loss = params, np.full(n_members, np.inf)
+    best_step = np.zeros(n_members, dtype=np.int64)
+    stale = np.zeros(n_members, dtype=np.int64)
+    stop_reason = np.array(["completed"] * n_members, dtype=object)
+    active = np.ones(n_members, dtype=bool)
+
+    bar = tqdm(total=steps, disable=not progress, desc="training", unit="step")
+    done = 0
+    try:
+        while done < steps and active.any():
+            n = min(eval_every, steps - done)
+            new_params, new_state, chunk_loss, ok = chunk_fn(
+                params, frozen, opt_state, step_keys[:, done : done + n]
+            )
+            # Members that stopped (early stop / non-finite) keep their parameters.
+            act = jnp.asarray(active)
+            params = _select(act, new_params, params)
+            opt_state = _select(act, new_state, opt_state)
+            chunk_loss, ok = np.asarray(chunk_loss), np.asarray(ok)
+            losses[:, done : done + n] = np.where(active[:, None], chunk_loss, np.nan)
+            done += n
+            bad = active & ~ok.all(axis=1)
+            for i in np.flatnonzero(bad):
+                first = done - n + int(np.argmin(ok[i]))
+                warnings.warn(
+                    f"training stopped{f' for member {i}' if n_members > 1 else ''}: non-finite "
+                    f"loss or gradient at step {first}; returning the last good model "
+                    "(try a smaller learning rate or clip_norm)",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                stop_reason[i] = "non_finite"
+            active &= ~bad
+
+            vl, va = val_fn(params, frozen, val_keys)
+            vl, va = np.asarray(vl, dtype=np.float64), np.asarray(va, dtype=np.float64)
+            eval_step.append(done)
+            val_loss.append(vl)
+            val_acc.append(va)
+            improved = np.isfinite(vl) & (vl < best_loss)
+            best_loss = np.where(improved, vl, best_loss)
+            best_step = np.where(improved, done, best_step)
+            best_params = _select(jnp.asarray(improved), params, best_params)
+            stale = np.where(improved, 0, stale + 1)
+            if early_stop is not None:
+                stopping = active & (stale >= early_stop)
+                stop_reason[stopping] = "early_stop"
+                active &= ~stopping
+            bar.update(n)
+            bar.set_postfix(
+                loss=f"{np.nanmean(chunk_loss[:, -1]):.4f}",
+                val_loss=f"{np.nanmean(vl):.4f}",
+                val_acc=f"{np.nanmean(va):.3f}",
+            )
+    finally:
+        bar.close()
+
+    if not keep_best:
+        best_params = params
+        best_step = np.full(n_members, done)
+    trained = eqx.combine(best_params, frozen)
+    history = History(
+        loss=losses[:, :done],
+        eval_step=np.asarray(eval_step, dtype=np.int64),
+        val_loss=np.stack(val_loss, axis=1) if val_loss else np.zeros((n_members, 0)),
+        val_accuracy=np.stack(val_acc, axis=1) if val_acc else np.zeros((n_members, 0)),
+        best_step=best_step,
+        stop_reason=stop_reason,
+        config=config,
+    )
+    return trained, history
+
+
+def _prepare(task, key, val_trials):
+    if val_trials is None:
+        val_trials = 256
+    if isinstance(val_trials, (int, np.integer)) and not isinstance(val_trials, bool):
+        val_trials = task.sample(jax.random.fold_in(key, 0x7A1), int(val_trials))
+    elif not isinstance(val_trials, Trials):
+        raise ValueError(
+            f"val_trials must be a number of trials or a Trials batch, got {type(val_trials)}"
+        )
+    return val_trials
+
+
+def fit(
+    model: AbstractRNN,
+    task: AbstractTask,
+    *,
+    key,
+    steps: int,
+    batch_size: int = 32,
+    optimizer: optax.GradientTransformation | None = None,
+    learning_rate: float = 1e-2,
+    clip_norm: float | None = None,
+    eval_every: int = 100,
+    val_trials: int | Trials | None = None,
+    early_stop: int | None = None,
+    keep_best: bool = True,
+    progress: bool = True,
+    loss_fn: Callable = masked_mse,
+) -> FitResult:
+    """Train `model` on `task` with a fresh batch every step (Adam by default).
+
+    Steps run in jitted `lax.scan` chunks of `eval_every` steps; after each chunk the model is
+    scored on `val_trials` (a `Trials` batch, or a number of held-out trials drawn from a key
+    derived from `key`; default 256). `early_stop=k` stops after k evaluations without a lower
+    validation loss; `keep_best` returns the model with the lowest validation loss. A step
+    whose loss or gradient is not finite is rejected and training stops with a warning,
+    returning the last good model.
+    """
+    _check_args(model, task, steps, batch_size, eval_every)
+    config = dict(
+        steps=int(steps), batch_size=int(batch_size),
+        optimizer="custom" if optimizer is not None else "adam", learning_rate=learning_rate,
+        clip_norm=clip_norm, eval_every=int(eval_every), early_stop=early_stop,
+        keep_best=keep_best,
+    )
+    if optimizer is None:
+        optimizer = _default_optimizer(learning_rate, clip_norm)
+    val_trials = _prepare(task, key, val_trials)
+    config["n_val_trials"] = int(val_trials.batch_size)
+    stacked = jax.tree_util.tree_map(lambda x: x[None] if eqx.is_array(x) else x, model)
+    trained, history = _train(
+        stacked, task, jnp.asarray(key)[None], steps=int(steps), batch_size=int(batch_size),
+        optimizer=optimizer, eval_every=int(eval_every), val_trials=val_trials,
+        early_stop=early_stop, keep_best=keep_best, progress=progress, loss_fn=loss_fn,
+        config=config,
+    )
+    history = History(
+        loss=history.loss[0], eval_step=history.eval_step, val_loss=history.val_loss[0],
+        val_accuracy=history.val_accuracy[0], best_step=int(history.best_step[0]),
+        stop_reason=str(history.stop_reason[0]), config=config,
+    )
+    return FitResult(member(trained, 0), history)
+
+
+def fit_ensemble(
+    make_model: Callable[[Any], AbstractRNN],
+    task: AbstractTask,
+    *,
+    keys,
+    steps: int,
+    batch_size: int = 32,
+    optimizer: optax.GradientTransformation | None = None,
+    learning_rate: float = 1e-2,
+    clip_norm: float | None = None,
+    eval_every: int = 100,
+    val_trials: int | Trials | None = None,
+    early_stop: int | None = None,
+    keep_best: bool = True,
+    progress: bool = True,
+    loss_fn: Callable = masked_mse,
+) -> FitResult:
+    """Train E networks (one per key) with the same settings in one vmapped program.
+
+    `make_model(key)` builds one network; each key is split into an initialisation key and a
+    training key. Returns `FitResult(model, history)` where every array of `model` has a
+    leading member axis (use `member(model, i)`) and the history arrays are `[E, …]`.
+    All members see the same validation trials. Early stopping and non-finite steps freeze
+    a member while the others go on.
+    """
+    keys = jnp.asarray(keys)
+    if keys.ndim != 1 or not jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
+        if keys.ndim == 2 and keys.dtype == jnp.uint32:  # legacy raw keys [E, 2]
+            keys = jax.random.wrap_key_data(keys)
+        else:
+            raise ValueError(
+                "keys must be a 1-D array of keys, e.g. jax.random.split(jax.random.key(0), E)"
+            )
+    init_keys, train_keys = jax.vmap(lambda k: tuple(jax.random.split(k)))(keys)
+    models = eqx.filter_vmap(make_model)(init_keys)
+    _check_args(member(models, 0), task, steps, batch_size, eval_every)
+    config = dict(
+        steps=int(steps), batch_size=int(batch_size),
+        optimizer="custom" if optimizer is not None else "adam", learning_rate=learning_rate,
+        clip_norm=clip_norm, eval_every=int(eval_every), early_stop=early_stop,
+        keep_best=keep_best, n_members=int(keys.shape[0]),
+    )
+    if optimizer is None:
+        optimizer = _default_optimizer(learning_rate, clip_norm)
+    val_trials = _prepare(task, keys[0], val_trials)
+    config["n_val_trials"] = int(val_trials.batch_size)
+    trained, history = _train(
+        models, task, train_keys, steps=int(steps), batch_size=int(batch_size),
+        optimizer=optimizer, eval_every=int(eval_every), val_trials=val_trials,
+        early_stop=early_stop, keep_best=keep_best, progress=progress, loss_fn=loss_fn,
+        config=config,
+    )
+    return FitResult(trained, history)
