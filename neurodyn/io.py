@@ -21,7 +21,6 @@ from typing import Any
 
 import equinox as eqx
 import jax
-import numpy as np
 
 from ._version import __version__
 
@@ -45,12 +44,12 @@ def register_class(cls: type, build: Callable[[dict], Any] | None = None) -> typ
     return cls
 
 
+def _is_array(x) -> bool:
+    return eqx.is_array(x) or isinstance(x, jax.ShapeDtypeStruct)
+
+
 def _leaf_specs(tree) -> list[list]:
-    return [
-        [list(np.shape(x)), str(np.asarray(x).dtype) if not hasattr(x, "dtype") else str(x.dtype)]
-        for x in jax.tree_util.tree_leaves(tree)
-        if eqx.is_array(x)
-    ]
+    return [[list(x.shape), str(x.dtype)] for x in jax.tree_util.tree_leaves(tree) if _is_array(x)]
 
 
 def _jsonable(obj):

@@ -24,7 +24,7 @@ from ._nonlinearity import get_nonlinearity
 
 
 class Rollout(NamedTuple):
-    """A simulated trajectory: `states[..., T, N]` (x after each update) and `outputs[..., T, O]`."""
+    """A simulated trajectory: `states[..., T, N]` (x after each update), `outputs[..., T, O]`."""
 
     states: Float[Array, "*batch time neurons"]
     outputs: Float[Array, "*batch time outputs"]
@@ -64,7 +64,9 @@ def check_train(train: tuple[str, ...] | frozenset[str] | set[str], allowed: tup
     train = tuple(sorted(set(train)))
     unknown = [name for name in train if name not in allowed]
     if unknown:
-        raise ValueError(f"train: unknown parameter group(s) {unknown}; choose from {list(allowed)}")
+        raise ValueError(
+            f"train: unknown parameter group(s) {unknown}; choose from {list(allowed)}"
+        )
     return train
 
 

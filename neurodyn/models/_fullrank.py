@@ -57,7 +57,8 @@ class FullRankRNN(AbstractRNN):
         get_nonlinearity(nonlinearity)
         if not np.isfinite(rho) or rho < 0:
             raise ValueError(f"rho must be a finite number >= 0, got {rho!r}")
-        self.n_neurons, self.n_inputs, self.n_outputs = int(n_neurons), int(n_inputs), int(n_outputs)
+        self.n_neurons = int(n_neurons)
+        self.n_inputs, self.n_outputs = int(n_inputs), int(n_outputs)
         self.tau, self.dt, self.noise_std = float(tau), float(dt), float(noise_std)
         self.nonlinearity = nonlinearity
         self.train = check_train(train, FULLRANK_GROUPS)

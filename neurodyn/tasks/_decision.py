@@ -147,7 +147,7 @@ class PerceptualDecisionMaking(AbstractTask):
         return self.trials_from_coherence(key, np.repeat(coh, repeats))
 
     def evaluate(self, outputs, trials: Trials) -> dict:
-        """Choice = sign of the mean output over the decision epoch; correct if it equals sign(c)."""
+        """Choice = sign of the mean output over the decision epoch; correct if = sign(c)."""
         outputs = self._check_outputs(outputs, trials)
         d0, d1 = self._bounds()["decision"]
         mean = jnp.mean(outputs[:, d0:d1, 0], axis=1)

@@ -9,6 +9,7 @@ stopping and updates a `tqdm.auto` progress bar.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -71,6 +72,7 @@ def member(ensemble: Any, i: int) -> Any:
     return jax.tree_util.tree_map(lambda x: x[i] if eqx.is_array(x) else x, ensemble)
 
 
+@functools.lru_cache(maxsize=32)
 def _default_optimizer(learning_rate: float, clip_norm: float | None):
     opt = optax.adam(learning_rate)
     if clip_norm is not None:
@@ -93,6 +95,58 @@ def _select(flag, new, old):
 def _tree_finite(tree) -> jax.Array:
     leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree) if eqx.is_array(x)]
     return jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
+
+
+class _Spec(NamedTuple):
+    """Everything static about a training run; hashable, so compiled chunks are reused
+    across `fit` calls with the same task, optimiser, batch size and loss."""
+
+    task: AbstractTask
+    optimizer: Any
+    batch_size: int
+    loss_fn: Callable
+
+
+def _loss_of(p, fz, key, spec: _Spec):
+    k_task, k_noise = jax.random.split(key)
+    trials = spec.task.sample(k_task, spec.batch_size)
+    model = eqx.combine(p, fz)
+    return spec.loss_fn(model.simulate(trials.inputs, key=k_noise).outputs, trials)
+
+
+def _one_step(carry, key, spec: _Spec):
+    p, fz, opt_state = carry
+    loss, grads = eqx.filter_value_and_grad(_loss_of)(p, fz, key, spec)
+    updates, new_state = spec.optimizer.update(grads, opt_state, p)
+    new_p = eqx.apply_updates(p, updates)
+    # A non-finite loss or gradient rejects the step: parameters and optimiser state stay.
+    ok = jnp.isfinite(loss) & _tree_finite(grads) & _tree_finite(new_p)
+    p = _select(ok, new_p, p)
+    opt_state = _select(ok, new_state, opt_state)
+    return (p, fz, opt_state), (jnp.where(ok, loss, jnp.nan), ok)
+
+
+def _chunk(p, fz, opt_state, keys, spec: _Spec):
+    step = functools.partial(_one_step, spec=spec)
+    (p, _, opt_state), (losses, ok) = jax.lax.scan(step, (p, fz, opt_state), keys)
+    return p, opt_state, losses, ok
+
+
+@eqx.filter_jit
+def _chunk_ensemble(p, fz, opt_state, keys, spec: _Spec):
+    return eqx.filter_vmap(functools.partial(_chunk, spec=spec))(p, fz, opt_state, keys)
+
+
+def _validate(p, fz, key, val_trials, spec: _Spec):
+    model = eqx.combine(p, fz)
+    outputs = model.simulate(val_trials.inputs, key=key).outputs
+    return spec.loss_fn(outputs, val_trials), spec.task.evaluate(outputs, val_trials)["accuracy"]
+
+
+@eqx.filter_jit
+def _validate_ensemble(p, fz, key, val_trials, spec: _Spec):
+    fn = functools.partial(_validate, val_trials=val_trials, spec=spec)
+    return eqx.filter_vmap(fn)(p, fz, key)
 
 
 def _check_args(model, task, steps, batch_size, eval_every):
@@ -131,33 +185,9 @@ def _train(
     template = member(models, 0)
     params, frozen = eqx.partition(models, template.trainable())
 
-    def loss_of(p, fz, key):
-        k_task, k_noise = jax.random.split(key)
-        trials = task.sample(k_task, batch_size)
-        model = eqx.combine(p, fz)
-        return loss_fn(model.simulate(trials.inputs, key=k_noise).outputs, trials)
-
-    def one_step(carry, key):
-        p, fz, opt_state = carry
-        loss, grads = eqx.filter_value_and_grad(loss_of)(p, fz, key)
-        updates, new_state = optimizer.update(grads, opt_state, p)
-        new_p = eqx.apply_updates(p, updates)
-        ok = jnp.isfinite(loss) & _tree_finite(grads)
-        p = _select(ok, new_p, p)
-        opt_state = _select(ok, new_state, opt_state)
-        return (p, fz, opt_state), (jnp.where(ok, loss, jnp.nan), ok)
-
-    def chunk(p, fz, opt_state, keys):
-        (p, _, opt_state), (losses, ok) = jax.lax.scan(one_step, (p, fz, opt_state), keys)
-        return p, opt_state, losses, ok
-
-    def validate(p, fz, key):
-        model = eqx.combine(p, fz)
-        outputs = model.simulate(val_trials.inputs, key=key).outputs
-        return loss_fn(outputs, val_trials), task.evaluate(outputs, val_trials)["accuracy"]
-
-    chunk_fn = eqx.filter_jit(eqx.filter_vmap(chunk))
-    val_fn = eqx.filter_jit(eqx.filter_vmap(validate))
+    spec = _Spec(task, optimizer, batch_size, loss_fn)
+    chunk_fn = functools.partial(_chunk_ensemble, spec=spec)
+    val_fn = functools.partial(_validate_ensemble, spec=spec, val_trials=val_trials)
     opt_state = eqx.filter_vmap(optimizer.init)(params)
 
     step_keys = jax.vmap(lambda k: jax.random.split(k, steps + 1))(train_keys)
@@ -215,11 +245,13 @@ def _train(
                 stop_reason[stopping] = "early_stop"
                 active &= ~stopping
             bar.update(n)
-            bar.set_postfix(
-                loss=f"{np.nanmean(chunk_loss[:, -1]):.4f}",
-                val_loss=f"{np.nanmean(vl):.4f}",
-                val_acc=f"{np.nanmean(va):.3f}",
-            )
+            with warnings.catch_warnings():  # all-NaN means when every member diverged
+                warnings.simplefilter("ignore", RuntimeWarning)
+                bar.set_postfix(
+                    loss=f"{np.nanmean(chunk_loss[:, -1]):.4f}",
+                    val_loss=f"{np.nanmean(vl):.4f}",
+                    val_acc=f"{np.nanmean(va):.3f}",
+                )
     finally:
         bar.close()
 

@@ -1,0 +1,183 @@
+"""The `neurodyn` command line: `neurodyn quickstart`, `neurodyn train`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+QUICKSTART = dict(
+    task="PerceptualDecisionMaking", preset="dubreuil2022", rank=1, neurons=512, steps=600,
+    batch_size=32, learning_rate=1e-2, seed=0, out="runs/quickstart",
+)
+
+
+def versions() -> dict:
+    import equinox
+    import jax
+    import numpy
+    import optax
+
+    from ._version import __version__
+
+    return {
+        "neurodyn": __version__, "jax": jax.__version__, "equinox": equinox.__version__,
+        "optax": optax.__version__, "numpy": numpy.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def train_and_report(
+    *, task: str, preset: str | None, rank: int, neurons: int, steps: int, batch_size: int,
+    learning_rate: float, seed: int, out: str, progress: bool = True, n_test: int = 1024,
+) -> dict:
+    """Train a LowRankRNN on a registered task and write checkpoint, metrics.json and figures."""
+    import jax
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from . import io, models, plot, tasks, train
+
+    task_kwargs = {} if preset is None else {"preset": preset}
+    the_task = tasks.make(task, **task_kwargs)
+    k_model, k_train, k_test, k_psy, k_noise = jax.random.split(jax.random.key(seed), 5)
+    model = models.LowRankRNN(
+        neurons, rank, the_task.n_inputs, the_task.n_outputs, key=k_model
+    )
+    t0 = time.perf_counter()
+    result = train.fit(
+        model, the_task, key=k_train, steps=steps, batch_size=batch_size,
+        learning_rate=learning_rate, eval_every=max(1, min(100, steps)), progress=progress,
+    )
+    train_seconds = time.perf_counter() - t0
+
+    test = the_task.sample(k_test, n_test)
+    roll = result.model.simulate(test.inputs, key=k_noise)
+    score = the_task.evaluate(roll.outputs, test)
+    accuracy = float(score["accuracy"])
+
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config = dict(
+        task=task, task_hyperparameters=_task_fields(the_task), model="LowRankRNN",
+        model_hyperparameters=result.model.hyperparameters(), training=result.history.config,
+    )
+    io.save(out_dir / "model.eqx", result.model, metadata={"task": task}, seed=seed)
+
+    curve = None
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3), layout="constrained")
+    plot.plot_loss(result.history, ax=axes[0])
+    if "coherence" in test.conditions:
+        # Fine steps near zero, where the curve bends, out to the task's largest coherence.
+        top = float(max(np.abs(the_task.coherences)))
+        half = top * np.array([0.00625, 0.0125, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0])
+        coh = np.concatenate([-half[::-1], [0.0], half])
+        grid = the_task.conditions(k_psy, repeats=128, coherences=coh)
+        grid_roll = result.model.simulate(grid.inputs, key=k_noise)
+        choice = the_task.evaluate(grid_roll.outputs, grid)["choice"]
+        curve = tasks.psychometric(choice, grid.conditions["coherence"])
+        plot.plot_psychometric(curve, ax=axes[1])
+        axes[1].set_xscale("symlog", linthresh=top * 0.0125)
+    else:
+        axes[1].set_axis_off()
+    axes[0].set_title(f"{task}: training")
+    axes[1].set_title(f"held-out accuracy {accuracy:.3f}")
+    for ext in ("png", "pdf"):
+        fig.savefig(out_dir / f"training.{ext}", dpi=150)
+    plt.close(fig)
+
+    metrics = dict(
+        seed=seed, versions=versions(), config=config, accuracy=accuracy, n_test_trials=n_test,
+        train_seconds=train_seconds, history=result.history.to_dict(),
+        psychometric=None if curve is None else {k: np.asarray(v).tolist() for k, v in
+                                                 curve.items()},
+    )
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    return metrics
+
+
+def _task_fields(task) -> dict:
+    import dataclasses
+
+    return {f.name: getattr(task, f.name) for f in dataclasses.fields(task)}
+
+
+def _add_training_args(p: argparse.ArgumentParser, defaults: dict) -> None:
+    p.add_argument("--task", default=defaults["task"], help="registered task name")
+    p.add_argument("--preset", default=defaults["preset"], help="task preset")
+    p.add_argument("--rank", type=int, default=defaults["rank"], help="connectivity rank R")
+    p.add_argument("--neurons", type=int, default=defaults["neurons"], help="number of neurons N")
+    p.add_argument("--steps", type=int, default=defaults["steps"], help="training steps")
+    p.add_argument("--batch-size", type=int, default=defaults["batch_size"])
+    p.add_argument("--lr", type=float, default=defaults["learning_rate"], help="Adam learning rate")
+    p.add_argument("--seed", type=int, default=defaults["seed"], help="random seed")
+    p.add_argument("--out", default=defaults["out"], help="output folder")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ._version import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="neurodyn",
+        description="Train recurrent networks on cognitive tasks and take them apart.",
+    )
+    parser.add_argument("--version", action="version", version=f"neurodyn {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    q = sub.add_parser(
+        "quickstart",
+        help="train a rank-1 network (N=512) on perceptual decision making and report",
+        description="Train a rank-1 LowRankRNN (N=512) on the dubreuil2022 perceptual "
+        "decision-making task, print held-out accuracy and write runs/quickstart/ "
+        "(checkpoint, metrics.json, loss and psychometric figure).",
+    )
+    _add_training_args(q, QUICKSTART)
+    t = sub.add_parser(
+        "train",
+        help="train a LowRankRNN on any registered task",
+        description="Train a LowRankRNN on a registered task and write the checkpoint, "
+        "metrics.json and figures to --out.",
+    )
+    _add_training_args(t, {**QUICKSTART, "out": None, "preset": None})
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    from . import tasks
+
+    if args.task not in tasks.names():
+        parser.error(f"--task: unknown task {args.task!r}; known tasks: {', '.join(tasks.names())}")
+    for name in ("rank", "neurons", "steps", "batch_size"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be a positive integer")
+    out = args.out or f"runs/{args.task}-rank{args.rank}-seed{args.seed}"
+    try:
+        metrics = train_and_report(
+            task=args.task, preset=args.preset, rank=args.rank, neurons=args.neurons,
+            steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
+            out=out, progress=not args.no_progress,
+        )
+    except ValueError as err:
+        print(f"neurodyn {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    print(
+        f"held-out accuracy: {metrics['accuracy']:.4f} on {metrics['n_test_trials']} trials "
+        f"(trained in {metrics['train_seconds']:.1f} s)\nwrote {out}/: model.eqx, metrics.json, "
+        "training.png, training.pdf"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

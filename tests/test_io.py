@@ -1,0 +1,92 @@
+import json
+import os
+
+import jax
+import numpy as np
+import pytest
+
+import neurodyn as nd
+
+
+@pytest.fixture
+def model():
+    return nd.models.LowRankRNN(24, 2, 1, 1, nonlinearity="softplus", key=jax.random.key(0))
+
+
+def test_roundtrip_identical_outputs(tmp_path, model):
+    path = nd.save(tmp_path / "net.eqx", model, metadata={"note": "test"}, seed=7)
+    loaded = nd.load(path)
+    assert type(loaded) is type(model) and loaded.nonlinearity == "softplus"
+    u = jax.random.normal(jax.random.key(1), (2, 10, 1))
+    a = model.simulate(u, key=jax.random.key(2))
+    b = loaded.simulate(u, key=jax.random.key(2))
+    np.testing.assert_array_equal(a.outputs, b.outputs)
+    header = nd.io.read_header(path)
+    assert header["seed"] == 7 and header["metadata"] == {"note": "test"}
+    assert header["hyperparameters"]["rank"] == 2
+    assert header["versions"]["neurodyn"] == nd.__version__
+
+
+def test_full_rank_roundtrip(tmp_path):
+    model = nd.models.FullRankRNN(12, 2, 3, rho=0.7, key=jax.random.key(0))
+    loaded = nd.load(nd.save(tmp_path / "full.eqx", model))
+    np.testing.assert_array_equal(loaded.J, model.J)
+    assert loaded.rho == 0.7
+
+
+def test_truncated_checkpoint_gives_clear_error(tmp_path, model):
+    path = nd.save(tmp_path / "net.eqx", model)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 100])
+    with pytest.raises(ValueError, match="truncated"):
+        nd.load(path)
+    path.write_bytes(data[:10])
+    with pytest.raises(ValueError, match="not a neurodyn checkpoint"):
+        nd.load(path)
+
+
+def test_corrupted_checkpoint(tmp_path, model):
+    path = nd.save(tmp_path / "net.eqx", model)
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="SHA-256"):
+        nd.load(path)
+
+
+def test_mismatched_shapes_and_unknown_class(tmp_path, model):
+    path = nd.save(tmp_path / "net.eqx", model)
+    head, _, payload = path.read_bytes().partition(b"\n")
+    header = json.loads(head)
+    header["hyperparameters"]["n_neurons"] = 25
+    path.write_bytes(json.dumps(header).encode() + b"\n" + payload)
+    with pytest.raises(ValueError, match="do not match"):
+        nd.load(path)
+    header["class"] = "os.system"
+    path.write_bytes(json.dumps(header).encode() + b"\n" + payload)
+    with pytest.raises(ValueError, match="unknown class"):
+        nd.load(path)
+
+
+def test_failed_save_keeps_previous_file(tmp_path, model, monkeypatch):
+    path = nd.save(tmp_path / "net.eqx", model)
+    before = path.read_bytes()
+    other = nd.models.LowRankRNN(24, 2, 1, 1, key=jax.random.key(1))
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        nd.save(path, other)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["net.eqx"]  # no temporary left behind
+
+
+def test_save_errors(tmp_path, model):
+    with pytest.raises(ValueError, match="cannot save"):
+        nd.save(tmp_path / "x.eqx", {"a": 1})
+    with pytest.raises(ValueError, match="JSON"):
+        nd.save(tmp_path / "x.eqx", model, metadata={"f": object()})
+    with pytest.raises(FileNotFoundError):
+        nd.load(tmp_path / "missing.eqx")
