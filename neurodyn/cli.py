@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 QUICKSTART = dict(
-    task="PerceptualDecisionMaking", preset="dubreuil2022", rank=1, neurons=512, steps=600,
+    task="PerceptualDecisionMaking", preset="dubreuil2022", rank=1, neurons=512, steps=400,
     batch_size=32, learning_rate=1e-2, seed=0, out="runs/quickstart",
 )
 
