@@ -1,0 +1,121 @@
+"""The DPAD latent model (Sani, Pesaran & Shanechi 2024, Nat. Neurosci. 27:148), as pure functions.
+
+In predictor form, with y the (normalised) neural activity and z the behaviour:
+
+    x1_{k+1} = A1(x1_k) + K1(y_k)                     behaviour-prioritised states (step 1)
+    x2_{k+1} = A2(x2_k) + K2(y_k, x1_{k+1})           the remaining neural dynamics (step 3)
+    ŷ_k = Cy1(x1_k) + Cy2(x2_k)                        (Cy1: step 2, Cy2: step 3)
+    ẑ_k = Cz1(x1_k) + Cz2(x2_k)                        (Cz1: step 1, Cz2: optional step 4)
+
+ŷ is the mean of y (Gaussian) or its log-rate (Poisson counts); ẑ is the behaviour (continuous) or
+its class logits (categorical). Losses are masked means over valid samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from ._maps import Map
+
+
+class Recursion(eqx.Module):
+    """x_{k+1} = A(x_k) + K(u_k) with readout C(x_k); u_k = y_k, or [y_k, x1_{k+1}] for x2."""
+
+    A: Map
+    K: Map
+    C: Map
+    n_states: int = eqx.field(static=True)
+
+    def states(self, u: Float[Array, "time inputs"]):
+        """(x_k, x_{k+1}) for k = 0…T−1 from x_0 = 0: the predicted and the next state."""
+
+        def body(x, uk):
+            x_next = self.A(x) + self.K(uk)
+            return x_next, (x, x_next)
+
+        _, (x, x_next) = jax.lax.scan(body, jnp.zeros((self.n_states,)), u)
+        return x, x_next
+
+    def step(self, x, u):
+        return self.A(x) + self.K(u)
+
+
+class Readout(eqx.Module):
+    """A readout trained on frozen states (steps 2 and 4): out = offset + C(x)."""
+
+    C: Map
+
+
+def readout(C: Map, x: Float[Array, "time states"]) -> Array:
+    return jax.vmap(C)(x)
+
+
+@dataclass(frozen=True)
+class LossFn:
+    """`fn(model, batch, kind)` as a hashable callable, so compiled training programs are reused."""
+
+    fn: Callable
+    kind: str
+
+    def __call__(self, model, batch):
+        return self.fn(model, batch, self.kind)
+
+
+# ----------------------------------------------------------------------- losses
+def _masked_mean(values, mask):
+    return jnp.sum(values * mask) / jnp.maximum(jnp.sum(mask), 1.0)
+
+
+def neural_loss(eta, y, mask, kind: str):
+    """Gaussian: mean squared error; Poisson: negative log-likelihood exp(η) − y η, η = log rate."""
+    if kind == "poisson":
+        eta = jnp.clip(eta, -20.0, 20.0)
+        per = jnp.exp(eta) - y * eta
+    else:
+        per = (eta - y) ** 2
+    return _masked_mean(per, mask[..., None] * jnp.ones_like(per))
+
+
+def behaviour_loss(pred, z, mask, kind: str):
+    """Continuous: masked mean squared error; categorical: masked cross-entropy of the logits."""
+    if kind == "categorical":
+        logp = jax.nn.log_softmax(pred, axis=-1)
+        labels = jnp.clip(z[..., 0], 0, pred.shape[-1] - 1)
+        nll = -jnp.take_along_axis(logp, labels[..., None], axis=-1)[..., 0]
+        return _masked_mean(nll, mask[..., 0])
+    return _masked_mean((pred - jnp.where(mask > 0, z, 0.0)) ** 2, mask)
+
+
+# ------------------------------------------------------------ losses per step
+def loss_step1(rec: Recursion, batch, z_kind: str):
+    def one(y_in, z, z_mask):
+        x, _ = rec.states(y_in)
+        return readout(rec.C, x), z, z_mask
+
+    pred, z, z_mask = jax.vmap(one)(batch["y_in"], batch["z"], batch["z_mask"])
+    return behaviour_loss(pred, z, z_mask, z_kind)
+
+
+def loss_readout_y(ro: Readout, batch, y_kind: str):
+    eta = batch["y_offset"] + jax.vmap(lambda x: readout(ro.C, x))(batch["x"])
+    return neural_loss(eta, batch["y_tgt"], batch["y_mask"], y_kind)
+
+
+def loss_step3(rec: Recursion, batch, y_kind: str):
+    def one(u):
+        x, _ = rec.states(u)
+        return readout(rec.C, x)
+
+    eta = batch["y_offset"] + jax.vmap(one)(batch["u2"])
+    return neural_loss(eta, batch["y_tgt"], batch["y_mask"], y_kind)
+
+
+def loss_readout_z(ro: Readout, batch, z_kind: str):
+    pred = batch["z_offset"] + jax.vmap(lambda x: readout(ro.C, x))(batch["x"])
+    return behaviour_loss(pred, batch["z"], batch["z_mask"], z_kind)

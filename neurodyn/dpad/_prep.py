@@ -1,0 +1,117 @@
+"""Data preparation for DPAD: normalisation, padding of trials, cutting into training blocks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._checks import Standardiser, check_behaviour_varies, check_classes
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Per-trial arrays padded to a common length `[B, T_max, ·]`, with masks for the padding."""
+
+    y_in: np.ndarray  # normalised neural input
+    y_tgt: np.ndarray  # neural target (normalised, or raw counts for Poisson)
+    y_mask: np.ndarray  # [B, T] 1 for real samples
+    z: np.ndarray  # normalised behaviour, or class indices [B, T, 1]
+    z_mask: np.ndarray  # [B, T, nz] 1 where the behaviour is observed
+    lengths: np.ndarray
+
+
+@dataclass(frozen=True)
+class Normaliser:
+    """How y and z were normalised at fit time (applied again at prediction time)."""
+
+    y: Standardiser
+    z: Standardiser | None
+    y_kind: str
+    z_kind: str
+    classes: np.ndarray | None
+
+    @classmethod
+    def fit(cls, ys, zs, *, y_kind: str, z_kind: str, zscore: bool) -> Normaliser:
+        if y_kind == "poisson":
+            for i, y in enumerate(ys):
+                if np.any(y < 0):
+                    raise ValueError(f"neural='poisson' needs non-negative counts (trial {i})")
+            y_norm = Standardiser.fit(ys, zscore=True)  # inputs only: targets stay counts
+        else:
+            y_norm = Standardiser.fit(ys, zscore=zscore)
+        if z_kind == "categorical":
+            if zs[0].shape[1] != 1:
+                raise ValueError(
+                    f"categorical z must have a single column of class labels, got "
+                    f"{zs[0].shape[1]} columns"
+                )
+            finite = [z[np.isfinite(z[:, 0])] for z in zs]
+            for z in finite:
+                if np.any(z != np.round(z)):
+                    raise ValueError("categorical z must hold integer class labels (NaN = missing)")
+            return cls(y_norm, None, y_kind, z_kind, check_classes(finite))
+        check_behaviour_varies(zs)
+        return cls(y_norm, Standardiser.fit(zs, zscore=zscore), y_kind, z_kind, None)
+
+    @property
+    def n_z_out(self) -> int:
+        """Width of the behaviour readout: nz, or the number of classes."""
+        return self.classes.size if self.classes is not None else self.z.mean.size
+
+    def prepare(self, ys, zs=None) -> Prepared:
+        lengths = np.array([y.shape[0] for y in ys])
+        T, B = int(lengths.max()), len(ys)
+        ny = ys[0].shape[1]
+        y_in = np.zeros((B, T, ny), np.float32)
+        y_tgt = np.zeros((B, T, ny), np.float32)
+        y_mask = np.zeros((B, T), np.float32)
+        nz = 1 if zs is None else zs[0].shape[1]
+        z = np.zeros((B, T, nz), np.int32 if self.z_kind == "categorical" else np.float32)
+        z_mask = np.zeros((B, T, nz), np.float32)
+        for b, y in enumerate(ys):
+            n = y.shape[0]
+            y_in[b, :n] = self.y.apply(y)
+            y_tgt[b, :n] = y if self.y_kind == "poisson" else self.y.apply(y)
+            y_mask[b, :n] = 1.0
+            if zs is not None:
+                zb = np.asarray(zs[b], dtype=np.float64)
+                ok = np.isfinite(zb)
+                z_mask[b, :n] = ok
+                if self.z_kind == "categorical":
+                    idx = np.searchsorted(self.classes, np.where(ok, zb, self.classes[0]))
+                    idx = np.clip(idx, 0, self.classes.size - 1)
+                    known = self.classes[idx] == np.where(ok, zb, self.classes[idx])
+                    if not np.all(known):
+                        raise ValueError("z contains class labels not seen when fitting")
+                    z[b, :n] = idx
+                else:
+                    z[b, :n] = np.where(ok, self.z.apply(np.where(ok, zb, 0.0)), 0.0)
+        return Prepared(y_in, y_tgt, y_mask, z, z_mask, lengths)
+
+
+def to_blocks(arrays: dict[str, np.ndarray], lengths: np.ndarray, block_len: int) -> dict:
+    """Cut `[B, T, ·]` arrays into blocks `[n_blocks, block_len, ·]` of real samples, in time
+    order (trial after trial); the last block of each trial is padded (its mask is zero there)."""
+    out = {k: [] for k in arrays}
+    for b, n in enumerate(lengths):
+        for start in range(0, int(n), block_len):
+            stop = min(start + block_len, int(n))
+            for k, a in arrays.items():
+                piece = np.zeros((block_len,) + a.shape[2:], a.dtype)
+                piece[: stop - start] = a[b, start:stop]
+                out[k].append(piece)
+    return {k: np.stack(v) for k, v in out.items()}
+
+
+def split_blocks(blocks: dict, val_fraction: float) -> tuple[dict, dict]:
+    """The last `val_fraction` of the blocks (the end of the data) become the validation set."""
+    n = next(iter(blocks.values())).shape[0]
+    n_val = int(round(n * val_fraction))
+    if n < 2 or n_val < 1 or n - n_val < 1:
+        raise ValueError(
+            f"too little data: {n} blocks cannot be split into training and validation parts "
+            f"(val_fraction={val_fraction}); use more data or a shorter block_len"
+        )
+    return ({k: v[: n - n_val] for k, v in blocks.items()},
+            {k: v[n - n_val:] for k, v in blocks.items()})

@@ -1,0 +1,151 @@
+"""Linear state-space models and their steady-state Kalman predictor (NumPy/SciPy, float64).
+
+    x_{k+1} = A x_k + w_k,    y_k = Cy x_k + v_k,    z_k = Cz x_k + ε_k,
+    cov([w; v]) = [[Q, S], [Sᵀ, R]].
+
+The one-step-ahead predictor in innovation form (Katayama 2005, §5.4) is
+
+    x_{k+1|k} = A x_{k|k−1} + K (y_k − Cy x_{k|k−1}),   K = (A P Cyᵀ + S)(Cy P Cyᵀ + R)⁻¹,
+
+with P the stabilising solution of the discrete algebraic Riccati equation
+P = A P Aᵀ + Q − K (Cy P Cyᵀ + R) Kᵀ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import linalg
+
+
+def linear_recursion(F: np.ndarray, u: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
+    """States x_k, k = 0…T−1, of x_{k+1} = F x_k + u_k from x_0 = x0 (default 0).
+
+    Computed as a Hillis–Steele prefix scan (log₂T vectorised passes, float64), which equals the
+    sequential loop to rounding error when F is stable and is far faster in NumPy.
+    """
+    T, n = u.shape
+    c = np.empty((T, n))
+    c[0] = 0.0 if x0 is None else x0
+    c[1:] = u[:-1]
+    power = F.T.copy()  # row-vector convention: x_kᵀ = Σ_j c_jᵀ (F^{k−j})ᵀ
+    offset = 1
+    while offset < T:
+        c[offset:] = c[offset:] + c[:-offset] @ power
+        power = power @ power
+        offset *= 2
+    return c
+
+
+@dataclass(frozen=True)
+class KalmanGain:
+    """Steady-state Kalman quantities: predictor gain K, filter gain Kf, error covariance P."""
+
+    K: np.ndarray
+    Kf: np.ndarray
+    P: np.ndarray
+    innovation_cov: np.ndarray
+
+
+def kalman_gain(A, Cy, Q, R, S) -> KalmanGain:
+    """Solve the DARE (scipy) for the predictor gain; iterate the Riccati recursion if it fails."""
+    nx = A.shape[0]
+    try:
+        P = linalg.solve_discrete_are(A.T, Cy.T, Q, R, s=S)
+        if not np.all(np.isfinite(P)):
+            raise linalg.LinAlgError("non-finite DARE solution")
+    except (linalg.LinAlgError, ValueError):
+        P = np.eye(nx)
+        for _ in range(20000):
+            innov = Cy @ P @ Cy.T + R
+            K = np.linalg.solve(innov.T, (A @ P @ Cy.T + S).T).T
+            P_new = A @ P @ A.T + Q - K @ innov @ K.T
+            P_new = (P_new + P_new.T) / 2
+            if not np.all(np.isfinite(P_new)):
+                break
+            if np.max(np.abs(P_new - P)) < 1e-12 * (1 + np.max(np.abs(P))):
+                P = P_new
+                break
+            P = P_new
+        else:
+            P = P * np.nan
+        if not np.all(np.isfinite(P)):
+            raise RuntimeError(
+                "the model has no stabilising steady-state Kalman filter (the Riccati equation "
+                "did not converge); its noise covariances are not valid"
+            ) from None
+    innov = Cy @ P @ Cy.T + R
+    innov = (innov + innov.T) / 2
+    K = np.linalg.solve(innov.T, (A @ P @ Cy.T + S).T).T
+    Kf = np.linalg.solve(innov.T, (P @ Cy.T).T).T
+    return KalmanGain(K=K, Kf=Kf, P=P, innovation_cov=innov)
+
+
+@dataclass(frozen=True)
+class LinearSSM:
+    """A linear Gaussian state-space model with neural (y) and behavioural (z) observations.
+
+    `Cz` maps states to behaviour; `z_noise` is the covariance of ε (for simulation).
+    Use `predict(y)` for the steady-state Kalman predictor and `simulate(T, key=...)` to sample.
+    """
+
+    A: np.ndarray
+    Cy: np.ndarray
+    Cz: np.ndarray
+    Q: np.ndarray
+    R: np.ndarray
+    S: np.ndarray
+    z_noise: np.ndarray | None = None
+    _gain: list = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def nx(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def gain(self) -> KalmanGain:
+        if not self._gain:  # cached: the DARE is solved once per model
+            self._gain.append(kalman_gain(self.A, self.Cy, self.Q, self.R, self.S))
+        return self._gain[0]
+
+    def filter(self, y: np.ndarray, *, filtered: bool = False) -> np.ndarray:
+        """Kalman states for one recording y `[T, ny]` (zero initial state): x_{k|k−1}, or
+        x_{k|k} = x_{k|k−1} + Kf (y_k − Cy x_{k|k−1}) when `filtered`."""
+        g = self.gain
+        F = self.A - g.K @ self.Cy
+        x = linear_recursion(F, y @ g.K.T)
+        if filtered:
+            x = x + (y - x @ self.Cy.T) @ g.Kf.T
+        return x
+
+    def predict(self, y: np.ndarray, *, filtered: bool = False):
+        """(z_hat, y_hat, x) for one recording: one-step-ahead predictions Cz x, Cy x."""
+        x = self.filter(y, filtered=filtered)
+        return x @ self.Cz.T, x @ self.Cy.T, x
+
+    def simulate(self, n_samples: int, *, key) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sample (y, z, x) of length `n_samples` from the stationary distribution."""
+        rng = np.random.default_rng(_seed(key))
+        nx, ny = self.nx, self.Cy.shape[0]
+        noise_cov = np.block([[self.Q, self.S], [self.S.T, self.R]])
+        wv = rng.multivariate_normal(np.zeros(nx + ny), noise_cov, size=n_samples,
+                                     method="eigh")
+        x0_cov = linalg.solve_discrete_lyapunov(self.A, self.Q)
+        x = linear_recursion(self.A, wv[:, :nx], rng.multivariate_normal(np.zeros(nx), x0_cov))
+        y = x @ self.Cy.T + wv[:, nx:]
+        z = x @ self.Cz.T
+        if self.z_noise is not None:
+            z = z + rng.multivariate_normal(np.zeros(z.shape[1]), self.z_noise, size=n_samples)
+        return y, z, x
+
+
+def _seed(key) -> np.ndarray:
+    """A NumPy seed from a JAX key (or an int), so sampling follows the key-only convention."""
+    if isinstance(key, (int, np.integer)):
+        return np.asarray([int(key)])
+    import jax
+
+    data = jax.random.key_data(key) if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) \
+        else key
+    return np.asarray(data, dtype=np.uint32).ravel()

@@ -1,0 +1,159 @@
+"""Fitted PSID and DPAD models as neurodyn dynamical systems: `step(x, u)` with the neural
+observation as the input u, so the fixed-point finder and flow-field plots apply to them.
+
+For u held at a constant activity level (by default the training mean), the fixed points of
+x ↦ step(x, u) are the latent states the model settles in under that input.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from ._model import Recursion
+
+
+def _trailing(v, ndim: int):
+    """v [n] shaped to broadcast against an array of rank ndim (strict rank promotion)."""
+    return v.reshape((1,) * (ndim - 1) + (-1,))
+
+
+class LinearSystem(eqx.Module):
+    """The steady-state Kalman predictor of a PSID model as a map:
+
+        x_{k+1} = (A − K Cy) x_k + K ỹ_k,    ỹ = (y − mean_y)/scale_y,
+        ẑ = Cz x · scale_z + mean_z
+    """
+
+    F: Float[Array, "states states"]
+    K: Float[Array, "states inputs"]
+    Cy: Float[Array, "inputs states"]
+    Cz: Float[Array, "behaviour states"]
+    y_mean: Float[Array, " inputs"]
+    y_scale: Float[Array, " inputs"]
+    z_mean: Float[Array, " behaviour"]
+    z_scale: Float[Array, " behaviour"]
+
+    @classmethod
+    def from_psid(cls, psid) -> LinearSystem:
+        m, g = psid.model, psid.model.gain
+        arr = lambda a: jnp.asarray(a, jnp.float32)  # noqa: E731
+        return cls(arr(m.A - g.K @ m.Cy), arr(g.K), arr(m.Cy), arr(m.Cz),
+                   arr(psid.y_prep.mean), arr(psid.y_prep.scale), arr(psid.z_prep.mean),
+                   arr(psid.z_prep.scale))
+
+    @property
+    def n_states(self) -> int:
+        return self.F.shape[0]
+
+    @property
+    def n_inputs(self) -> int:
+        return self.K.shape[1]
+
+    def step(self, x: Float[Array, " states"], u: Float[Array, " inputs"] | None = None):
+        """One predictor step; u = None holds the neural input at its training mean."""
+        if u is None:
+            return self.F @ x
+        return self.F @ x + self.K @ ((u - self.y_mean) / self.y_scale)
+
+    def readout(self, x: Float[Array, "*batch states"]) -> Float[Array, "*batch behaviour"]:
+        """Predicted behaviour ẑ = Cz x (in the units of z)."""
+        out = x @ self.Cz.T
+        return out * _trailing(self.z_scale, out.ndim) + _trailing(self.z_mean, out.ndim)
+
+    def predict_neural(self, x):
+        """Predicted neural activity ŷ = Cy x (in the units of y)."""
+        out = x @ self.Cy.T
+        return out * _trailing(self.y_scale, out.ndim) + _trailing(self.y_mean, out.ndim)
+
+
+class DPADSystem(eqx.Module):
+    """A fitted DPAD model's latent recursion on x = [x1; x2]:
+
+        x1_{k+1} = A1(x1_k) + K1(ỹ_k),    x2_{k+1} = A2(x2_k) + K2(ỹ_k, x1_{k+1})
+
+    with ỹ the normalised neural input. `readout(x)` gives the behaviour (class probabilities for
+    categorical behaviour) and `predict_neural(x)` the neural prediction.
+    """
+
+    rec1: Recursion | None
+    Cy1: eqx.Module | None
+    rec2: Recursion | None
+    Cz2: eqx.Module | None
+    y_mean: Float[Array, " inputs"]
+    y_scale: Float[Array, " inputs"]
+    z_mean: Float[Array, " behaviour"]
+    z_scale: Float[Array, " behaviour"]
+    n1: int = eqx.field(static=True)
+    n2: int = eqx.field(static=True)
+    n_inputs: int = eqx.field(static=True)
+    z_kind: str = eqx.field(static=True)
+    y_kind: str = eqx.field(static=True)
+
+    @classmethod
+    def from_dpad(cls, dpad) -> DPADSystem:
+        norm = dpad.norm
+        to = lambda t: jax.tree_util.tree_map(jnp.asarray, t)  # noqa: E731
+        n_z = norm.n_z_out
+        z_mean = np.zeros(n_z) if norm.z is None else norm.z.mean
+        z_scale = np.ones(n_z) if norm.z is None else norm.z.scale
+        f32 = lambda a: jnp.asarray(a, jnp.float32)  # noqa: E731
+        m = dpad.modules
+        return cls(to(m["rec1"]), to(m["Cy1"]), to(m["rec2"]), to(m["Cz2"]),
+                   f32(norm.y.mean), f32(norm.y.scale), f32(z_mean), f32(z_scale),
+                   dpad.n1, dpad.nx - dpad.n1, dpad.ny, norm.z_kind, norm.y_kind)
+
+    @property
+    def n_states(self) -> int:
+        return self.n1 + self.n2
+
+    def step(self, x: Float[Array, " states"], u: Float[Array, " inputs"] | None = None):
+        """One step of the latent recursion; u = None holds y at its training mean."""
+        y = jnp.zeros((self.n_inputs,)) if u is None else (u - self.y_mean) / self.y_scale
+        x1, x2 = x[: self.n1], x[self.n1:]
+        parts = []
+        x1n = jnp.zeros((0,))
+        if self.rec1 is not None:
+            x1n = self.rec1.step(x1, y)
+            parts.append(x1n)
+        if self.rec2 is not None:
+            parts.append(self.rec2.step(x2, jnp.concatenate([y, x1n])))
+        return jnp.concatenate(parts)
+
+    def _behaviour_out(self, x):
+        out = 0.0
+        if self.rec1 is not None:
+            out = out + self.rec1.C(x[: self.n1])
+        if self.Cz2 is not None:
+            out = out + self.Cz2(x[self.n1:])
+        return out
+
+    def readout(self, x: Float[Array, "*batch states"]):
+        """Predicted behaviour (or class probabilities) from latent states."""
+        flat = x.reshape((-1, x.shape[-1]))
+        out = jax.vmap(self._behaviour_out)(flat)
+        if self.z_kind == "categorical":
+            out = jax.nn.softmax(out, axis=-1)
+        else:
+            out = out * self.z_scale[None] + self.z_mean[None]
+        return out.reshape(x.shape[:-1] + (out.shape[-1],))
+
+    def predict_neural(self, x):
+        """Predicted neural activity (rates for Poisson data) from latent states."""
+        def one(s):
+            eta = jnp.zeros((self.n_inputs,))
+            if self.Cy1 is not None:
+                eta = eta + self.Cy1(s[: self.n1])
+            if self.rec2 is not None:
+                eta = eta + self.rec2.C(s[self.n1:])
+            return eta
+
+        eta = jax.vmap(one)(x.reshape((-1, x.shape[-1])))
+        if self.y_kind == "poisson":
+            out = jnp.exp(eta)
+        else:
+            out = eta * self.y_scale[None] + self.y_mean[None]
+        return out.reshape(x.shape[:-1] + (out.shape[-1],))

@@ -1,0 +1,197 @@
+"""One training loop for every DPAD optimisation step: a batch of models (random restarts, and in
+`DPAD.search` also candidate architectures) trained side by side under `vmap`.
+
+Each epoch shuffles the training blocks (fixed-length pieces of the recordings, the state starting
+at zero in each), takes Adam steps with global-norm gradient clipping on minibatches, then
+evaluates every model on the held-out validation blocks. Each model keeps the parameters of its
+best validation loss and stops after `patience` epochs without improvement (or at the first
+non-finite loss). The host loop runs jitted epochs until every model has stopped.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ._ssm import _seed
+
+
+class FitDivergedError(RuntimeError):
+    """Every random initialisation of a DPAD optimisation step diverged, even after retries."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings shared by the DPAD steps (see `DPAD` for their meaning)."""
+
+    learning_rate: float = 3e-3
+    batch_size: int = 32
+    max_epochs: int = 300
+    patience: int = 10
+    clip_norm: float = 1.0
+    max_retries: int = 2
+    check_every: int = 5
+    min_delta: float = 1e-3
+
+
+def _where(flag, new, old):
+    def pick(a, b):
+        f = flag.reshape(flag.shape + (1,) * (a.ndim - flag.ndim))
+        return jnp.where(f, a, b)
+
+    return jax.tree_util.tree_map(pick, new, old)
+
+
+def _grouped(fn, n_groups: int, grouped_data: bool):
+    """vmap `fn(params, batch)` over models [G·R]; with `grouped_data` group g sees batch[g]."""
+    inner = jax.vmap(fn, in_axes=(0, None))
+    outer = jax.vmap(inner, in_axes=(0, 0 if grouped_data else None))
+
+    def run(params, batch):
+        p = jax.tree_util.tree_map(lambda a: a.reshape((n_groups, -1) + a.shape[1:]), params)
+        out = outer(p, batch)
+        return jax.tree_util.tree_map(lambda a: a.reshape((-1,) + a.shape[2:]), out)
+
+    return run
+
+
+def _optimiser(clip_norm: float):
+    """Clipped Adam directions; the learning rate is applied at run time (not compiled in)."""
+    return optax.chain(optax.clip_by_global_norm(clip_norm), optax.scale_by_adam())
+
+
+@functools.lru_cache(maxsize=64)
+def _make_epoch(static, loss_fn, clip_norm: float, n_train: int,
+                batch_size: int, patience: int, min_delta: float, n_groups: int,
+                grouped_data: bool):
+    """A jitted run of epochs; cached, so fits of the same shapes reuse the compiled program."""
+    optimiser = _optimiser(clip_norm)
+    n_batches = max(1, n_train // batch_size)
+    per_batch = min(batch_size, n_train)
+
+    def model_loss(params, batch):
+        return loss_fn(eqx.combine(params, static), batch)
+
+    grad_fn = _grouped(jax.value_and_grad(model_loss), n_groups, grouped_data)
+    val_fn = _grouped(model_loss, n_groups, grouped_data)
+    take = (lambda a, idx: a[:, idx]) if grouped_data else (lambda a, idx: a[idx])
+
+    def epoch(carry, seed, index, learning_rate):
+        params, opt_state, best, best_val, wait, stopped, train, val = carry
+        key = jax.random.fold_in(jax.random.key(seed), index)
+        order = jax.random.permutation(key, n_train)[: n_batches * per_batch]
+        order = order.reshape(n_batches, per_batch)
+
+        def step(c, idx):
+            params, opt_state = c
+            batch = jax.tree_util.tree_map(lambda a: take(a, idx), train)
+            loss, grads = grad_fn(params, batch)
+            # Stopped models keep training (their best parameters are kept aside), which is
+            # cheaper to compile than freezing them.
+            updates, opt_state = jax.vmap(optimiser.update)(grads, opt_state, params)
+            updates = jax.tree_util.tree_map(lambda u: -learning_rate * u, updates)
+            return (optax.apply_updates(params, updates), opt_state), loss
+
+        (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), order)
+        v = val_fn(params, val)
+        v = jnp.where(jnp.isfinite(v), v, jnp.inf)
+        threshold = jnp.where(jnp.isfinite(best_val), best_val - min_delta * jnp.abs(best_val),
+                              jnp.inf)
+        improved = (v < threshold) & ~stopped
+        best = _where(improved, params, best)
+        best_val = jnp.where(improved, v, best_val)
+        wait = jnp.where(improved, 0, wait + 1)
+        diverged = ~jnp.all(jnp.isfinite(losses), axis=0) | ~jnp.isfinite(v)
+        stopped = stopped | (wait >= patience) | diverged
+        return (params, opt_state, best, best_val, wait, stopped, train, val), (
+            losses.mean(0), v)
+
+    # On CPU, XLA's backend optimisation costs more compile time than it saves for these small
+    # programs (about half the compile time for a third more run time).
+    options = {"xla_backend_optimization_level": 0} if jax.default_backend() == "cpu" else None
+    return jax.jit(epoch, compiler_options=options)
+
+
+def train_models(
+    make_models: Callable,
+    loss_fn: Callable,
+    train_data,
+    val_data,
+    *,
+    key,
+    config: TrainConfig,
+    n_groups: int = 1,
+    grouped_data: bool = False,
+    name: str = "DPAD",
+):
+    """Train the stacked models `make_models(rng)` (leading axis = n_groups × restarts; `rng` a
+    NumPy generator seeded from `key`).
+
+    With `grouped_data`, every data leaf has a leading group axis and group g trains on its own
+    data (the candidates of `DPAD.search` after step 1 each see their own frozen states).
+
+    `loss_fn(model, batch)` should be hashable and compare equal across calls (a module-level
+    function or a `functools.partial` of one) so that the compiled program is reused.
+    Returns `(best_models, best_val_loss[n], history)`; `history` has per-epoch mean training and
+    validation losses `[epochs, n]`. A group whose restarts all diverge is retried with fresh
+    initialisations and half the learning rate (up to `config.max_retries` times); if every group
+    still diverges, `FitDivergedError` is raised.
+    """
+    n_train = jax.tree_util.tree_leaves(train_data)[0].shape[1 if grouped_data else 0]
+    if n_train < 1:
+        raise ValueError(f"{name}: no training blocks (the recordings are too short)")
+    lr = config.learning_rate
+    rng = np.random.default_rng(_seed(key))
+    for attempt in range(config.max_retries + 1):
+        models = make_models(rng)  # NumPy leaves: no compilation for the initialisation
+        params, static = eqx.partition(models, eqx.is_array)
+        n = jax.tree_util.tree_leaves(params)[0].shape[0]
+        shapes = jax.eval_shape(jax.vmap(_optimiser(config.clip_norm).init), params)
+        opt_state = jax.tree_util.tree_map(lambda a: np.zeros(a.shape, a.dtype), shapes)
+        best_val0 = np.full((n,), np.inf, np.float32)
+        wait0, stopped0 = np.zeros((n,), np.int32), np.zeros((n,), bool)
+        seed = np.uint32(rng.integers(2**32, dtype=np.uint64))
+        try:
+            epoch_fn = _make_epoch(static, loss_fn, config.clip_norm, n_train,
+                                config.batch_size, config.patience, config.min_delta, n_groups,
+                                grouped_data)
+        except TypeError:  # an unhashable loss or model: build without the cache
+            epoch_fn = _make_epoch.__wrapped__(static, loss_fn, config.clip_norm, n_train,
+                                            config.batch_size, config.patience,
+                                            config.min_delta, n_groups, grouped_data)
+        carry = (params, opt_state, params, best_val0, wait0, stopped0, train_data, val_data)
+        train_hist, val_hist = [], []
+        epochs = 0
+        for index in range(config.max_epochs):
+            carry, (tl, vl) = epoch_fn(carry, seed, np.int32(index), np.float32(lr))
+            train_hist.append(tl)
+            val_hist.append(vl)
+            epochs += 1
+            if epochs % config.check_every == 0 and bool(np.all(np.asarray(carry[5]))):
+                break
+        best_val = np.asarray(carry[3])
+        group_ok = np.isfinite(best_val.reshape(n_groups, -1)).any(axis=1)
+        if group_ok.all() or (attempt == config.max_retries and group_ok.any()):
+            history = {"train_loss": np.asarray(jnp.stack(train_hist)),
+                       "val_loss": np.asarray(jnp.stack(val_hist)), "attempts": attempt + 1}
+            best = jax.tree_util.tree_map(np.asarray, carry[2])
+            return eqx.combine(best, static), best_val, history
+        lr = lr / 2
+    raise FitDivergedError(
+        f"{name}: every random initialisation diverged (non-finite loss) in "
+        f"{config.max_retries + 1} attempts, the last with learning rate {lr * 2:.3g}; try a "
+        f"smaller learning_rate, z-scoring the data, or a smaller model"
+    )
+
+
+def take(models, index):
+    """Models `index` (an int or int array) of a stacked batch, as NumPy-backed leaves."""
+    params, static = eqx.partition(models, eqx.is_array)
+    return eqx.combine(jax.tree_util.tree_map(lambda a: np.asarray(a)[index], params), static)

@@ -1,0 +1,148 @@
+"""Prediction metrics for behaviour and neural activity, and cross-validated evaluation.
+
+All functions take the truth and the prediction as `[T, n]` arrays (or lists of trials, which are
+concatenated) and ignore samples where the truth is NaN (missing behaviour).
+
+    CC  = corr(z, ẑ) per dimension (Pearson),     R² = 1 − Σ(z − ẑ)² / Σ(z − z̄)²
+    AUC = P(score of a random positive > score of a random negative), one class against the rest
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy import stats
+
+from ._checks import as_trials
+
+
+def _stack(x, name) -> np.ndarray:
+    trials, _ = as_trials(x, name, allow_nan=True)
+    return np.concatenate(trials).astype(np.float64)
+
+
+def _pair(z, z_hat) -> tuple[np.ndarray, np.ndarray]:
+    z, z_hat = _stack(z, "z"), _stack(z_hat, "z_hat")
+    if z.shape != z_hat.shape:
+        raise ValueError(f"truth {z.shape} and prediction {z_hat.shape} differ in shape")
+    return z, z_hat
+
+
+def cc(z, z_hat) -> np.ndarray:
+    """Pearson correlation coefficient per dimension (NaN where either side is constant)."""
+    z, z_hat = _pair(z, z_hat)
+    out = np.full(z.shape[1], np.nan)
+    for d in range(z.shape[1]):
+        ok = np.isfinite(z[:, d]) & np.isfinite(z_hat[:, d])
+        a, b = z[ok, d] - z[ok, d].mean(), z_hat[ok, d] - z_hat[ok, d].mean()
+        denom = np.sqrt((a * a).sum() * (b * b).sum())
+        if denom > 0:
+            out[d] = (a * b).sum() / denom
+    return out
+
+
+def r2(z, z_hat) -> np.ndarray:
+    """Coefficient of determination per dimension."""
+    z, z_hat = _pair(z, z_hat)
+    out = np.full(z.shape[1], np.nan)
+    for d in range(z.shape[1]):
+        ok = np.isfinite(z[:, d]) & np.isfinite(z_hat[:, d])
+        ss_tot = ((z[ok, d] - z[ok, d].mean()) ** 2).sum()
+        if ss_tot > 0:
+            out[d] = 1 - ((z[ok, d] - z_hat[ok, d]) ** 2).sum() / ss_tot
+    return out
+
+
+def _labels_and_scores(z, probs):
+    z = _stack(z, "z")
+    probs = _stack(probs, "probs") if not isinstance(probs, np.ndarray) or probs.ndim < 3 \
+        else np.asarray(probs).reshape(-1, probs.shape[-1])
+    if z.shape[1] != 1:
+        raise ValueError(f"categorical z must have one column of class labels, got {z.shape}")
+    labels = z[:, 0]
+    ok = np.isfinite(labels)
+    return labels[ok], probs[ok]
+
+
+def auc(z, probs, classes=None) -> np.ndarray:
+    """One-vs-rest ROC AUC per class from class probabilities `probs [T, n_classes]`.
+
+    `classes` are the labels of the probability columns (default 0 … n_classes − 1).
+    Computed from the Mann–Whitney rank statistic (ties count one half).
+    """
+    labels, probs = _labels_and_scores(z, probs)
+    classes = np.arange(probs.shape[1]) if classes is None else np.asarray(classes)
+    out = np.full(classes.size, np.nan)
+    for c, label in enumerate(classes):
+        pos = labels == label
+        n_pos, n_neg = pos.sum(), (~pos).sum()
+        if n_pos and n_neg:
+            ranks = stats.rankdata(probs[:, c])
+            out[c] = (ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    return out
+
+
+def accuracy(z, probs, classes=None) -> float:
+    """Fraction of samples whose most probable class is the true label."""
+    labels, probs = _labels_and_scores(z, probs)
+    classes = np.arange(probs.shape[1]) if classes is None else np.asarray(classes)
+    return float(np.mean(classes[np.argmax(probs, axis=1)] == labels))
+
+
+def evaluate(z, z_hat, *, y=None, y_hat=None, probs=None, classes=None) -> dict:
+    """A dict of metrics: `cc`, `r2` (means over dimensions) with per-dimension `cc_dims`,
+    `r2_dims` for continuous behaviour; `auc`, `accuracy` when class `probs` are given; and
+    `y_cc`, `y_r2` for the neural prediction when `y`, `y_hat` are given."""
+    out: dict = {}
+    if probs is not None:
+        a = auc(z, probs, classes)
+        out.update(auc=float(np.nanmean(a)), auc_dims=a, accuracy=accuracy(z, probs, classes))
+    else:
+        c, r = cc(z, z_hat), r2(z, z_hat)
+        out.update(cc=float(np.nanmean(c)), r2=float(np.nanmean(r)), cc_dims=c, r2_dims=r)
+    if y is not None and y_hat is not None:
+        cy, ry = cc(y, y_hat), r2(y, y_hat)
+        out.update(y_cc=float(np.nanmean(cy)), y_r2=float(np.nanmean(ry)))
+    return out
+
+
+def split_folds(y, z, n_folds: int) -> list[tuple]:
+    """Contiguous folds: for lists of trials, folds of whole trials; for one recording, contiguous
+    blocks of time. Returns `[(y_train, z_train, y_test, z_test), ...]`."""
+    if n_folds < 2:
+        raise ValueError(f"n_folds must be >= 2, got {n_folds}")
+    ys, y_list = as_trials(y, "y", allow_nan=True)
+    zs, _ = as_trials(z, "z", allow_nan=True)
+    if y_list:
+        if len(ys) < n_folds:
+            raise ValueError(f"{len(ys)} trials cannot make {n_folds} folds")
+        parts = np.array_split(np.arange(len(ys)), n_folds)
+        return [([ys[k] for k in range(len(ys)) if k not in set(p)],
+                 [zs[k] for k in range(len(ys)) if k not in set(p)],
+                 [ys[k] for k in p], [zs[k] for k in p]) for p in parts]
+    T = ys[0].shape[0]
+    edges = np.linspace(0, T, n_folds + 1).astype(int)
+    folds = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        train_y = [t for t in (ys[0][:a], ys[0][b:]) if t.shape[0]]
+        train_z = [t for t in (zs[0][:a], zs[0][b:]) if t.shape[0]]
+        folds.append((train_y, train_z, ys[0][a:b], zs[0][a:b]))
+    return folds
+
+
+def cross_validate(make_model: Callable[[], object], y, z, *, n_folds: int = 5) -> dict:
+    """Fit `make_model()` on each training split and score it on the held-out fold.
+
+    Returns `{"folds": [metrics per fold], "cc": mean CC, ...}` with every scalar metric averaged
+    over folds. The model must have `fit(y, z)` and `score(y, z) -> dict`.
+    """
+    folds = []
+    for y_tr, z_tr, y_te, z_te in split_folds(y, z, n_folds):
+        model = make_model().fit(y_tr, z_tr)
+        folds.append(model.score(y_te, z_te))
+    out: dict = {"folds": folds}
+    for key, value in folds[0].items():
+        if np.isscalar(value):
+            out[key] = float(np.nanmean([f[key] for f in folds]))
+    return out

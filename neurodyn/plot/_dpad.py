@@ -1,0 +1,76 @@
+"""Figures of DPAD/PSID results: predictions over time, latent trajectories, model comparisons.
+They draw results; they never fit or evaluate a model."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def _axes(ax, size=(5, 3)):
+    if ax is None:
+        _, ax = plt.subplots(figsize=size, layout="constrained")
+    return ax
+
+
+def plot_prediction(z, z_hat, ax=None, *, dim: int = 0, dt: float | None = None, **style):
+    """Behaviour (or neural) dimension `dim` and its one-step-ahead prediction over time.
+    `dt` in ms labels the x axis in seconds; otherwise in samples."""
+    ax = _axes(ax)
+    z, z_hat = np.asarray(z)[:, dim], np.asarray(z_hat)[:, dim]
+    t = np.arange(z.size) * (dt / 1000.0 if dt else 1.0)
+    ax.plot(t, z, color=style.get("color", "k"), lw=style.get("lw", 1.0), label="true")
+    ax.plot(t, z_hat, color=style.get("pred_color", "C3"), lw=style.get("lw", 1.0),
+            label=style.get("label", "predicted"))
+    ax.set_xlabel("time (s)" if dt else "time step")
+    ax.set_ylabel(style.get("ylabel", f"dimension {dim}"))
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_latents(x, ax=None, *, dims=(0, 1), color=None, **style):
+    """A latent trajectory `x [T, nx]` (or a list of trials) in the plane of two state dims,
+    optionally coloured by a value per sample (e.g. the behaviour)."""
+    ax = _axes(ax, (4, 4))
+    trials = x if isinstance(x, (list, tuple)) else [x]
+    colors = color if isinstance(color, (list, tuple)) else [color] * len(trials)
+    for xt, c in zip(trials, colors):
+        xt = np.asarray(xt)
+        if c is None:
+            ax.plot(xt[:, dims[0]], xt[:, dims[1]], lw=style.get("lw", 0.8),
+                    color=style.get("line_color", "C0"), alpha=style.get("alpha", 0.8))
+        else:
+            ax.scatter(xt[:, dims[0]], xt[:, dims[1]], c=np.asarray(c).ravel(), s=3,
+                       cmap=style.get("cmap", "coolwarm"))
+    ax.set_xlabel(f"x{dims[0] + 1}")
+    ax.set_ylabel(f"x{dims[1] + 1}")
+    return ax
+
+
+def plot_model_comparison(scores: dict, ax=None, *, ylabel: str = "behaviour CC",
+                          reference: float | None = None, **style):
+    """Bars of one score per model (`{label: value}`), with an optional reference line (e.g. the
+    ideal predictor's CC)."""
+    ax = _axes(ax)
+    labels = list(scores)
+    ax.bar(np.arange(len(labels)), [scores[k] for k in labels],
+           color=style.get("color", "C0"))
+    ax.set_xticks(np.arange(len(labels)), labels, rotation=style.get("rotation", 30),
+                  ha="right")
+    if reference is not None:
+        ax.axhline(reference, color="k", ls="--", lw=1, label=style.get("ref_label", "ideal"))
+        ax.legend(frameon=False)
+    ax.set_ylabel(ylabel)
+    return ax
+
+
+def plot_search(result, ax=None, **style):
+    """Held-out behaviour score of every candidate nonlinearity of `dpad.search` (chosen one
+    highlighted)."""
+    table = result.table
+    key = "auc" if "auc" in table[0] else "cc"
+    ax = plot_model_comparison({r["nonlinear"]: r[key] for r in table}, ax,
+                               ylabel=f"held-out behaviour {key.upper()}", **style)
+    chosen = [r["nonlinear"] for r in table].index(result.chosen)
+    ax.patches[chosen].set_color(style.get("chosen_color", "C3"))
+    return ax

@@ -1,0 +1,181 @@
+"""DPAD: linear DPAD against PSID, nonlinear behaviour maps against the ideal predictor, the
+non-prioritised model, categorical / missing / Poisson data, divergence, search, as_system."""
+
+import jax
+import numpy as np
+import pytest
+
+from neurodyn import dpad
+from neurodyn.dpad._fitting import parse_nonlinear
+from neurodyn.dpad._ssm import LinearSSM
+
+
+@pytest.fixture(scope="module")
+def linear_data():
+    ssm = dpad.random_ssm(key=jax.random.key(0), nx=4, n1=2, ny=5, nz=2)
+    y, z, _ = ssm.simulate(8000, key=jax.random.key(1))
+    y_test, z_test, _ = ssm.simulate(20_000, key=jax.random.key(2))
+    return y, z, y_test, z_test
+
+
+def _nonlinear_truth():
+    """Two behaviour-relevant latents seen through tanh and an asymmetric quadratic, two larger
+    behaviour-irrelevant latents; the ideal predictor is E[g(x) | y_<k] by Gauss–Hermite."""
+    rng = np.random.default_rng(0)
+    A = np.diag([0.95, 0.9, 0.97, 0.93])
+    A[2, 3] = 0.1
+    Q = np.diag(1 - np.diag(A) ** 2)
+    Cy = rng.standard_normal((6, 4))
+    Cy[:, 2:] *= 2.0
+    ssm = LinearSSM(A=A, Cy=Cy, Cz=np.zeros((2, 4)), Q=Q, R=0.5 * np.eye(6),
+                    S=np.zeros((4, 6)))
+    g = (lambda x: np.tanh(2 * x), lambda x: np.where(x > 0, x**2, -0.25 * x**2))
+
+    def sample(n, seed):
+        y, _, x = ssm.simulate(n, key=seed)
+        noise = 0.2 * np.random.default_rng(seed + 7).standard_normal((n, 2))
+        return y, np.stack([g[0](x[:, 0]), g[1](x[:, 1])], 1) + noise
+
+    y, z = sample(20_000, 1)
+    y_test, z_test = sample(20_000, 2)
+    xp, P = ssm.filter(y_test), ssm.gain.P
+    ideal = np.stack([dpad.gauss_hermite_mean(g[d], xp[:, d], P[d, d]) for d in range(2)], 1)
+    return y, z, y_test, z_test, dpad.metrics.cc(z_test, ideal).mean()
+
+
+# ------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"nx": 2, "n1": 3}, "n1"),
+        ({"nx": 0, "n1": 0}, "nx"),
+        ({"nx": 2, "n1": 1, "nonlinear": "Q"}, "unknown map"),
+        ({"nx": 2, "n1": 1, "behaviour": "ordinal"}, "behaviour"),
+        ({"nx": 2, "n1": 1, "neural": "binomial"}, "neural"),
+        ({"nx": 2, "n1": 1, "val_fraction": 1.5}, "val_fraction"),
+        ({"nx": 2, "n1": 1, "nonlinear": "Cz", "hidden": ()}, "hidden layer"),
+    ],
+)
+def test_dpad_bad_config(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        dpad.DPAD(**kwargs)
+
+
+def test_dpad_bad_data(linear_data):
+    y, z, _, _ = linear_data
+    model = dpad.DPAD(2, 1)
+    with pytest.raises(ValueError, match="same number of time samples"):
+        model.fit(y[:100], z[:99])
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(np.where(np.arange(100)[:, None] == 5, np.nan, y[:100]), z[:100])
+    with pytest.raises(ValueError, match="single class"):
+        model.fit(y[:100], np.full((100, 1), 3))
+    with pytest.raises(ValueError, match="non-negative counts"):
+        dpad.DPAD(2, 1, neural="poisson").fit(y[:100], z[:100])
+    with pytest.raises(ValueError, match="too little data"):
+        model.fit(y[:40], z[:40])
+    with pytest.raises(RuntimeError, match="not fitted"):
+        model.predict(y[:10])
+
+
+def test_parse_nonlinear():
+    assert parse_nonlinear(None) == frozenset()
+    assert parse_nonlinear("none") == frozenset()
+    assert parse_nonlinear("Cz") == {"Cz1", "Cz2"}
+    assert parse_nonlinear("K,Cy2") == {"K1", "K2", "Cy2"}
+    assert len(parse_nonlinear("all")) == 8
+
+
+# ------------------------------------------------------------------- linear DPAD = PSID
+def test_linear_dpad_matches_psid(linear_data):
+    y, z, y_test, z_test = linear_data
+    psid = dpad.PSID(4, 2, 10).fit(y, z).score(y_test, z_test)["cc"]
+    model = dpad.DPAD(4, 2, n_init=2).fit(y, z, key=jax.random.key(0))
+    score = model.score(y_test, z_test)
+    assert abs(score["cc"] - psid) < 0.01
+    z_hat, y_hat, x = model.predict(y_test[:300])
+    assert z_hat.shape == (300, 2) and y_hat.shape == (300, 5) and x.shape == (300, 4)
+    assert score["y_cc"] > 0.5
+
+
+def test_divergence_is_retried_then_reported(linear_data):
+    y, z, _, _ = linear_data
+    model = dpad.DPAD(4, 2, n_init=2, learning_rate=1e9, max_epochs=5, max_retries=1)
+    with pytest.raises(dpad.FitDivergedError, match="diverged"):
+        model.fit(y, z, key=jax.random.key(0))
+
+
+# ------------------------------------------------------------- nonlinear behaviour map
+@pytest.mark.slow
+def test_nonlinear_cz_beats_psid_and_ndm_reaches_ideal():
+    y, z, y_test, z_test, ideal = _nonlinear_truth()
+    psid = dpad.PSID(2, 2, 10).fit(y, z).score(y_test, z_test)["cc"]
+    model = dpad.DPAD(2, 2, nonlinear="Cz").fit(y, z, key=jax.random.key(0))
+    cc = model.score(y_test, z_test)["cc"]
+    assert cc > psid + 0.02
+    assert cc > ideal - 0.02
+    ndm = dpad.DPAD(2, 0, nonlinear="Cz").fit(y, z, key=jax.random.key(0))
+    assert cc > ndm.score(y_test, z_test)["cc"] + 0.1
+
+
+@pytest.mark.slow
+def test_search_picks_cz():
+    y, z, y_test, z_test, ideal = _nonlinear_truth()
+    result = dpad.search(y[:12_000], z[:12_000], 2, 2, candidates=("none", "Cz", "K"),
+                         n_folds=2, key=jax.random.key(0), n_init=2)
+    assert result.chosen in ("Cz1,Cz2", "Cz1,Cz2,K1,K2")
+    assert {row["nonlinear"] for row in result.table} == {"none", "Cz1,Cz2", "K1,K2"}
+    assert result.model.score(y_test, z_test)["cc"] > ideal - 0.05
+
+
+# ------------------------------------------------------- categorical / missing / Poisson
+@pytest.mark.slow
+def test_categorical_and_missing_behaviour(linear_data):
+    y, z, y_test, z_test = linear_data
+    labels = (z[:, 1:] > 0).astype(int) + (z[:, 1:] > 1).astype(int)  # the better-predicted dim
+    model = dpad.DPAD(2, 2, n_init=2).fit(y, labels, key=jax.random.key(0))
+    probs, _, _ = model.predict(y_test)
+    assert probs.shape == (len(y_test), 3) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    test_labels = (z_test[:, 1:] > 0).astype(int) + (z_test[:, 1:] > 1).astype(int)
+    score = model.score(y_test, test_labels)
+    chance = np.bincount(test_labels[:, 0]).max() / len(test_labels)
+    assert score["auc"] > 0.7 and score["accuracy"] > chance + 0.05
+    # Missing continuous behaviour (NaN) is masked: a fit on 60 % of the samples is about as good.
+    z_missing = z.copy()
+    z_missing[np.random.default_rng(0).random(len(z)) < 0.4] = np.nan
+    full = dpad.DPAD(2, 2, n_init=2).fit(y, z, key=jax.random.key(0)).score(y_test, z_test)
+    part = dpad.DPAD(2, 2, n_init=2).fit(y, z_missing, key=jax.random.key(0))
+    assert part.score(y_test, z_test)["cc"] > full["cc"] - 0.03
+
+
+@pytest.mark.slow
+def test_poisson_neural_data():
+    ssm = dpad.random_ssm(key=jax.random.key(3), nx=2, n1=1, ny=8, nz=1, n_behaviour_only=0)
+    _, z, x = ssm.simulate(8000, key=jax.random.key(4))
+    rates = np.exp(0.5 * x @ np.random.default_rng(0).standard_normal((x.shape[1], 8)) - 0.5)
+    counts = np.random.default_rng(1).poisson(rates)
+    model = dpad.DPAD(2, 1, neural="poisson", n_init=2).fit(counts[:6000], z[:6000],
+                                                            key=jax.random.key(0))
+    _, rate_hat, _ = model.predict(counts[6000:])
+    assert np.all(rate_hat > 0)
+    assert dpad.metrics.cc(rates[6000:], rate_hat).mean() > 0.3
+    assert model.score(counts[6000:], z[6000:])["cc"] > 0.3
+
+
+# --------------------------------------------------------------------------- as_system
+@pytest.mark.slow
+def test_dpad_as_system_and_fixed_points(linear_data):
+    y, z, y_test, _ = linear_data
+    model = dpad.DPAD(4, 2, nonlinear="Cz", n_init=2, max_epochs=30).fit(y, z,
+                                                                         key=jax.random.key(0))
+    system = model.as_system()
+    z_hat, _, x = model.predict(y_test[:40])
+    xs = [np.zeros(4, np.float32)]
+    for k in range(39):
+        xs.append(np.asarray(system.step(xs[-1], y_test[k])))
+    np.testing.assert_allclose(np.array(xs), x, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(system.readout(x)), z_hat, atol=1e-4)
+    fixedpoints = pytest.importorskip("neurodyn.fixedpoints")
+    fps = fixedpoints.find(system, np.random.default_rng(0).standard_normal((8, 4)),
+                           system.y_mean, progress=False)
+    assert np.asarray(fps.xstar).shape[-1] == 4
