@@ -1,6 +1,15 @@
 """neurodyn: train recurrent networks on cognitive tasks in JAX, then take them apart."""
 
-from . import io as io, models as models, tasks as tasks, train as train
+from . import (
+    data as data,
+    dpad as dpad,
+    io as io,
+    lowrank as lowrank,
+    models as models,
+    plot as plot,
+    tasks as tasks,
+    train as train,
+)
 from ._version import __version__ as __version__
 from .io import load as load, save as save
 from .models import FullRankRNN as _FullRankRNN, LowRankRNN as _LowRankRNN

@@ -193,3 +193,12 @@ def test_input_errors():
         model.simulate(jnp.zeros((3, 5, 2)), key=None, noise=jnp.zeros((3, 5, 7)))
     with pytest.raises(ValueError, match="rho"):
         nd.models.FullRankRNN(8, 1, 1, rho=-1.0, key=jax.random.key(0))
+
+
+def test_autonomous_network_without_inputs():
+    model = nd.models.LowRankRNN(10, 1, 0, 1, key=jax.random.key(0))
+    roll = model.simulate(jnp.zeros((3, 7, 0)), key=jax.random.key(1))
+    assert roll.states.shape == (3, 7, 10)
+    x0 = jax.random.normal(jax.random.key(2), (10,))
+    single = model.simulate(jnp.zeros((4, 0)), key=None, noise=False, x0=x0)
+    np.testing.assert_allclose(single.states[0], model.step(x0), atol=1e-6)

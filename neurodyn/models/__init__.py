@@ -2,5 +2,6 @@
 
 from ._base import AbstractRNN as AbstractRNN, Rollout as Rollout
 from ._fullrank import FullRankRNN as FullRankRNN
+from ._latent import LatentDynamics as LatentDynamics
 from ._lowrank import LowRankRNN as LowRankRNN
 from ._nonlinearity import NONLINEARITIES as NONLINEARITIES

@@ -176,12 +176,13 @@ class AbstractRNN(eqx.Module):
                     f"n_neurons), got {x0.shape}"
                 )
         xi = self._noise_draws(inputs, key, noise)
-        flat_inputs = inputs.reshape((-1,) + inputs.shape[-2:])
-        flat_x0 = x0.reshape((-1, n))
+        n_trials = int(np.prod(batch_shape))  # explicit: reshape(-1) fails when n_inputs = 0
+        flat_inputs = inputs.reshape((n_trials,) + inputs.shape[-2:])
+        flat_x0 = x0.reshape((n_trials, n))
         if xi is None:
             states = jax.vmap(self._run_trial_noise_free)(flat_inputs, flat_x0)
         else:
-            flat_xi = xi.reshape((-1,) + xi.shape[-2:])
+            flat_xi = xi.reshape((n_trials,) + xi.shape[-2:])
             states = jax.vmap(self._run_trial)(flat_inputs, flat_x0, flat_xi)
         states = states.reshape(inputs.shape[:-1] + (n,))
         return Rollout(states=states, outputs=self.readout(states))

@@ -1,3 +1,14 @@
 """matplotlib figures; every function takes `ax=` and returns the Axes it drew on."""
 
+from ._dpad import (
+    plot_latents as plot_latents,
+    plot_model_comparison as plot_model_comparison,
+    plot_prediction as plot_prediction,
+    plot_search as plot_search,
+)
+from ._lowrank import (
+    plot_flow_field as plot_flow_field,
+    plot_loadings as plot_loadings,
+    plot_rank_accuracy as plot_rank_accuracy,
+)
 from ._training import plot_loss as plot_loss, plot_psychometric as plot_psychometric

@@ -1,0 +1,30 @@
+"""Low-rank theory and analysis: exact latent dynamics, connectivity statistics, SVD
+truncation, rank sweeps, population structure (Gaussian mixtures, resampling, inactivation)
+and mean-field theory (Mastrogiuseppe & Ostojic 2018; Beiran et al. 2021; Dubreuil et al. 2022).
+"""
+
+from ..models._latent import LatentDynamics as LatentDynamics
+from . import meanfield as meanfield
+from ._evaluate import evaluate as evaluate
+from ._flow import FlowField as FlowField, flow_field as flow_field
+from ._gmm import GaussianMixture as GaussianMixture, fit_gmm as fit_gmm
+from ._latent import latent as latent, lift as lift, project as project
+from ._populations import (
+    LowRankMixture as LowRankMixture,
+    PopulationSelection as PopulationSelection,
+    fit_mixture as fit_mixture,
+    mixture as mixture,
+    population_labels as population_labels,
+    resample as resample,
+    select_populations as select_populations,
+    silence as silence,
+)
+from ._stats import (
+    Loadings as Loadings,
+    Overlaps as Overlaps,
+    effective_overlap as effective_overlap,
+    loadings as loadings,
+    overlap_matrix as overlap_matrix,
+)
+from ._sweep import RankSweep as RankSweep, rank_sweep as rank_sweep
+from ._truncate import truncate as truncate, truncation_curve as truncation_curve

@@ -1,0 +1,265 @@
+"""Population structure of low-rank networks: Gaussian mixtures over loadings, resampling
+and inactivation (Beiran et al. 2021; Dubreuil et al. 2022).
+
+A network is summarised by the distribution of its neurons' loadings
+(m, n, I, w) ~ Σ_p π_p N(μ_p, Σ_p); `resample` draws a new network of any size from it.
+Unlike the reference PyTorch code, the trained input and readout gains are folded into the
+loadings (I = W_inᵀ, w = W_out), so a resampled network has the gains it was trained with.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Bool, Int, PRNGKeyArray
+
+from ..models import LowRankRNN
+from ._checks import check_count, check_lowrank
+from ._gmm import GaussianMixture, fit_gmm
+from ._stats import column_names, loadings
+
+
+class LowRankMixture(eqx.Module):
+    """A Gaussian-mixture model of a low-rank network's loadings, with its layout.
+
+    `gmm` is over the columns `names` = (m1…mR, n1…nR, in1…ink, out1…outO); the model
+    settings (τ, dt, noise, φ, …) are those of the networks that `resample` draws.
+    """
+
+    gmm: GaussianMixture
+    rank: int = eqx.field(static=True)
+    n_inputs: int = eqx.field(static=True)
+    n_outputs: int = eqx.field(static=True)
+    tau: float = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    noise_std: float = eqx.field(static=True)
+    nonlinearity: str = eqx.field(static=True)
+    readout_std: float = eqx.field(static=True)
+    train: tuple[str, ...] = eqx.field(static=True)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return column_names(self.rank, self.n_inputs, self.n_outputs)
+
+    @property
+    def n_populations(self) -> int:
+        return self.gmm.n_components
+
+    @property
+    def weights(self) -> Array:
+        return self.gmm.weights
+
+    @property
+    def means(self) -> Array:
+        return self.gmm.means
+
+    @property
+    def covariances(self) -> Array:
+        return self.gmm.covariances
+
+    @property
+    def bic(self) -> float:
+        return self.gmm.bic
+
+    @property
+    def aic(self) -> float:
+        return self.gmm.aic
+
+    def columns(self, block: str) -> np.ndarray:
+        """Column indices of a block: "m", "n", "in" or "out"."""
+        r, k, o = self.rank, self.n_inputs, self.n_outputs
+        starts = {"m": (0, r), "n": (r, r), "in": (2 * r, k), "out": (2 * r + k, o)}
+        if block not in starts:
+            raise ValueError(f"block must be one of {sorted(starts)}, got {block!r}")
+        start, size = starts[block]
+        return np.arange(start, start + size)
+
+
+def mixture(
+    weights,
+    means,
+    covariances,
+    *,
+    rank: int,
+    n_inputs: int = 0,
+    n_outputs: int = 0,
+    tau: float = 100.0,
+    dt: float = 20.0,
+    noise_std: float = 0.05,
+    nonlinearity: str = "tanh",
+    readout_std: float = 4.0,
+    train=("m", "n", "input_gains", "output_gains"),
+) -> LowRankMixture:
+    """Write down a mixture-of-Gaussians low-rank network by hand (for theory).
+
+    `weights [P]`, `means [P, D]`, `covariances [P, D, D]` over the D = 2R + n_inputs +
+    n_outputs loadings (m1…mR, n1…nR, in1…ink, out1…outO). E.g. a rank-one network with
+    overlap σ_mn: `mixture([1.], [[0., 0.]], [[[1., σ], [σ, 1 + σ²]]], rank=1)`.
+    """
+    rank = check_count("rank", rank, 1)
+    n_inputs = check_count("n_inputs", n_inputs, 0)
+    n_outputs = check_count("n_outputs", n_outputs, 0)
+    d = 2 * rank + n_inputs + n_outputs
+    w = np.atleast_1d(np.asarray(weights, np.float64))
+    mu = np.asarray(means, np.float64)
+    cov = np.asarray(covariances, np.float64)
+    p = w.shape[0]
+    if w.ndim != 1 or mu.shape != (p, d) or cov.shape != (p, d, d):
+        raise ValueError(
+            f"with rank={rank}, n_inputs={n_inputs}, n_outputs={n_outputs} expected weights "
+            f"[P], means [P, {d}], covariances [P, {d}, {d}]; got {w.shape}, {mu.shape}, "
+            f"{cov.shape}"
+        )
+    if not (np.all(np.isfinite(w)) and np.all(np.isfinite(mu)) and np.all(np.isfinite(cov))):
+        raise ValueError("weights, means and covariances must be finite")
+    if np.any(w <= 0) or abs(w.sum() - 1) > 1e-6:
+        raise ValueError(f"weights must be positive and sum to 1, got {w}")
+    if not np.allclose(cov, np.swapaxes(cov, 1, 2)) or np.any(
+        np.linalg.eigvalsh(cov) < -1e-9
+    ):
+        raise ValueError("covariances must be symmetric positive semi-definite")
+    gmm = GaussianMixture(
+        weights=jnp.asarray(w, jnp.float32),
+        means=jnp.asarray(mu, jnp.float32),
+        covariances=jnp.asarray(cov, jnp.float32),
+        log_likelihood=jnp.asarray(np.nan, jnp.float32),
+        n_samples=0,
+    )
+    return LowRankMixture(
+        gmm, rank, n_inputs, n_outputs, float(tau), float(dt), float(noise_std), nonlinearity,
+        float(readout_std), tuple(train),
+    )
+
+
+def _wrap(model: LowRankRNN, gmm: GaussianMixture) -> LowRankMixture:
+    return LowRankMixture(
+        gmm, model.rank, model.n_inputs, model.n_outputs, model.tau, model.dt,
+        model.noise_std, model.nonlinearity, model.readout_std, tuple(model.train),
+    )
+
+
+def fit_mixture(
+    model,
+    n_populations: int,
+    *,
+    key: PRNGKeyArray,
+    n_restarts: int = 8,
+    max_iter: int = 500,
+    tol: float = 1e-6,
+    reg_covar: float = 1e-6,
+) -> LowRankMixture:
+    """Fit a `n_populations`-component full-covariance Gaussian mixture to the network's
+    per-neuron loadings (m, n, W_inᵀ, W_out, gains folded in), by EM with restarts."""
+    model = check_lowrank(model)
+    n_populations = check_count("n_populations", n_populations, 1, model.n_neurons)
+    gmm = fit_gmm(
+        loadings(model).values, n_populations, key=key, n_restarts=n_restarts,
+        max_iter=max_iter, tol=tol, reg_covar=reg_covar,
+    )
+    return _wrap(model, gmm)
+
+
+class PopulationSelection(NamedTuple):
+    """Mixtures fitted with each candidate number of populations and their BIC/AIC."""
+
+    n_populations: np.ndarray
+    bic: np.ndarray
+    aic: np.ndarray
+    mixtures: tuple[LowRankMixture, ...]
+    best: LowRankMixture
+    criterion: str
+
+
+def select_populations(
+    model, candidates=(1, 2, 3, 4), *, key: PRNGKeyArray, criterion: str = "bic", **fit_kwargs
+) -> PopulationSelection:
+    """Fit mixtures with each number of populations in `candidates`; `best` minimises the
+    criterion ("bic" or "aic")."""
+    if criterion not in ("bic", "aic"):
+        raise ValueError(f"criterion must be 'bic' or 'aic', got {criterion!r}")
+    model = check_lowrank(model)
+    candidates = [check_count("n_populations", c, 1, model.n_neurons) for c in candidates]
+    if not candidates:
+        raise ValueError("candidates must name at least one number of populations")
+    keys = jax.random.split(key, len(candidates))
+    fits = tuple(
+        fit_mixture(model, c, key=k, **fit_kwargs) for c, k in zip(candidates, keys)
+    )
+    bic = np.array([f.bic for f in fits])
+    aic = np.array([f.aic for f in fits])
+    best = fits[int(np.argmin(bic if criterion == "bic" else aic))]
+    return PopulationSelection(np.asarray(candidates), bic, aic, fits, best, criterion)
+
+
+def resample(
+    mixture: LowRankMixture, n_neurons: int, *, key: PRNGKeyArray, return_labels: bool = False
+):
+    """Draw a new LowRankRNN of `n_neurons` neurons from the mixture's loading statistics.
+
+    Each neuron picks a population p with probability π_p, then its loadings from
+    N(μ_p, Σ_p); gains are folded into the vectors (g_in = g_out = 1). With
+    `return_labels=True` returns `(model, labels [N])`.
+    """
+    if not isinstance(mixture, LowRankMixture):
+        raise ValueError(f"mixture must be a LowRankMixture, got {type(mixture).__name__}")
+    n_neurons = check_count("n_neurons", n_neurons, 1)
+    model, labels = _draw(mixture, n_neurons, key)
+    return (model, labels) if return_labels else model
+
+
+@eqx.filter_jit
+def _draw(mixture: LowRankMixture, n_neurons: int, key):
+    # One compiled program (sampling and the model's construction) rather than many eager ops.
+    x, labels = mixture.gmm.sample(key, n_neurons)
+    model = LowRankRNN(
+        n_neurons, mixture.rank, mixture.n_inputs, mixture.n_outputs, tau=mixture.tau,
+        dt=mixture.dt, noise_std=mixture.noise_std, nonlinearity=mixture.nonlinearity,
+        train=mixture.train, readout_std=mixture.readout_std, key=jax.random.key(0),
+    )
+    col = mixture.columns
+    model = eqx.tree_at(
+        lambda mdl: (mdl.m, mdl.n, mdl.w_in, mdl.g_in, mdl.w_out, mdl.g_out),
+        model,
+        (
+            x[:, col("m")], x[:, col("n")], x[:, col("in")].T,
+            jnp.ones((mixture.n_inputs,), x.dtype), x[:, col("out")],
+            jnp.ones((mixture.n_outputs,), x.dtype),
+        ),
+    )
+    return model, labels
+
+
+def population_labels(mixture: LowRankMixture, model) -> Int[Array, " neurons"]:
+    """Each neuron's most probable population under the mixture."""
+    model = check_lowrank(model)
+    load = loadings(model)
+    if load.names != mixture.names:
+        raise ValueError(
+            f"the model's loadings {load.names} do not match the mixture's {mixture.names}"
+        )
+    return mixture.gmm.predict(load.values)
+
+
+def silence(model, population_mask: Bool[Array, " neurons"]) -> LowRankRNN:
+    """Inactivate the neurons in `population_mask`: their rows of m, n, W_in and W_out are
+    zeroed, so they neither receive structured input nor affect the rest or the readout."""
+    model = check_lowrank(model)
+    mask = np.asarray(population_mask)
+    if mask.shape != (model.n_neurons,) or mask.dtype != np.bool_:
+        raise ValueError(
+            f"population_mask must be a boolean array of shape ({model.n_neurons},), got "
+            f"{mask.dtype} {mask.shape} (e.g. labels == p)"
+        )
+    keep = jnp.asarray(~mask, model.m.dtype)
+    return eqx.tree_at(
+        lambda mdl: (mdl.m, mdl.n, mdl.w_in, mdl.w_out),
+        model,
+        (
+            model.m * keep[:, None], model.n * keep[:, None], model.w_in * keep[None, :],
+            model.w_out * keep[:, None],
+        ),
+    )

@@ -1,0 +1,73 @@
+"""Rank sweeps: the minimal rank that solves a task (Dubreuil et al. 2022, Fig. 1)."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import numpy as np
+
+from ..models import LowRankRNN
+from ..train import fit_ensemble
+from ._checks import check_count
+from ._evaluate import evaluate
+
+
+class RankSweep(NamedTuple):
+    """Accuracy `[len(ranks), n_seeds]` of networks trained at each rank.
+
+    `minimal_rank` is the smallest rank at which the best seed reaches `threshold` (None if
+    none does): a rank is enough when some network of that rank solves the task, since a
+    failed seed says more about optimisation than about capacity. `models` holds the stacked
+    ensemble trained at each rank.
+    """
+
+    ranks: np.ndarray
+    accuracy: np.ndarray
+    minimal_rank: int | None
+    threshold: float
+    models: tuple[Any, ...]
+
+
+def rank_sweep(
+    task,
+    ranks=(1, 2, 3),
+    *,
+    key,
+    n_seeds: int = 4,
+    n_neurons: int = 128,
+    steps: int = 500,
+    threshold: float = 0.95,
+    n_trials: int = 512,
+    model_kwargs: dict | None = None,
+    **fit_kwargs,
+) -> RankSweep:
+    """Train `n_seeds` LowRankRNNs of each rank on `task` (seeds vmapped with
+    `train.fit_ensemble`) and score each on `n_trials` fresh trials.
+
+    `model_kwargs` go to `LowRankRNN` (τ, dt, noise, train=…), `fit_kwargs` to `fit_ensemble`
+    (learning_rate, batch_size, …).
+    """
+    ranks = [check_count("rank", r, 1, n_neurons) for r in ranks]
+    if not ranks:
+        raise ValueError("ranks must hold at least one rank")
+    n_seeds = check_count("n_seeds", n_seeds, 1)
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
+    model_kwargs = dict(model_kwargs or {})
+    fit_kwargs.setdefault("progress", False)
+    accuracy, models = [], []
+    k_train, k_eval = jax.random.split(key)
+    for i, rank in enumerate(ranks):
+        def make(k, rank=rank):
+            return LowRankRNN(n_neurons, rank, task.n_inputs, task.n_outputs, key=k,
+                              **model_kwargs)
+
+        keys = jax.random.split(jax.random.fold_in(k_train, i), n_seeds)
+        result = fit_ensemble(make, task, keys=keys, steps=steps, **fit_kwargs)
+        accuracy.append(evaluate(result.model, task, key=k_eval, n_trials=n_trials))
+        models.append(result.model)
+    accuracy = np.asarray(accuracy).reshape(len(ranks), n_seeds)
+    solved = [r for r, acc in zip(ranks, accuracy) if np.max(acc) >= threshold]
+    return RankSweep(np.asarray(ranks), accuracy, solved[0] if solved else None,
+                     float(threshold), tuple(models))

@@ -1,0 +1,194 @@
+"""Fixed points in κ-space of low-rank latent systems (rank ≤ 3): grid of starts + Newton.
+
+A small dedicated solver for a few dimensions; for fixed points of whole networks use
+`neurodyn.fixedpoints`. At a fixed point the input coordinates sit at v = u, and κ solves
+
+    G(κ) = −κ + F(κ, u) = 0,     F = nᵀφ(Mκ + Iu)/N  (or its mean-field limit).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from ...models._latent import LatentDynamics
+from .._checks import check_count
+from ._theory import MeanFieldDynamics, dynamics
+
+_BOUNDED = {"tanh": 1.0, "sigmoid": 1.0}
+_DEFAULT_GRID = {1: 201, 2: 41, 3: 15}
+
+
+class KappaFixedPoints(NamedTuple):
+    """Fixed points of a latent system at constant input u, sorted lexicographically in κ.
+
+    Attributes:
+        kappa: `[K, R]` the fixed points in κ.
+        states: `[K, R + n_inputs]` the full latent states (κ, v = u).
+        eigenvalues: `[K, R]` eigenvalues of the κ-block of the vector field's Jacobian
+            (1/ms; the v-directions always relax at −1/τ).
+        stable: `[K]` all eigenvalues have negative real part.
+        kinds: "stable", "saddle", "unstable" or "marginal" (an eigenvalue with |Re| < 1e-6/τ).
+        residual: `[K]` ‖−κ + F(κ, u)‖ at each point.
+    """
+
+    kappa: np.ndarray
+    states: np.ndarray
+    eigenvalues: np.ndarray
+    stable: np.ndarray
+    kinds: tuple[str, ...]
+    residual: np.ndarray
+
+
+def _second_moment_n(system) -> np.ndarray:
+    if isinstance(system, LatentDynamics):
+        return np.mean(np.asarray(system.n, np.float64) ** 2, axis=0)
+    r = system.rank
+    cols = np.arange(r, 2 * r)
+    mu = np.asarray(system.means, np.float64)[:, cols]
+    var = np.diagonal(np.asarray(system.covariances, np.float64), axis1=1, axis2=2)[:, cols]
+    return np.asarray(system.weights, np.float64) @ (mu**2 + var)
+
+
+def default_radius(system) -> float:
+    """A box that holds every fixed point: |κ_r| = |⟨n_r φ⟩| ≤ sup|φ| · √⟨n_r²⟩ for bounded φ
+    (tanh, sigmoid); for unbounded φ a heuristic 5√⟨n_r²⟩ (pass `radius=` to be sure)."""
+    bound = _BOUNDED.get(system.nonlinearity, 5.0)
+    return float(1.05 * bound * np.sqrt(np.max(_second_moment_n(system))) + 1e-6)
+
+
+def _as_system(system):
+    if isinstance(system, (LatentDynamics, MeanFieldDynamics)):
+        return system
+    return dynamics(system)
+
+
+def fixed_points(
+    system,
+    u: Float[Array, " inputs"] | None = None,
+    *,
+    radius: float | None = None,
+    n_grid: int | None = None,
+    tol: float = 1e-5,
+    max_iter: int = 60,
+) -> KappaFixedPoints:
+    """All fixed points in κ of a rank-1…3 latent system at constant input `u` (default 0).
+
+    `system` is a `LatentDynamics` (exact, finite N), a `MeanFieldDynamics` or a
+    `LowRankMixture` (its mean-field system). Newton's method (pseudo-inverse steps, at most
+    `radius`/4 long) starts from an `n_grid`^R grid over [−radius, radius]^R; converged points
+    (residual < `tol`·max(1, radius)) closer than 1e-3·radius are merged.
+    """
+    system = _as_system(system)
+    rank = system.rank
+    if rank > 3:
+        raise ValueError(
+            f"fixed_points searches κ-space by grid for rank <= 3, got rank {rank}; use "
+            "neurodyn.fixedpoints.find on the latent system instead"
+        )
+    if u is None:
+        u = jnp.zeros((system.n_inputs,), jnp.float32)
+    u = jnp.asarray(u, jnp.float32)
+    if u.shape != (system.n_inputs,):
+        raise ValueError(f"u must have shape ({system.n_inputs},), got {u.shape}")
+    if not np.all(np.isfinite(np.asarray(u))):
+        raise ValueError("u contains NaN or Inf values")
+    radius = default_radius(system) if radius is None else float(radius)
+    if not np.isfinite(radius) or radius <= 0:
+        raise ValueError(f"radius must be a positive number, got {radius!r}")
+    n_grid = _DEFAULT_GRID[rank] if n_grid is None else check_count("n_grid", n_grid, 1)
+    max_iter = check_count("max_iter", max_iter, 1)
+
+    axis = np.linspace(-radius, radius, n_grid)
+    starts = np.array(list(itertools.product(axis, repeat=rank)), np.float32)
+    kappa, res = _newton(system, jnp.asarray(starts), u, radius, max_iter)
+    kappa, res = np.asarray(kappa, np.float64), np.asarray(res, np.float64)
+    ok = np.isfinite(res) & (res < tol * max(1.0, radius)) & np.all(np.abs(kappa) <= 2 * radius,
+                                                                       axis=1)
+    kappa, res = kappa[ok], res[ok]
+    keep: list[int] = []
+    for i in np.argsort(res):  # best residual first, then drop near-duplicates
+        if not keep or np.min(np.linalg.norm(kappa[keep] - kappa[i], axis=1)) > 1e-3 * radius:
+            keep.append(i)
+    kappa, res = kappa[keep], res[keep]
+    order = np.lexsort(kappa.T[::-1]) if len(kappa) else np.zeros(0, int)
+    kappa, res = kappa[order].reshape(-1, rank), res[order]
+    states = np.concatenate(
+        [kappa, np.broadcast_to(np.asarray(u, np.float64), (len(kappa), system.n_inputs))], axis=1
+    )
+    eig = _eigenvalues(system, states, u)
+    scale = 1e-6 / system.tau
+    kinds = []
+    for ev in eig:
+        re = ev.real
+        if np.any(np.abs(re) < scale):
+            kinds.append("marginal")
+        elif np.all(re < 0):
+            kinds.append("stable")
+        elif np.all(re > 0):
+            kinds.append("unstable")
+        else:
+            kinds.append("saddle")
+    stable = np.array([k == "stable" for k in kinds], bool)
+    return KappaFixedPoints(kappa, states, eig, stable, tuple(kinds), res)
+
+
+def _residual_fn(system, u):
+    def g(kappa):
+        s = jnp.concatenate([kappa, u])
+        return -kappa + system.recurrent_drive(s)
+
+    return g
+
+
+@jax.jit
+def _newton_impl(system, starts, u, radius, max_iter_arr):
+    g = _residual_fn(system, u)
+    jac = jax.jacfwd(g)
+    max_step = radius / 4
+
+    def solve(k0):
+        def body(_, k):
+            r = g(k)
+            a = jac(k)
+            # Levenberg–Marquardt-regularised Newton: a plain step where J is well
+            # conditioned, a short gradient-like step near singular points.
+            lhs = a.T @ a + 1e-9 * jnp.eye(a.shape[0], dtype=a.dtype)
+            step = -jnp.linalg.solve(lhs, a.T @ r)
+            norm = jnp.linalg.norm(step)
+            step = step * jnp.minimum(1.0, max_step / jnp.maximum(norm, 1e-30))
+            k_new = k + step
+            return jnp.where(jnp.all(jnp.isfinite(k_new)), k_new, k)
+
+        k = jax.lax.fori_loop(0, max_iter_arr, body, k0)
+        return k, jnp.linalg.norm(g(k))
+
+    return jax.vmap(solve)(starts)
+
+
+def _newton(system, starts, u, radius, max_iter):
+    return _newton_impl(system, starts, u, jnp.float32(radius), jnp.int32(max_iter))
+
+
+def _eigenvalues(system, states: np.ndarray, u) -> np.ndarray:
+    rank = system.rank
+    if len(states) == 0:
+        return np.zeros((0, rank), complex)
+
+    jac = _kappa_jacobians(system, jnp.asarray(states, jnp.float32), u)
+    return np.linalg.eigvals(np.asarray(jac, np.float64))
+
+
+@jax.jit
+def _kappa_jacobians(system, states, u):
+    rank = system.rank
+
+    def field_kappa(kappa, v):
+        return system.vector_field(jnp.concatenate([kappa, v]), u)[:rank]
+
+    return jax.vmap(jax.jacfwd(field_kappa))(states[:, :rank], states[:, rank:])

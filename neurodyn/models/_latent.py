@@ -1,0 +1,173 @@
+"""The exact latent reduction of a noise-free low-rank RNN (Mastrogiuseppe & Ostojic 2018;
+Beiran et al. 2021; Dubreuil et al. 2022).
+
+For x_{t+1} = x_t + α(−x_t + m nᵀφ(x_t)/N + W_in u_t) every update adds a vector of
+span(M, I), with M = m [N, R] and I = W_inᵀ = (diag(g_in) w_in)ᵀ [N, n_inputs], and shrinks the
+rest of x by (1 − α). Writing x = M κ + I v + x_⊥, the remainder x_⊥ decays as (1 − α)^t and
+
+    κ_{t+1} = κ_t + α(−κ_t + nᵀφ(Mκ_t + Iv_t)/N)        (R recurrent coordinates)
+    v_{t+1} = v_t + α(−v_t + u_t)                       (n_inputs input-driven coordinates)
+
+is exact: lifting a latent trajectory gives the network's trajectory, step for step.
+The coordinates are those of the (generally oblique) basis B = [M, I]: `project(x) = B⁺x`
+(pseudo-inverse), so κ = mᵀx/‖m‖² when R = 1 and m ⟂ W_in, as in DESIGN.md. When B is rank
+deficient (an input vector inside span(m)), B⁺ picks the minimum-norm coordinates; the
+dynamics stay exact either way because every representation of x evolves to the same state.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from ._base import Rollout
+from ._lowrank import LowRankRNN
+from ._nonlinearity import get_nonlinearity
+
+
+class LatentDynamics(eqx.Module):
+    """A LowRankRNN reduced to its (R + n_inputs)-dimensional latent state s = (κ, v).
+
+    A neurodyn dynamical system like `AbstractRNN`: `step(s, u)` is the noise-free map and
+    `vector_field(s, u)` its continuous-time counterpart, both on latent states of size
+    `n_latents = rank + n_inputs`. `lift(s)` gives the full state x = Mκ + Iv and `project(x)`
+    the latent coordinates B⁺x. Build it with `neurodyn.lowrank.latent(model)`.
+    """
+
+    m: Float[Array, "neurons rank"]
+    n: Float[Array, "neurons rank"]
+    input_vectors: Float[Array, "neurons inputs"]
+    readout_weights: Float[Array, "neurons outputs"]
+    n_neurons: int = eqx.field(static=True)
+    rank: int = eqx.field(static=True)
+    n_inputs: int = eqx.field(static=True)
+    n_outputs: int = eqx.field(static=True)
+    tau: float = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    nonlinearity: str = eqx.field(static=True)
+
+    def __init__(self, model: LowRankRNN):
+        if not isinstance(model, LowRankRNN):
+            raise ValueError(
+                f"model must be a LowRankRNN, got {type(model).__name__} (truncate a "
+                "FullRankRNN with neurodyn.lowrank.truncate first)"
+            )
+        self.m = model.m
+        self.n = model.n
+        self.input_vectors = model.input_weights.T
+        self.readout_weights = model.readout_weights
+        self.n_neurons, self.rank = model.n_neurons, model.rank
+        self.n_inputs, self.n_outputs = model.n_inputs, model.n_outputs
+        self.tau, self.dt = model.tau, model.dt
+        self.nonlinearity = model.nonlinearity
+
+    # ------------------------------------------------------------ coordinates
+    @property
+    def n_latents(self) -> int:
+        """Size of the latent state (κ, v): rank + n_inputs."""
+        return self.rank + self.n_inputs
+
+    @property
+    def alpha(self) -> float:
+        return self.dt / self.tau
+
+    @property
+    def basis(self) -> Float[Array, "neurons latents"]:
+        """B = [M, I]: x = B s for a state in the invariant subspace."""
+        return jnp.concatenate([self.m, self.input_vectors], axis=1)
+
+    def phi(self, x: Array) -> Array:
+        return get_nonlinearity(self.nonlinearity)(x)
+
+    def lift(self, s: Float[Array, "*batch latents"]) -> Float[Array, "*batch neurons"]:
+        """Full state x = Mκ + Iv of latent states s = (κ, v)."""
+        return s @ self.basis.T
+
+    def project(self, x: Float[Array, "*batch neurons"]) -> Float[Array, "*batch latents"]:
+        """Latent coordinates s = B⁺x (exact for x in span(M, I); the least-squares fit else)."""
+        return x @ jnp.linalg.pinv(self.basis).T
+
+    def split(self, s: Float[Array, "*batch latents"]) -> tuple[Array, Array]:
+        """(κ, v) = (s[..., :R], s[..., R:])."""
+        return s[..., : self.rank], s[..., self.rank :]
+
+    # --------------------------------------------------------------- dynamics
+    def recurrent_drive(self, s: Float[Array, " latents"]) -> Float[Array, " rank"]:
+        """nᵀφ(Mκ + Iv)/N, the recurrent input to κ."""
+        return self.phi(self.lift(s)) @ self.n / self.n_neurons
+
+    def drive(self, s: Float[Array, " latents"], u: Float[Array, " inputs"]) -> Array:
+        """(−κ + nᵀφ(Mκ + Iv)/N, −v + u)."""
+        kappa, v = self.split(s)
+        return jnp.concatenate([-kappa + self.recurrent_drive(s), -v + u])
+
+    def vector_field(self, s: Float[Array, " latents"], u: Float[Array, " inputs"] | None = None):
+        """Continuous-time latent dynamics ds/dt = drive(s, u)/τ, in 1/ms."""
+        return self.drive(s, self._input_or_zero(u)) / self.tau
+
+    def step(self, s: Float[Array, " latents"], u: Float[Array, " inputs"] | None = None):
+        """One noise-free update s ↦ s + α·drive(s, u), exactly the network's `step` in κ, v."""
+        return s + self.alpha * self.drive(s, self._input_or_zero(u))
+
+    def readout(self, s: Float[Array, "*batch latents"]) -> Float[Array, "*batch outputs"]:
+        """Network output z = φ(Mκ + Iv) W_out / N."""
+        return self.phi(self.lift(s)) @ self.readout_weights / self.n_neurons
+
+    def simulate(
+        self,
+        inputs: Float[Array, "*batch time inputs"],
+        *,
+        s0: Float[Array, "*batch latents"] | None = None,
+    ) -> Rollout:
+        """Noise-free latent trajectories for `inputs` `[B, T, I]` (or `[T, I]`).
+
+        Returns `Rollout(states, outputs)` with `states[..., t, :]` = s after the update with
+        u_t (so `lift(states)` is what `LowRankRNN.simulate(..., noise=False)` returns from
+        x0 = lift(s0)). `s0` defaults to zeros.
+        """
+        return simulate_latent(self, inputs, s0)
+
+    def _input_or_zero(self, u):
+        if u is None:
+            return jnp.zeros((self.n_inputs,), dtype=self.m.dtype)
+        return jnp.asarray(u)
+
+
+def simulate_latent(system, inputs, s0=None) -> Rollout:
+    """Run `system.step` over `inputs [..., T, I]` from `s0` (zeros by default); for any latent
+    system with `n_inputs`, `n_latents`, `step` and `readout` (also the mean-field one)."""
+    inputs = jnp.asarray(inputs)
+    if inputs.ndim not in (2, 3) or inputs.shape[-1] != system.n_inputs:
+        raise ValueError(
+            f"inputs must have shape [batch, time, {system.n_inputs}] or [time, "
+            f"{system.n_inputs}], got {inputs.shape}"
+        )
+    batch = inputs.shape[:-2]
+    size = system.n_latents
+    s0 = jnp.zeros(batch + (size,), dtype=inputs.dtype) if s0 is None else jnp.asarray(s0)
+    if s0.shape != batch + (size,):
+        raise ValueError(
+            f"s0 must have shape {batch + (size,)} (batch shape of inputs plus rank + "
+            f"n_inputs), got {s0.shape}"
+        )
+
+    n_batch = int(np.prod(batch, dtype=int))
+    flat = _run_latent(system, inputs.reshape((n_batch,) + inputs.shape[-2:]),
+                       s0.reshape((n_batch, size)))
+    states = flat.reshape(inputs.shape[:-1] + (size,))
+    return Rollout(states=states, outputs=system.readout(states))
+
+
+@eqx.filter_jit
+def _run_latent(system, inputs, s0):
+    def run(inp, s):
+        def body(s, u):
+            s = system.step(s, u)
+            return s, s
+
+        return jax.lax.scan(body, s, inp)[1]
+
+    return jax.vmap(run)(inputs, s0)
