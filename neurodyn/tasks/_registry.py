@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from ._base import AbstractTask
+from ._context import ContextDecisionMaking, MultiSensoryIntegration
 from ._decision import PerceptualDecisionMaking
+from ._flipflop import FlipFlop
+from ._motor import AntiReach, SineWaveGenerator
+from ._neurogym import NeuroGymTask
+from ._timing import GoNogo, IntervalDiscrimination, ReadySetGo
+from ._working_memory import DelayComparison, DelayMatchSample
+from ._yang19 import Yang19
 
 _REGISTRY: dict[str, type[AbstractTask]] = {}
 
@@ -26,4 +33,20 @@ def make(name: str, **kwargs) -> AbstractTask:
     return _REGISTRY[name](**kwargs)
 
 
-register(PerceptualDecisionMaking)
+for _cls in (
+    PerceptualDecisionMaking,
+    ContextDecisionMaking,
+    MultiSensoryIntegration,
+    DelayComparison,
+    DelayMatchSample,
+    FlipFlop,
+    GoNogo,
+    ReadySetGo,
+    IntervalDiscrimination,
+    AntiReach,
+    SineWaveGenerator,
+    Yang19,
+    NeuroGymTask,
+):
+    register(_cls)
+del _cls

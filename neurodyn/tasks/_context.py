@@ -1,0 +1,449 @@
+"""Context-dependent integration (Mante et al. 2013) and multisensory integration (Raposo et al.
+2014), in the versions of Dubreuil et al. 2022 and of NeuroGym."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._utils import (
+    EpochTask,
+    as_batch,
+    check_number,
+    check_values,
+    choose,
+    duration_steps,
+    epoch_noise,
+    grid,
+    integers,
+    jitted,
+    make_trials,
+    normal,
+    onehot_targets,
+    resolve,
+    scalar_targets,
+    score_onehot,
+    score_sign,
+    signs,
+    span,
+    trial_end,
+    uniforms,
+    window,
+)
+
+_CTX_EPOCHS = ("fixation", "context_only", "stimulus", "delay", "decision")
+
+CONTEXT_PRESETS = {
+    # Dubreuil et al. 2022 (low_rank_rnns, mante.py). The paper's code asks for 350 ms of
+    # context-only input and floors it to 17 steps of 20 ms, i.e. 340 ms: we store what it runs.
+    "dubreuil2022": dict(
+        dt=20.0,
+        fixation=100.0,
+        context_only=340.0,
+        stimulus=800.0,
+        delay=100.0,
+        decision=20.0,
+        coherences=(-0.4, -0.2, -0.1, 0.1, 0.2, 0.4),
+        input_noise=0.1,
+        context_level=0.1,
+    ),
+    # NeuroGym ContextDecisionMaking(use_expl_context=True): coherences in % (unsigned; the
+    # side is drawn separately), noise sigma/sqrt(dt) = 0.1, stimulus 750 ms floored to 700 by
+    # NeuroGym at dt = 100, delay truncated-exponential (mean 600 ms, in [300, 3000)).
+    "neurogym": dict(
+        dt=100.0,
+        fixation=300.0,
+        context_only=0.0,
+        stimulus=700.0,
+        delay=("truncexp", 600.0, 300.0, 3000.0),
+        decision=100.0,
+        coherences=(5.0, 15.0, 50.0),
+        input_noise=0.1,
+        context_level=1.0,
+    ),
+}
+
+
+def _signed(u, task):
+    """Signed coherences from uniforms `u [2, B]`: drawn from the list (dubreuil2022), or |c|
+    from the list with a random sign (neurogym)."""
+    c = choose(u[0], task.coherences)
+    if task.preset == "neurogym":
+        c = c * signs(u[1])
+    return c
+
+
+def _grid_coherences(task, coherences):
+    if coherences is not None:
+        return np.asarray(coherences, dtype=np.float32)
+    c = np.asarray(task.coherences, dtype=np.float32)
+    return np.concatenate([-c[::-1], c]) if task.preset == "neurogym" else c
+
+
+def _ring2(coh):
+    """NeuroGym's two-unit stimulus: cos(θ − θ_choice)·|c|/200 + 0.5 with θ ∈ {0, π}."""
+    return jnp.stack([0.5 + coh / 200.0, 0.5 - coh / 200.0], axis=-1)
+
+
+class ContextDecisionMaking(EpochTask):
+    """Context-dependent integration of one of two noisy stimuli (Mante et al. 2013).
+
+    Preset `dubreuil2022` (the default): inputs `[A, B, ctx_A, ctx_B]`; A and B carry signed
+    coherences during the stimulus epoch plus white noise (std `input_noise`) on every step; the
+    context unit of the relevant stimulus is at `context_level` from the end of fixation to the
+    start of the decision. One output; target sign(relevant coherence) ∈ {±1} in the decision
+    epoch, masked elsewhere; correct when the mean output there has that sign.
+
+    Preset `neurogym` (NeuroGym's layout with explicit context): inputs `[fixation, A₁, A₂, B₁,
+    B₂, ctx_A, ctx_B]`, outputs `[fixation, choice 1, choice 2]` one-hot, mask on every step of
+    the trial; |coherence| in % from `coherences`, side drawn at random.
+
+    Epochs: fixation → context_only → stimulus → delay → decision. Conditions: `coh_a`,
+    `coh_b` (signed), `context` (0: attend A, 1: attend B), `target` (±1).
+    """
+
+    preset: str = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    fixation: float = eqx.field(static=True)
+    context_only: float = eqx.field(static=True)
+    stimulus: float = eqx.field(static=True)
+    delay: float | tuple = eqx.field(static=True)
+    decision: float = eqx.field(static=True)
+    coherences: tuple[float, ...] = eqx.field(static=True)
+    input_noise: float = eqx.field(static=True)
+    context_level: float = eqx.field(static=True)
+
+    def __init__(
+        self,
+        *,
+        preset: str = "dubreuil2022",
+        dt=None,
+        fixation=None,
+        context_only=None,
+        stimulus=None,
+        delay=None,
+        decision=None,
+        coherences=None,
+        input_noise=None,
+        context_level=None,
+    ):
+        cfg = resolve(
+            CONTEXT_PRESETS,
+            preset,
+            dict(
+                dt=dt,
+                fixation=fixation,
+                context_only=context_only,
+                stimulus=stimulus,
+                delay=delay,
+                decision=decision,
+                coherences=coherences,
+                input_noise=input_noise,
+                context_level=context_level,
+            ),
+        )
+        self.preset = preset
+        self.dt = cfg["dt"]
+        self._set_epochs(cfg, at_least_one=("stimulus", "decision"))
+        if preset == "neurogym":
+            self.coherences = check_values(
+                cfg["coherences"], "coherences", low=0, high=100, nonzero=True
+            )
+        else:
+            self.coherences = check_values(
+                cfg["coherences"], "coherences", low=-1, high=1, nonzero=True
+            )
+        self.input_noise = check_number(cfg["input_noise"], "input_noise", low=0)
+        self.context_level = check_number(cfg["context_level"], "context_level")
+
+    @property
+    def epoch_names(self) -> tuple[str, ...]:
+        return _CTX_EPOCHS
+
+    @property
+    def n_inputs(self) -> int:
+        return 7 if self.preset == "neurogym" else 4
+
+    @property
+    def n_outputs(self) -> int:
+        return 3 if self.preset == "neurogym" else 1
+
+    @jitted
+    def trials_from_conditions(self, key, coh_a, coh_b, context, *, durations=None):
+        """Trials with the given per-trial signed coherences and contexts (0 = attend A).
+
+        `durations` (optional, `{epoch: ms or [B] ms}`) fixes epoch durations; noise and the
+        other variable epochs come from `key`.
+        """
+        coh_a, coh_b = as_batch(coh_a, "coh_a"), as_batch(coh_b, "coh_b")
+        context = as_batch(context, "context", jnp.int32)
+        batch = coh_a.shape[0]
+        if coh_b.shape[0] != batch or context.shape[0] != batch:
+            raise ValueError("coh_a, coh_b and context must have the same length")
+        k_layout, k_noise = jax.random.split(key)
+        given = self._given(durations, batch)
+        ep = self._layout(k_layout, batch, given)
+        T = self.n_steps
+        stim = window(ep["stimulus"], T)
+        ctx_win = window(span(ep, "context_only", "delay"), T)
+        dec = window(ep["decision"], T)
+        relevant = jnp.where(context == 0, coh_a, coh_b)
+        target = jnp.sign(relevant)
+        ctx_units = jax.nn.one_hot(context, 2, dtype=jnp.float32)  # [B, 2]
+        if self.preset == "neurogym":
+            valid = window(jnp.stack([jnp.zeros_like(trial_end(ep)), trial_end(ep)], 1), T)
+            fix = window(ep["fixation"], T)[:, :, None]
+            sens = jnp.concatenate([_ring2(coh_a), _ring2(coh_b)], axis=-1)  # [B, 4]
+            longest = duration_steps(self.stimulus, self.dt)[1]
+            noise = self.input_noise * epoch_noise(k_noise, ep["stimulus"], longest, T, 4)
+            sens = sens[:, None, :] * stim[:, :, None] + noise
+            ctx = ctx_units[:, None, :] * self.context_level * valid[:, :, None]
+            inputs = jnp.concatenate([fix, sens, ctx], axis=-1)
+            label = jnp.where(target > 0, 1, 2)
+            targets, mask = onehot_targets(label, dec, valid, 3)
+        else:
+            sens = jnp.stack([coh_a, coh_b], axis=-1)[:, None, :] * stim[:, :, None]
+            sens = sens + self.input_noise * normal(k_noise, (batch, T, 2))
+            ctx = ctx_units[:, None, :] * self.context_level * ctx_win[:, :, None]
+            inputs = jnp.concatenate([sens, ctx], axis=-1)
+            targets, mask = scalar_targets(target, dec)
+        conditions = {
+            "coh_a": coh_a,
+            "coh_b": coh_b,
+            "context": context,
+            "target": target,
+            "delay": (ep["delay"][:, 1] - ep["delay"][:, 0]).astype(jnp.float32) * self.dt,
+        }
+        return make_trials(inputs, targets, mask, conditions, ep, self.dt)
+
+    @jitted
+    def sample(self, key, batch_size: int):
+        batch_size = self._check_batch_size(batch_size)
+        ku, kt = jax.random.split(key)
+        u = uniforms(ku, 5, batch_size)
+        context = integers(u[4], 0, 1)
+        return self.trials_from_conditions(
+            kt, _signed(u[0:2], self), _signed(u[2:4], self), context
+        )
+
+    def conditions(
+        self, key, *, repeats: int = 1, coherences=None, contexts=(0, 1), durations=None
+    ):
+        """Every (context, coh_a, coh_b) combination, `repeats` times each, in that order;
+        variable epochs at their longest unless `durations` (`{epoch: ms}`) says otherwise."""
+        c = _grid_coherences(self, coherences)
+        g = grid(repeats, context=np.asarray(contexts), coh_a=c, coh_b=c)
+        return self.trials_from_conditions(
+            key, g["coh_a"], g["coh_b"], g["context"], durations=self._grid_durations(durations)
+        )
+
+    @jitted
+    def evaluate(self, outputs, trials) -> dict:
+        """Dubreuil: sign of the mean output over the decision epoch. NeuroGym: the choice unit
+        with the largest mean output there (no response if the fixation unit stays on top)."""
+        outputs = self._check_outputs(outputs, trials)
+        dec = window(trials.epochs["decision"], trials.n_steps)
+        target = trials.conditions["target"]
+        if self.preset == "neurogym":
+            s = score_onehot(outputs, dec, jnp.where(target > 0, 1, 2))
+            s["choice"] = jnp.where(s["choice"] == 1, 1.0, -1.0)
+            return s
+        return score_sign(outputs, dec, target)
+
+
+MSI_PRESETS = {
+    # Dubreuil et al. 2022 (low_rank_rnns, raposo.py): same timing as the context task; the
+    # modality units are on from the end of fixation to the end of the stimulus.
+    "dubreuil2022": dict(
+        dt=20.0,
+        fixation=100.0,
+        context_only=340.0,
+        stimulus=800.0,
+        delay=100.0,
+        decision=20.0,
+        coherences=(0.1, 0.2, 0.4),
+        input_noise=0.1,
+        context_level=0.1,
+    ),
+    # NeuroGym MultiSensoryIntegration: both modalities always, the coherence split between
+    # them by a uniform proportion; stimulus 750 ms floored to 700 at dt = 100.
+    "neurogym": dict(
+        dt=100.0,
+        fixation=300.0,
+        context_only=0.0,
+        stimulus=700.0,
+        delay=0.0,
+        decision=100.0,
+        coherences=(5.0, 15.0, 50.0),
+        input_noise=0.1,
+        context_level=0.0,
+    ),
+}
+
+MODALITIES = ("visual", "auditory", "both")
+
+
+class MultiSensoryIntegration(EpochTask):
+    """Multisensory evidence integration (Raposo et al. 2014).
+
+    Preset `dubreuil2022` (the default): inputs `[visual, auditory, ctx_visual, ctx_auditory]`.
+    Each trial has a choice ±1 and a modality (0 visual, 1 auditory, 2 both); every active
+    channel carries a coherence drawn from `coherences` with the sign of the choice, plus noise
+    on every step; the active modality units are at `context_level` from the end of fixation
+    to the end of the stimulus. One output, target ±1 in the decision epoch.
+
+    Preset `neurogym`: inputs `[fixation, V₁, V₂, A₁, A₂]`, both modalities always on, the
+    coherence split between them by a uniform proportion; outputs one-hot `[fixation, 1, 2]`.
+
+    Conditions: `coh_visual`, `coh_auditory` (signed, 0 when absent), `modality`, `target`.
+    """
+
+    preset: str = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    fixation: float = eqx.field(static=True)
+    context_only: float = eqx.field(static=True)
+    stimulus: float = eqx.field(static=True)
+    delay: float | tuple = eqx.field(static=True)
+    decision: float = eqx.field(static=True)
+    coherences: tuple[float, ...] = eqx.field(static=True)
+    input_noise: float = eqx.field(static=True)
+    context_level: float = eqx.field(static=True)
+
+    def __init__(
+        self,
+        *,
+        preset: str = "dubreuil2022",
+        dt=None,
+        fixation=None,
+        context_only=None,
+        stimulus=None,
+        delay=None,
+        decision=None,
+        coherences=None,
+        input_noise=None,
+        context_level=None,
+    ):
+        cfg = resolve(
+            MSI_PRESETS,
+            preset,
+            dict(
+                dt=dt,
+                fixation=fixation,
+                context_only=context_only,
+                stimulus=stimulus,
+                delay=delay,
+                decision=decision,
+                coherences=coherences,
+                input_noise=input_noise,
+                context_level=context_level,
+            ),
+        )
+        self.preset = preset
+        self.dt = cfg["dt"]
+        self._set_epochs(cfg, at_least_one=("stimulus", "decision"))
+        high = 100 if preset == "neurogym" else 1
+        self.coherences = check_values(
+            cfg["coherences"], "coherences", low=0, high=high, nonzero=True
+        )
+        self.input_noise = check_number(cfg["input_noise"], "input_noise", low=0)
+        self.context_level = check_number(cfg["context_level"], "context_level")
+
+    @property
+    def epoch_names(self) -> tuple[str, ...]:
+        return _CTX_EPOCHS
+
+    @property
+    def n_inputs(self) -> int:
+        return 5 if self.preset == "neurogym" else 4
+
+    @property
+    def n_outputs(self) -> int:
+        return 3 if self.preset == "neurogym" else 1
+
+    @jitted
+    def trials_from_conditions(self, key, coh_visual, coh_auditory, modality, *, durations=None):
+        """Trials with given signed coherences (0 for an absent channel) and modalities."""
+        cv, ca = as_batch(coh_visual, "coh_visual"), as_batch(coh_auditory, "coh_auditory")
+        modality = as_batch(modality, "modality", jnp.int32)
+        batch = cv.shape[0]
+        if ca.shape[0] != batch or modality.shape[0] != batch:
+            raise ValueError("coh_visual, coh_auditory and modality must have the same length")
+        k_layout, k_noise = jax.random.split(key)
+        ep = self._layout(k_layout, batch, self._given(durations, batch))
+        T = self.n_steps
+        stim = window(ep["stimulus"], T)
+        dec = window(ep["decision"], T)
+        target = jnp.sign(cv + ca)
+        if self.preset == "neurogym":
+            valid = window(jnp.stack([jnp.zeros_like(trial_end(ep)), ep["delay"][:, 1]], 1), T)
+            fix = valid[:, :, None]
+            sens = jnp.concatenate([_ring2(cv), _ring2(ca)], axis=-1)[:, None, :]
+            noise = self.input_noise * normal(k_noise, (batch, T, 5))
+            inputs = jnp.concatenate([fix, sens * stim[:, :, None]], axis=-1)
+            inputs = inputs + noise * stim[:, :, None]
+            all_valid = window(jnp.stack([jnp.zeros_like(trial_end(ep)), trial_end(ep)], 1), T)
+            targets, mask = onehot_targets(jnp.where(target > 0, 1, 2), dec, all_valid, 3)
+        else:
+            ctx_win = window(span(ep, "context_only", "stimulus"), T)
+            vis = (modality != 1).astype(jnp.float32)
+            aud = (modality != 0).astype(jnp.float32)
+            sens = jnp.stack([cv * vis, ca * aud], axis=-1)[:, None, :] * stim[:, :, None]
+            sens = sens + self.input_noise * normal(k_noise, (batch, T, 2))
+            ctx = jnp.stack([vis, aud], axis=-1)[:, None, :] * ctx_win[:, :, None]
+            inputs = jnp.concatenate([sens, self.context_level * ctx], axis=-1)
+            targets, mask = scalar_targets(target, dec)
+        conditions = {
+            "coh_visual": cv,
+            "coh_auditory": ca,
+            "modality": modality,
+            "target": target,
+        }
+        return make_trials(inputs, targets, mask, conditions, ep, self.dt)
+
+    @jitted
+    def sample(self, key, batch_size: int):
+        batch_size = self._check_batch_size(batch_size)
+        ku, kt = jax.random.split(key)
+        u = uniforms(ku, 4, batch_size)
+        choice = signs(u[0])
+        if self.preset == "neurogym":
+            coh = choose(u[1], self.coherences)
+            prop = u[2]
+            cv, ca = choice * coh * prop, choice * coh * (1 - prop)
+            modality = jnp.full((batch_size,), 2, jnp.int32)
+        else:
+            modality = integers(u[3], 0, 2)
+            cv = choice * choose(u[1], self.coherences) * (modality != 1)
+            ca = choice * choose(u[2], self.coherences) * (modality != 0)
+        return self.trials_from_conditions(kt, cv, ca, modality)
+
+    def conditions(
+        self, key, *, repeats: int = 1, coherences=None, modalities=(0, 1, 2), durations=None
+    ):
+        """Every (modality, signed coherence) pair, the same coherence on each active channel
+        (split in half between the channels for preset `neurogym`)."""
+        c = np.asarray(self.coherences if coherences is None else coherences, np.float32)
+        c = np.unique(np.concatenate([-np.abs(c), np.abs(c)]))
+        g = grid(repeats, modality=np.asarray(modalities), coherence=c)
+        m, coh = g["modality"], g["coherence"]
+        if self.preset == "neurogym":
+            cv, ca, m = coh / 2, coh / 2, np.full_like(m, 2)
+        else:
+            cv, ca = coh * (m != 1), coh * (m != 0)
+        return self.trials_from_conditions(
+            key, cv, ca, m, durations=self._grid_durations(durations)
+        )
+
+    @jitted
+    def evaluate(self, outputs, trials) -> dict:
+        """As ContextDecisionMaking.evaluate (sign, or largest choice unit for `neurogym`)."""
+        outputs = self._check_outputs(outputs, trials)
+        dec = window(trials.epochs["decision"], trials.n_steps)
+        target = trials.conditions["target"]
+        if self.preset == "neurogym":
+            s = score_onehot(outputs, dec, jnp.where(target > 0, 1, 2))
+            s["choice"] = jnp.where(s["choice"] == 1, 1.0, -1.0)
+            return s
+        return score_sign(outputs, dec, target)

@@ -1,0 +1,177 @@
+"""Bridge to NeuroGym: any NeuroGym environment as a neurodyn task producing `Trials`.
+
+NeuroGym (optional extra `neurogym`; neurogym 2.3.1 also imports torch without declaring it)
+builds trials step by step in NumPy, so this bridge runs NeuroGym on the host, one trial after
+another, inside a `jax.pure_callback`: it works under `jit` and `vmap` (and so in
+`train.fit`), but at NeuroGym's speed. The native task classes are the fast path.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._base import AbstractTask
+from ._utils import check_int, make_trials
+
+
+def _neurogym():
+    try:
+        import neurogym
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "the NeuroGym bridge needs the optional dependency neurogym "
+            "(pip install 'neurodyn[neurogym]' torch)"
+        ) from e
+    return neurogym
+
+
+def _numeric(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating, bool, np.bool_))
+
+
+class NeuroGymTask(AbstractTask):
+    """A NeuroGym environment (an id such as `"ContextDecisionMaking-v0"`, or an instance)
+    as a neurodyn task.
+
+    Every trial starts at t = 0 (never NeuroGym's concatenated stream) and is padded to
+    `n_steps` (default: the longest of `probe` trials drawn at construction, so very rare long
+    trials may be cut; pass `n_steps` to be sure). Inputs are NeuroGym's observations; targets
+    the one-hot of its ground-truth action (unit 0 = fixation) on every step of the trial, where
+    the mask is 1. `trials.epochs` holds NeuroGym's periods, `trials.conditions` the numeric
+    entries of its `trial` dict. Sampling is reproducible from the key (the environment is
+    reseeded from it).
+    """
+
+    env: object = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    steps: int = eqx.field(static=True)
+    n_in: int = eqx.field(static=True)
+    n_out: int = eqx.field(static=True)
+    periods: tuple[str, ...] = eqx.field(static=True)
+    condition_names: tuple[str, ...] = eqx.field(static=True)
+
+    def __init__(self, env, *, env_kwargs=None, n_steps=None, probe: int = 200):
+        ngym = _neurogym()
+        if isinstance(env, str):
+            env = ngym.make(env, **(env_kwargs or {}))
+        elif env_kwargs:
+            raise ValueError("env_kwargs only applies when env is a NeuroGym id")
+        env = getattr(env, "unwrapped", env)
+        if not hasattr(env, "new_trial") or not hasattr(env.action_space, "n"):
+            raise ValueError("env must be a NeuroGym TrialEnv with a discrete action space")
+        self.env = env
+        self.dt = float(env.dt)
+        self.n_in = int(np.prod(env.observation_space.shape))
+        self.n_out = int(env.action_space.n)
+        probe_env = copy.deepcopy(env)
+        _reseed(probe_env, 0)
+        lengths, periods, names = [], None, None
+        for _ in range(check_int(probe, "probe")):
+            trial = probe_env.new_trial()
+            lengths.append(probe_env.ob.shape[0])
+            keys = tuple(k for k, v in trial.items() if _numeric(v))
+            names = keys if names is None else tuple(k for k in names if k in keys)
+            if periods is None:
+                periods = tuple(probe_env.start_ind)
+        self.periods = periods
+        self.condition_names = names
+        self.steps = check_int(n_steps, "n_steps") if n_steps is not None else max(lengths)
+
+    @property
+    def n_inputs(self) -> int:
+        return self.n_in
+
+    @property
+    def n_outputs(self) -> int:
+        return self.n_out
+
+    @property
+    def n_steps(self) -> int:
+        return self.steps
+
+    def _host(self, seed, batch: int):
+        env = copy.deepcopy(self.env)
+        _reseed(env, int(seed))
+        T = self.steps
+        obs = np.zeros((batch, T, self.n_in), np.float32)
+        gt = np.zeros((batch, T), np.int32)
+        valid = np.zeros((batch, T), np.float32)
+        conds = {k: np.zeros(batch, np.float32) for k in self.condition_names}
+        epochs = {p: np.zeros((batch, 2), np.int32) for p in self.periods}
+        for b in range(batch):
+            trial = env.new_trial()
+            n = min(env.ob.shape[0], T)
+            obs[b, :n] = env.ob[:n].reshape(n, -1)
+            gt[b, :n] = env.gt[:n]
+            valid[b, :n] = 1
+            for k in self.condition_names:
+                conds[k][b] = float(trial.get(k, np.nan))
+            for p in self.periods:
+                if p in env.start_ind:
+                    epochs[p][b] = (min(env.start_ind[p], T), min(env.end_ind[p], T))
+        return obs, gt, valid, conds, epochs
+
+    def sample(self, key, batch_size: int):
+        """Trials from NeuroGym, reseeded from `key` (runs on the host, trial by trial)."""
+        batch = self._check_batch_size(batch_size)
+        seed = jax.random.randint(key, (), 0, np.iinfo(np.int32).max)
+        T = self.steps
+        shapes = (
+            jax.ShapeDtypeStruct((batch, T, self.n_in), jnp.float32),
+            jax.ShapeDtypeStruct((batch, T), jnp.int32),
+            jax.ShapeDtypeStruct((batch, T), jnp.float32),
+            {k: jax.ShapeDtypeStruct((batch,), jnp.float32) for k in self.condition_names},
+            {p: jax.ShapeDtypeStruct((batch, 2), jnp.int32) for p in self.periods},
+        )
+        obs, gt, valid, conds, epochs = jax.pure_callback(
+            lambda s: self._host(s, batch), shapes, seed, vmap_method="sequential"
+        )
+        targets = jax.nn.one_hot(gt, self.n_out, dtype=jnp.float32) * valid[:, :, None]
+        mask = jnp.broadcast_to(valid[:, :, None], targets.shape)
+        conds = {**conds, "label": _label(gt)}
+        epochs = {
+            **epochs,
+            "trial": jnp.stack(
+                [jnp.zeros((batch,), jnp.int32), jnp.sum(valid, 1).astype(jnp.int32)], 1
+            ),
+        }
+        return make_trials(obs, targets, mask, conds, epochs, self.dt)
+
+    def conditions(self, key, *, repeats: int = 1):
+        """NeuroGym has no grid of conditions: `repeats` random trials from `key`."""
+        return self.sample(key, repeats)
+
+    def evaluate(self, outputs, trials) -> dict:
+        """choice = the output unit with the largest mean over the steps where the ground truth
+        is not fixation (the last step of the trial when there are none, e.g. no-go);
+        correct when it is the ground-truth action there (`conditions["label"]`)."""
+        outputs = self._check_outputs(outputs, trials)
+        gt = jnp.argmax(trials.targets, -1) * (trials.mask[:, :, 0] > 0)
+        win = (gt != 0).astype(jnp.float32)
+        t = jnp.arange(trials.n_steps)[None, :]
+        last = (t == trials.epochs["trial"][:, 1:2] - 1).astype(jnp.float32)
+        none = jnp.sum(win, 1, keepdims=True) == 0
+        win = jnp.where(none, last, win)
+        means = jnp.sum(outputs * win[:, :, None], 1) / jnp.sum(win, 1)[:, None]
+        choice = jnp.argmax(means, 1)
+        correct = choice == trials.conditions["label"]
+        return {"accuracy": jnp.mean(correct), "choice": choice, "correct": correct}
+
+
+def _label(gt):
+    """The first non-fixation ground-truth action of each trial (0 if none)."""
+    first = jnp.argmax(gt != 0, axis=1)
+    return jnp.take_along_axis(gt, first[:, None], 1)[:, 0]
+
+
+def _reseed(env, seed: int) -> None:
+    env.seed(seed)
+    for i, v in enumerate(getattr(env, "timing", {}).values()):
+        rng = getattr(v, "rng", None)
+        if isinstance(rng, np.random.RandomState):
+            v.rng = np.random.RandomState(seed + 1 + i)

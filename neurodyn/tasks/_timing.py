@@ -1,0 +1,401 @@
+"""Go/no-go and interval-timing tasks, in NeuroGym's versions (one-hot outputs, unit 0 =
+fixation, mask on every step of the trial)."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._base import steps
+from ._utils import (
+    EpochTask,
+    as_batch,
+    check_number,
+    duration_steps,
+    grid,
+    integers,
+    jitted,
+    make_trials,
+    onehot_targets,
+    resolve,
+    score_onehot,
+    trial_end,
+    uniforms,
+    window,
+    window_mean,
+)
+
+
+def _valid(ep, T):
+    end = trial_end(ep)
+    return window(jnp.stack([jnp.zeros_like(end), end], axis=1), T)
+
+
+GONOGO_PRESETS = {
+    # NeuroGym GoNogo.
+    "neurogym": dict(dt=100.0, fixation=0.0, stimulus=500.0, delay=500.0, decision=500.0),
+}
+
+
+class GoNogo(EpochTask):
+    """Go/no-go: a go or a no-go cue; respond in the decision epoch only after a go cue.
+
+    Inputs `[fixation, nogo, go]` (fixation on until the decision, the cue during the stimulus);
+    outputs `[fixation, go]`, target go = 1 in the decision of go trials, fixation = 1
+    elsewhere. A trial responds when the mean go output over the decision exceeds the mean
+    fixation output; correct when it responds exactly on go trials. Conditions: `go` (1/0).
+    """
+
+    preset: str = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    fixation: float = eqx.field(static=True)
+    stimulus: float = eqx.field(static=True)
+    delay: float | tuple = eqx.field(static=True)
+    decision: float = eqx.field(static=True)
+
+    def __init__(
+        self,
+        *,
+        preset: str = "neurogym",
+        dt=None,
+        fixation=None,
+        stimulus=None,
+        delay=None,
+        decision=None,
+    ):
+        cfg = resolve(
+            GONOGO_PRESETS,
+            preset,
+            dict(dt=dt, fixation=fixation, stimulus=stimulus, delay=delay, decision=decision),
+        )
+        self.preset = preset
+        self.dt = cfg["dt"]
+        self._set_epochs(cfg, at_least_one=("stimulus", "decision"))
+
+    @property
+    def epoch_names(self):
+        return ("fixation", "stimulus", "delay", "decision")
+
+    @property
+    def n_inputs(self) -> int:
+        return 3
+
+    @property
+    def n_outputs(self) -> int:
+        return 2
+
+    @jitted
+    def trials_from_conditions(self, key, go, *, durations=None):
+        """Trials for `go [B]` (1 = go cue, 0 = no-go cue)."""
+        go = as_batch(go, "go", jnp.int32)
+        batch, T = go.shape[0], self.n_steps
+        ep = self._layout(key, batch, self._given(durations, batch))
+        stim, dec = window(ep["stimulus"], T), window(ep["decision"], T)
+        fix = window(jnp.stack([jnp.zeros_like(go), ep["delay"][:, 1]], 1), T)
+        cue = jax.nn.one_hot(go, 2)[:, None, :] * stim[:, :, None]
+        inputs = jnp.concatenate([fix[:, :, None], cue], axis=-1)
+        targets, mask = onehot_targets(jnp.ones_like(go), dec * go[:, None], _valid(ep, T), 2)
+        return make_trials(inputs, targets, mask, {"go": go}, ep, self.dt)
+
+    @jitted
+    def sample(self, key, batch_size: int):
+        batch_size = self._check_batch_size(batch_size)
+        ku, kt = jax.random.split(key)
+        return self.trials_from_conditions(kt, integers(uniforms(ku, 1, batch_size)[0], 0, 1))
+
+    def conditions(self, key, *, repeats: int = 1):
+        """Go and no-go trials, `repeats` each."""
+        return self.trials_from_conditions(key, grid(repeats, go=np.array([0, 1]))["go"])
+
+    @jitted
+    def evaluate(self, outputs, trials) -> dict:
+        """choice = 1 (responded) when the mean go output over the decision exceeds the mean
+        fixation output; correct when choice = go."""
+        outputs = self._check_outputs(outputs, trials)
+        dec = window(trials.epochs["decision"], trials.n_steps)
+        go_out = window_mean(outputs[:, :, 1], dec)
+        fix_out = window_mean(outputs[:, :, 0], dec)
+        choice = (go_out > fix_out).astype(jnp.int32)
+        correct = choice == trials.conditions["go"]
+        return {"accuracy": jnp.mean(correct), "choice": choice, "correct": correct}
+
+
+READY_SET_GO_PRESETS = {
+    # NeuroGym ReadySetGo at dt = 80 ms; its 100 ms fixation and 83 ms cues are floored to
+    # 80 ms by NeuroGym, and the measured interval U(800, 1500) to multiples of 80 ms.
+    "neurogym": dict(
+        dt=80.0,
+        fixation=80.0,
+        ready=80.0,
+        measure=(800.0, 1440.0),
+        set=80.0,
+        gain=1.0,
+        prod_margin=0.2,
+    ),
+}
+
+
+class ReadySetGo(EpochTask):
+    """Ready-set-go interval reproduction (Jazayeri & Shadlen 2010): two cues (ready, set)
+    bound a measured interval; produce `gain` × that interval after set.
+
+    Inputs `[fixation, ready, set]` (fixation on until the production epoch); outputs
+    `[fixation, go]`; the target go = 1 on the single step `gain × measure` after the end of
+    set (as NeuroGym's ground truth), fixation = 1 elsewhere; the production epoch lasts twice
+    the interval to produce. The produced interval is the time from the end of set to the
+    first step whose go output exceeds the fixation output; a trial is correct when it is
+    within `prod_margin` × target + 25 ms of the target (NeuroGym's criterion).
+
+    Epochs: fixation → measure (ready is its first `ready` ms) → set → production.
+    Conditions: `measure`, `production` (ms), `gain`.
+    """
+
+    preset: str = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    fixation: float = eqx.field(static=True)
+    ready: float = eqx.field(static=True)
+    measure: float | tuple = eqx.field(static=True)
+    set: float = eqx.field(static=True)
+    gain: float = eqx.field(static=True)
+    prod_margin: float = eqx.field(static=True)
+
+    def __init__(
+        self,
+        *,
+        preset: str = "neurogym",
+        dt=None,
+        fixation=None,
+        ready=None,
+        measure=None,
+        set=None,
+        gain=None,
+        prod_margin=None,
+    ):
+        cfg = resolve(
+            READY_SET_GO_PRESETS,
+            preset,
+            dict(
+                dt=dt,
+                fixation=fixation,
+                ready=ready,
+                measure=measure,
+                set=set,
+                gain=gain,
+                prod_margin=prod_margin,
+            ),
+        )
+        self.preset = preset
+        self.dt = cfg["dt"]
+        self.gain = check_number(cfg["gain"], "gain", low=0, low_open=True)
+        self.prod_margin = check_number(cfg["prod_margin"], "prod_margin", low=0)
+        self.ready = float(cfg["ready"])
+        steps(self.ready, self.dt, "ready")
+        self._set_epochs(cfg, at_least_one=("measure", "set"))
+        if steps(self.ready, self.dt, "ready") > self._measure_steps()[0]:
+            raise ValueError("ready must not outlast the shortest measured interval")
+
+    def _measure_steps(self):
+        return duration_steps(self.measure, self.dt)
+
+    @property
+    def epoch_names(self):
+        return ("fixation", "measure", "set")
+
+    @property
+    def n_steps(self) -> int:
+        # The production epoch lasts 2 × gain × the longest measured interval.
+        return super().n_steps + int(np.floor(2 * self.gain * self._measure_steps()[1] + 1e-6))
+
+    @property
+    def n_inputs(self) -> int:
+        return 3
+
+    @property
+    def n_outputs(self) -> int:
+        return 2
+
+    @jitted
+    def trials_from_conditions(self, key, measure):
+        """Trials for measured intervals `measure [B]` (ms, multiples of dt)."""
+        measure = as_batch(measure, "measure")
+        batch, T = measure.shape[0], self.n_steps
+        m_steps = jnp.round(measure / self.dt).astype(jnp.int32)
+        ep = self._layout(key, batch, {"measure": m_steps})
+        p_steps = jnp.floor(self.gain * m_steps + 1e-6).astype(jnp.int32)
+        prod = jnp.stack([ep["set"][:, 1], ep["set"][:, 1] + 2 * p_steps], axis=1)
+        ready = jnp.stack(
+            [ep["measure"][:, 0], ep["measure"][:, 0] + round(self.ready / self.dt)], axis=1
+        )
+        ep = {**ep, "ready": ready, "production": prod}
+        fix = window(jnp.stack([jnp.zeros_like(m_steps), prod[:, 0]], 1), T)
+        inputs = jnp.stack([fix, window(ready, T), window(ep["set"], T)], axis=-1)
+        go_at = prod[:, 0] + p_steps
+        go = window(jnp.stack([go_at, go_at + 1], 1), T)
+        valid = window(jnp.stack([jnp.zeros_like(m_steps), prod[:, 1]], 1), T)
+        targets, mask = onehot_targets(jnp.ones_like(m_steps), go, valid, 2)
+        conditions = {
+            "measure": m_steps.astype(jnp.float32) * self.dt,
+            "production": p_steps.astype(jnp.float32) * self.dt,
+            "gain": jnp.full((batch,), self.gain, jnp.float32),
+        }
+        return make_trials(inputs, targets, mask, conditions, ep, self.dt)
+
+    @jitted
+    def sample(self, key, batch_size: int):
+        batch_size = self._check_batch_size(batch_size)
+        ku, kt = jax.random.split(key)
+        lo, hi = self._measure_steps()
+        m = integers(uniforms(ku, 1, batch_size)[0], lo, hi).astype(jnp.float32) * self.dt
+        return self.trials_from_conditions(kt, m)
+
+    def conditions(self, key, *, repeats: int = 1, measures=None):
+        """Every measured interval the task can draw (or `measures`, ms), `repeats` each."""
+        lo, hi = self._measure_steps()
+        m = np.arange(lo, hi + 1) * self.dt if measures is None else np.asarray(measures)
+        return self.trials_from_conditions(key, grid(repeats, measure=m)["measure"])
+
+    @jitted
+    def evaluate(self, outputs, trials) -> dict:
+        """`choice` = produced interval (ms; −1 when the go output never wins), `correct` when
+        within prod_margin × target + 25 ms, `no_response` when it never went."""
+        outputs = self._check_outputs(outputs, trials)
+        T = trials.n_steps
+        prod = trials.epochs["production"]
+        win = window(prod, T)
+        went = (outputs[:, :, 1] > outputs[:, :, 0]) & (win > 0)
+        t = jnp.arange(T)[None, :]
+        first = jnp.min(jnp.where(went, t, T), axis=1)
+        responded = first < T
+        produced = (first - prod[:, 0]).astype(jnp.float32) * self.dt
+        target = trials.conditions["production"]
+        err = jnp.abs(produced - target)
+        correct = responded & (err <= self.prod_margin * target + 25.0)
+        return {
+            "accuracy": jnp.mean(correct),
+            "choice": jnp.where(responded, produced, -1.0),
+            "correct": correct,
+            "no_response": ~responded,
+        }
+
+
+INTERVAL_PRESETS = {
+    # NeuroGym IntervalDiscrimination at dt = 80 ms (durations floored to multiples of 80).
+    "neurogym": dict(
+        dt=80.0,
+        fixation=240.0,
+        stim1=(320.0, 560.0),
+        delay1=(800.0, 1440.0),
+        stim2=(320.0, 560.0),
+        delay2=480.0,
+        decision=240.0,
+    ),
+}
+
+
+class IntervalDiscrimination(EpochTask):
+    """Interval discrimination: which of two successive stimuli lasted longer?
+
+    Inputs `[fixation, stim1, stim2]` (fixation on until the decision); outputs one-hot
+    `[fixation, first longer, second longer]` (ties count as "second", as in NeuroGym).
+    Epochs: fixation → stim1 → delay1 → stim2 → delay2 → decision. Conditions: `duration1`,
+    `duration2` (ms), `target` (+1 first longer, −1 otherwise).
+    """
+
+    preset: str = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    fixation: float = eqx.field(static=True)
+    stim1: float | tuple = eqx.field(static=True)
+    delay1: float | tuple = eqx.field(static=True)
+    stim2: float | tuple = eqx.field(static=True)
+    delay2: float | tuple = eqx.field(static=True)
+    decision: float = eqx.field(static=True)
+
+    def __init__(
+        self,
+        *,
+        preset: str = "neurogym",
+        dt=None,
+        fixation=None,
+        stim1=None,
+        delay1=None,
+        stim2=None,
+        delay2=None,
+        decision=None,
+    ):
+        cfg = resolve(
+            INTERVAL_PRESETS,
+            preset,
+            dict(
+                dt=dt,
+                fixation=fixation,
+                stim1=stim1,
+                delay1=delay1,
+                stim2=stim2,
+                delay2=delay2,
+                decision=decision,
+            ),
+        )
+        self.preset = preset
+        self.dt = cfg["dt"]
+        self._set_epochs(cfg, at_least_one=("stim1", "stim2", "decision"))
+
+    @property
+    def epoch_names(self):
+        return ("fixation", "stim1", "delay1", "stim2", "delay2", "decision")
+
+    @property
+    def n_inputs(self) -> int:
+        return 3
+
+    @property
+    def n_outputs(self) -> int:
+        return 3
+
+    @jitted
+    def trials_from_conditions(self, key, duration1, duration2, *, durations=None):
+        """Trials with given stimulus durations `[B]` (ms)."""
+        d1, d2 = as_batch(duration1, "duration1"), as_batch(duration2, "duration2")
+        batch, T = d1.shape[0], self.n_steps
+        given = {**(durations or {}), "stim1": d1, "stim2": d2}
+        ep = self._layout(key, batch, self._given(given, batch))
+        dec = window(ep["decision"], T)
+        fix = window(jnp.stack([jnp.zeros_like(ep["decision"][:, 0]), ep["decision"][:, 0]], 1), T)
+        inputs = jnp.stack([fix, window(ep["stim1"], T), window(ep["stim2"], T)], axis=-1)
+        len1 = (ep["stim1"][:, 1] - ep["stim1"][:, 0]).astype(jnp.float32) * self.dt
+        len2 = (ep["stim2"][:, 1] - ep["stim2"][:, 0]).astype(jnp.float32) * self.dt
+        target = jnp.where(len1 > len2, 1.0, -1.0)
+        targets, mask = onehot_targets(jnp.where(target > 0, 1, 2), dec, _valid(ep, T), 3)
+        conditions = {"duration1": len1, "duration2": len2, "target": target}
+        return make_trials(inputs, targets, mask, conditions, ep, self.dt)
+
+    @jitted
+    def sample(self, key, batch_size: int):
+        batch_size = self._check_batch_size(batch_size)
+        ku, kt = jax.random.split(key)
+        ep = self._layout(ku, batch_size)
+        d1 = (ep["stim1"][:, 1] - ep["stim1"][:, 0]).astype(jnp.float32) * self.dt
+        d2 = (ep["stim2"][:, 1] - ep["stim2"][:, 0]).astype(jnp.float32) * self.dt
+        return self.trials_from_conditions(kt, d1, d2)
+
+    def _values(self, name):
+        lo, hi = duration_steps(getattr(self, name), self.dt)
+        return np.arange(lo, hi + 1) * self.dt
+
+    def conditions(self, key, *, repeats: int = 1, durations=None):
+        """Every (duration1, duration2) pair on the dt grid; the delays at their longest."""
+        g = grid(repeats, d1=self._values("stim1"), d2=self._values("stim2"))
+        fixed = {
+            k: v for k, v in self._grid_durations(durations).items() if k not in ("stim1", "stim2")
+        }
+        return self.trials_from_conditions(key, g["d1"], g["d2"], durations=fixed)
+
+    @jitted
+    def evaluate(self, outputs, trials) -> dict:
+        """The choice unit with the largest mean output over the decision (+1 = first)."""
+        outputs = self._check_outputs(outputs, trials)
+        dec = window(trials.epochs["decision"], trials.n_steps)
+        s = score_onehot(outputs, dec, jnp.where(trials.conditions["target"] > 0, 1, 2))
+        s["choice"] = jnp.where(s["choice"] == 1, 1.0, -1.0)
+        return s

@@ -1,0 +1,395 @@
+"""Working-memory tasks: parametric working memory (Romo et al. 1999) and delayed
+match-to-sample, in the versions of Dubreuil et al. 2022 and of NeuroGym."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._utils import (
+    EpochTask,
+    as_batch,
+    check_number,
+    grid,
+    integers,
+    jitted,
+    make_trials,
+    normal,
+    onehot_targets,
+    resolve,
+    scalar_targets,
+    score_onehot,
+    score_sign,
+    trial_end,
+    uniforms,
+    window,
+    window_mean,
+)
+
+
+def _romo_pairs(differences=(8, 16, 24), f_min=10, f_max=34):
+    """Every integer pair (f1, f1 ± d) inside [f_min, f_max] (Dubreuil et al.'s `fpairs`)."""
+    pairs = []
+    for d in sorted({-d for d in differences} | set(differences)):
+        for f1 in range(max(f_min - d, f_min), min(f_max, f_max - d) + 1):
+            pairs.append((float(f1), float(f1 + d)))
+    return tuple(pairs)
+
+
+DELAY_COMPARISON_PRESETS = {
+    # Dubreuil et al. 2022 (low_rank_rnns, romo.py): input (f - 22)/24, graded target
+    # (f1 - f2)/24 over the decision epoch, input noise 0.01.
+    "dubreuil2022": dict(
+        dt=20.0,
+        fixation=100.0,
+        stimulus1=100.0,
+        delay=(500.0, 1000.0),
+        stimulus2=100.0,
+        decision=100.0,
+        pairs=_romo_pairs(),
+        input_noise=0.01,
+    ),
+    # NeuroGym DelayComparison: five frequency pairs in either order, fixed delay.
+    "neurogym": dict(
+        dt=100.0,
+        fixation=500.0,
+        stimulus1=500.0,
+        delay=1000.0,
+        stimulus2=500.0,
+        decision=100.0,
+        pairs=(
+            (18.0, 10.0),
+            (22.0, 14.0),
+            (26.0, 18.0),
+            (30.0, 22.0),
+            (34.0, 26.0),
+            (10.0, 18.0),
+            (14.0, 22.0),
+            (18.0, 26.0),
+            (22.0, 30.0),
+            (26.0, 34.0),
+        ),
+        input_noise=0.1,
+    ),
+}
+
+
+class DelayComparison(EpochTask):
+    """Parametric working memory (Romo et al. 1999): compare two vibration frequencies f1, f2
+    separated by a delay.
+
+    Preset `dubreuil2022` (the default): one input, (f − f_mid)/f_span during each stimulus
+    (f_mid, f_span from the task's pairs: 22 and 24 Hz) plus noise on every step; one output
+    with the graded target (f1 − f2)/f_span over the decision epoch; a trial is correct when
+    the mean output there has the sign of f1 − f2. Delay uniform in [500, 1000] ms.
+
+    Preset `neurogym`: inputs `[fixation, stimulus]` with stimulus (1 + (f − f_min)/(f_max −
+    f_min))/2, outputs one-hot `[fixation, f1 > f2, f1 < f2]`.
+
+    Epochs: fixation → stimulus1 → delay → stimulus2 → decision. Conditions: `f1`, `f2`,
+    `target` ((f1 − f2)/f_span), `delay` (ms).
+    """
+
+    preset: str = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    fixation: float = eqx.field(static=True)
+    stimulus1: float = eqx.field(static=True)
+    delay: float | tuple = eqx.field(static=True)
+    stimulus2: float = eqx.field(static=True)
+    decision: float = eqx.field(static=True)
+    pairs: tuple[tuple[float, float], ...] = eqx.field(static=True)
+    input_noise: float = eqx.field(static=True)
+
+    def __init__(
+        self,
+        *,
+        preset: str = "dubreuil2022",
+        dt=None,
+        fixation=None,
+        stimulus1=None,
+        delay=None,
+        stimulus2=None,
+        decision=None,
+        pairs=None,
+        input_noise=None,
+    ):
+        cfg = resolve(
+            DELAY_COMPARISON_PRESETS,
+            preset,
+            dict(
+                dt=dt,
+                fixation=fixation,
+                stimulus1=stimulus1,
+                delay=delay,
+                stimulus2=stimulus2,
+                decision=decision,
+                pairs=pairs,
+                input_noise=input_noise,
+            ),
+        )
+        self.preset = preset
+        self.dt = cfg["dt"]
+        self._set_epochs(cfg, at_least_one=("stimulus1", "stimulus2", "decision"))
+        p = np.asarray(cfg["pairs"], dtype=np.float64)
+        if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0 or not np.all(np.isfinite(p)):
+            raise ValueError(f"pairs must be a non-empty list of (f1, f2), got {cfg['pairs']!r}")
+        if np.any(p <= 0) or np.any(p[:, 0] == p[:, 1]):
+            raise ValueError("pairs must hold positive frequencies with f1 != f2")
+        if p.max() == p.min():
+            raise ValueError("pairs must span more than one frequency")
+        self.pairs = tuple((float(a), float(b)) for a, b in p)
+        self.input_noise = check_number(cfg["input_noise"], "input_noise", low=0)
+
+    @property
+    def epoch_names(self) -> tuple[str, ...]:
+        return ("fixation", "stimulus1", "delay", "stimulus2", "decision")
+
+    @property
+    def n_inputs(self) -> int:
+        return 2 if self.preset == "neurogym" else 1
+
+    @property
+    def n_outputs(self) -> int:
+        return 3 if self.preset == "neurogym" else 1
+
+    @property
+    def f_min(self) -> float:
+        return float(np.min(self.pairs))
+
+    @property
+    def f_max(self) -> float:
+        return float(np.max(self.pairs))
+
+    @jitted
+    def trials_from_conditions(self, key, f1, f2, *, durations=None):
+        """Trials with given frequencies `[B]`; `durations` (`{epoch: ms or [B] ms}`) optional."""
+        f1, f2 = as_batch(f1, "f1"), as_batch(f2, "f2")
+        if f1.shape != f2.shape:
+            raise ValueError("f1 and f2 must have the same length")
+        batch = f1.shape[0]
+        k_layout, k_noise = jax.random.split(key)
+        given = self._given(durations, batch)
+        ep = self._layout(k_layout, batch, given)
+        T = self.n_steps
+        s1, s2 = window(ep["stimulus1"], T), window(ep["stimulus2"], T)
+        dec = window(ep["decision"], T)
+        span_ = self.f_max - self.f_min
+        target = (f1 - f2) / span_
+        if self.preset == "neurogym":
+            rep = lambda f: (1.0 + (f - self.f_min) / span_) / 2.0  # noqa: E731
+            stim = rep(f1)[:, None] * s1 + rep(f2)[:, None] * s2
+            pre = window(jnp.stack([jnp.zeros_like(trial_end(ep)), ep["stimulus2"][:, 1]], 1), T)
+            inputs = jnp.stack([pre, stim], axis=-1)
+            inputs = inputs + (s1 + s2)[:, :, None] * self.input_noise * normal(
+                k_noise, (batch, T, 2)
+            )
+            valid = window(jnp.stack([jnp.zeros_like(trial_end(ep)), trial_end(ep)], 1), T)
+            targets, mask = onehot_targets(jnp.where(f1 > f2, 1, 2), dec, valid, 3)
+        else:
+            mid = (self.f_max + self.f_min) / 2
+            stim = ((f1 - mid) / span_)[:, None] * s1 + ((f2 - mid) / span_)[:, None] * s2
+            inputs = stim[:, :, None] + self.input_noise * normal(k_noise, (batch, T, 1))
+            targets, mask = scalar_targets(target, dec)
+        conditions = {
+            "f1": f1,
+            "f2": f2,
+            "target": target,
+            "delay": (ep["delay"][:, 1] - ep["delay"][:, 0]).astype(jnp.float32) * self.dt,
+        }
+        return make_trials(inputs, targets, mask, conditions, ep, self.dt)
+
+    @jitted
+    def sample(self, key, batch_size: int):
+        batch_size = self._check_batch_size(batch_size)
+        kp, kt = jax.random.split(key)
+        pairs = jnp.asarray(self.pairs, dtype=jnp.float32)
+        idx = integers(uniforms(kp, 1, batch_size)[0], 0, pairs.shape[0] - 1)
+        return self.trials_from_conditions(kt, pairs[idx, 0], pairs[idx, 1])
+
+    def conditions(self, key, *, repeats: int = 1, pairs=None, durations=None):
+        """Every pair (default: the task's), `repeats` times; variable epochs at their longest
+        unless `durations` (`{epoch: ms}`) says otherwise."""
+        p = np.asarray(self.pairs if pairs is None else pairs, dtype=np.float32).reshape(-1, 2)
+        f1, f2 = np.repeat(p[:, 0], repeats), np.repeat(p[:, 1], repeats)
+        return self.trials_from_conditions(key, f1, f2, durations=self._grid_durations(durations))
+
+    @jitted
+    def evaluate(self, outputs, trials) -> dict:
+        """Choice = sign of the mean decision output (Dubreuil et al.'s `accuracy_romo`), plus
+        the graded fit: `mse` and `correlation` of that mean with (f1 − f2)/f_span.
+        NeuroGym: the choice unit with the largest mean (+1 for f1 > f2)."""
+        outputs = self._check_outputs(outputs, trials)
+        dec = window(trials.epochs["decision"], trials.n_steps)
+        target = trials.conditions["target"]
+        if self.preset == "neurogym":
+            s = score_onehot(outputs, dec, jnp.where(target > 0, 1, 2))
+            s["choice"] = jnp.where(s["choice"] == 1, 1.0, -1.0)
+            return s
+        s = score_sign(outputs, dec, target)
+        mean = window_mean(outputs[:, :, 0], dec)
+        s["mse"] = jnp.mean((mean - target) ** 2)
+        s["correlation"] = jnp.corrcoef(jnp.stack([mean, target]))[0, 1]
+        return s
+
+
+DMS_PRESETS = {
+    # Dubreuil et al. 2022 (low_rank_rnns, dms.py): stimuli A/B on two input units, target +1
+    # match / -1 non-match over a 1000 ms decision epoch. (The paper's code draws a fixation
+    # of 0-1 steps through a unit slip; we use a fixed 100 ms.)
+    "dubreuil2022": dict(
+        dt=20.0,
+        fixation=100.0,
+        stimulus1=500.0,
+        delay=(500.0, 3000.0),
+        stimulus2=500.0,
+        decision=1000.0,
+        input_noise=0.03,
+    ),
+    # NeuroGym DelayMatchSample (dim_ring = 2).
+    "neurogym": dict(
+        dt=100.0,
+        fixation=300.0,
+        stimulus1=500.0,
+        delay=1000.0,
+        stimulus2=500.0,
+        decision=900.0,
+        input_noise=0.1,
+    ),
+}
+
+
+class DelayMatchSample(EpochTask):
+    """Delayed match-to-sample: is the test stimulus (A or B) the same as the sample?
+
+    Preset `dubreuil2022` (the default): inputs `[A, B]` (1 on the presented stimulus's unit
+    during sample and test) plus noise on every step; one output, target +1 (match) or −1
+    (non-match) over the decision epoch; correct when the mean output there has that sign.
+    Delay uniform in [500, 3000] ms.
+
+    Preset `neurogym`: inputs `[fixation, A, B]`, outputs one-hot `[fixation, match,
+    non-match]`.
+
+    Epochs: fixation → stimulus1 (sample) → delay → stimulus2 (test) → decision. Conditions:
+    `sample`, `test` (0 = A, 1 = B), `match` (1/0), `target` (±1), `delay` (ms).
+    """
+
+    preset: str = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    fixation: float = eqx.field(static=True)
+    stimulus1: float = eqx.field(static=True)
+    delay: float | tuple = eqx.field(static=True)
+    stimulus2: float = eqx.field(static=True)
+    decision: float = eqx.field(static=True)
+    input_noise: float = eqx.field(static=True)
+
+    def __init__(
+        self,
+        *,
+        preset: str = "dubreuil2022",
+        dt=None,
+        fixation=None,
+        stimulus1=None,
+        delay=None,
+        stimulus2=None,
+        decision=None,
+        input_noise=None,
+    ):
+        cfg = resolve(
+            DMS_PRESETS,
+            preset,
+            dict(
+                dt=dt,
+                fixation=fixation,
+                stimulus1=stimulus1,
+                delay=delay,
+                stimulus2=stimulus2,
+                decision=decision,
+                input_noise=input_noise,
+            ),
+        )
+        self.preset = preset
+        self.dt = cfg["dt"]
+        self._set_epochs(cfg, at_least_one=("stimulus1", "stimulus2", "decision"))
+        self.input_noise = check_number(cfg["input_noise"], "input_noise", low=0)
+
+    @property
+    def epoch_names(self) -> tuple[str, ...]:
+        return ("fixation", "stimulus1", "delay", "stimulus2", "decision")
+
+    @property
+    def n_inputs(self) -> int:
+        return 3 if self.preset == "neurogym" else 2
+
+    @property
+    def n_outputs(self) -> int:
+        return 3 if self.preset == "neurogym" else 1
+
+    @jitted
+    def trials_from_conditions(self, key, sample, test, *, durations=None):
+        """Trials with given sample and test stimuli `[B]` (0 = A, 1 = B); `durations`
+        (`{epoch: ms or [B] ms}`) optional."""
+        sample, test = as_batch(sample, "sample", jnp.int32), as_batch(test, "test", jnp.int32)
+        if sample.shape != test.shape:
+            raise ValueError("sample and test must have the same length")
+        batch = sample.shape[0]
+        k_layout, k_noise = jax.random.split(key)
+        given = self._given(durations, batch)
+        ep = self._layout(k_layout, batch, given)
+        T = self.n_steps
+        ws, wt = window(ep["stimulus1"], T), window(ep["stimulus2"], T)
+        dec = window(ep["decision"], T)
+        stim = (
+            jax.nn.one_hot(sample, 2)[:, None, :] * ws[:, :, None]
+            + jax.nn.one_hot(test, 2)[:, None, :] * wt[:, :, None]
+        )
+        match = (sample == test).astype(jnp.int32)
+        target = jnp.where(match == 1, 1.0, -1.0)
+        noise = self.input_noise * normal(k_noise, (batch, T, 2))
+        if self.preset == "neurogym":
+            stim = stim + noise * (ws + wt)[:, :, None]
+            fix = window(jnp.stack([jnp.zeros_like(trial_end(ep)), ep["stimulus2"][:, 1]], 1), T)
+            inputs = jnp.concatenate([fix[:, :, None], stim], axis=-1)
+            valid = window(jnp.stack([jnp.zeros_like(trial_end(ep)), trial_end(ep)], 1), T)
+            targets, mask = onehot_targets(jnp.where(match == 1, 1, 2), dec, valid, 3)
+        else:
+            inputs = stim + noise
+            targets, mask = scalar_targets(target, dec)
+        conditions = {
+            "sample": sample,
+            "test": test,
+            "match": match,
+            "target": target,
+            "delay": (ep["delay"][:, 1] - ep["delay"][:, 0]).astype(jnp.float32) * self.dt,
+        }
+        return make_trials(inputs, targets, mask, conditions, ep, self.dt)
+
+    @jitted
+    def sample(self, key, batch_size: int):
+        batch_size = self._check_batch_size(batch_size)
+        ku, kt = jax.random.split(key)
+        u = uniforms(ku, 2, batch_size)
+        s, t = integers(u[0], 0, 1), integers(u[1], 0, 1)
+        return self.trials_from_conditions(kt, s, t)
+
+    def conditions(self, key, *, repeats: int = 1, durations=None):
+        """The four (sample, test) combinations A-A, A-B, B-A, B-B, `repeats` times each, the
+        delay at its longest unless `durations` (`{epoch: ms}`) says otherwise."""
+        g = grid(repeats, sample=np.array([0, 1]), test=np.array([0, 1]))
+        return self.trials_from_conditions(
+            key, g["sample"], g["test"], durations=self._grid_durations(durations)
+        )
+
+    @jitted
+    def evaluate(self, outputs, trials) -> dict:
+        """Sign of the mean decision output (+1 = match), as Dubreuil et al.'s `accuracy_dms`;
+        NeuroGym: the larger of the match / non-match units (+1 = match)."""
+        outputs = self._check_outputs(outputs, trials)
+        dec = window(trials.epochs["decision"], trials.n_steps)
+        target = trials.conditions["target"]
+        if self.preset == "neurogym":
+            s = score_onehot(outputs, dec, jnp.where(target > 0, 1, 2))
+            s["choice"] = jnp.where(s["choice"] == 1, 1.0, -1.0)
+            return s
+        return score_sign(outputs, dec, target)
