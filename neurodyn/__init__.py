@@ -3,6 +3,7 @@
 from . import (
     data as data,
     dpad as dpad,
+    fixedpoints as fixedpoints,
     io as io,
     lowrank as lowrank,
     models as models,

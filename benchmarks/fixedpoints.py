@@ -1,0 +1,249 @@
+"""Fixed-point finding: neurodyn against a plain PyTorch implementation of FixedPointFinder's
+algorithm (Golub & Sussillo 2018), on trained 3-bit flip-flop networks.
+
+What is measured, in one run on one machine (CPU unless JAX/torch see an accelerator):
+
+* Networks: tanh `FullRankRNN`s with α = dt/τ = 1 (x ↦ J tanh(x) + W_in u), 16 and 128 units,
+  trained on the `golub2018` FlipFlop preset by `tests/data/make_flipflop.py` (the 16-unit one
+  is the shipped test checkpoint; others are trained once and cached in `--cache`).
+* Starting points: 1024 states sampled from noise-free trajectories on 64 random trials, plus
+  `--noise` · N(0, I) — the same array for both implementations. Input u = 0.
+* Goal: every start at q(x) = ½‖F(x) − x‖² < 1e-12, then the same filters (q < 1e-12,
+  distance outliers at 10× the starts' mean distance to their centroid, greedy
+  de-duplication at 1e-3 in order of q), then Jacobians and eigenvalues of the unique points.
+* neurodyn: `neurodyn.fixedpoints.find(model, x0, u, tol_q=1e-12)` with its defaults
+  (per-point Adam with per-point plateau decay, Newton polishing inside a trust region,
+  vmapped, jitted chunks). Timed cold (first call: tracing + compilation) and warm.
+* PyTorch: FixedPointFinder's joint optimisation written here from scratch: one Adam
+  optimiser over all points on the *mean* q, initial learning rate 1.0, ReduceLROnPlateau
+  (factor 0.5, patience `--patience`) stepped on the mean q, until every q < 1e-12 or
+  `--max-iters`; then the same filters (torch ops, greedy de-duplication in a Python loop
+  over kept points), then `torch.autograd.functional.jacobian` and `torch.linalg.eig`.
+* Both run on the same `--cores` CPU cores (default 1: the process is pinned, torch gets one
+  thread), so that a shared machine's load hits both alike.
+* Same set: the unique points of each side are matched by nearest neighbour (≤ 1e-3); the
+  table reports how many each found, how many match, and their stability counts.
+
+Target (from the issue): neurodyn at least 10× faster, with the same set of fixed points. The
+script prints whether it is met; it does not fail when it is not.
+
+Run (not part of the test suite; `pip install -e ".[peers]"` installs torch):
+
+    python benchmarks/fixedpoints.py                 # 16 and 128 units, a few minutes
+    python benchmarks/fixedpoints.py --quick         # 16 units only, fewer iterations
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import torch
+
+import neurodyn as nd
+from neurodyn import fixedpoints as fp
+
+ROOT = Path(__file__).resolve().parents[1]
+TOL_Q = 1e-12
+TOL_UNIQUE = 1e-3
+OUTLIER = 10.0
+
+
+def trained_network(n_neurons: int, cache: Path):
+    shipped = ROOT / "tests" / "data" / "flipflop16.eqx"
+    if n_neurons == 16 and shipped.exists():
+        return nd.load(shipped)
+    path = cache / f"flipflop{n_neurons}.eqx"
+    if path.exists():
+        return nd.load(path)
+    spec = importlib.util.spec_from_file_location(
+        "make_flipflop", ROOT / "tests" / "data" / "make_flipflop.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    print(f"training a {n_neurons}-unit flip-flop network (cached in {path}) ...", flush=True)
+    fit, _, score = module.train_flipflop(n_neurons, seed=0, steps=1500)
+    print(f"  accuracy {score['accuracy']:.3f}")
+    nd.save(path, fit.model, metadata=score, seed=0)
+    return fit.model
+
+
+def starting_points(model, n: int, noise: float, seed: int = 0):
+    task = nd.tasks.FlipFlop(preset="golub2018")
+    trials = task.sample(jax.random.key(seed), 64)
+    roll = model.simulate(trials.inputs, key=None, noise=False)
+    return np.asarray(fp.sample_states(roll, n, key=jax.random.key(seed + 1), noise_scale=noise))
+
+
+# --------------------------------------------------------------------------- PyTorch baseline
+class TorchFixedPointFinder:
+    """FixedPointFinder's joint optimisation for x ↦ x + α(−x + J tanh(x) + W_in u)."""
+
+    def __init__(self, model, *, max_iters: int, patience: int):
+        self.J = torch.tensor(np.asarray(model.J))
+        self.b = torch.zeros(model.n_neurons)  # u = 0
+        self.alpha = float(model.alpha)
+        self.max_iters, self.patience = max_iters, patience
+
+    def step(self, x):
+        return x + self.alpha * (-x + torch.tanh(x) @ self.J.T + self.b)
+
+    def q(self, x):
+        return 0.5 * ((self.step(x) - x) ** 2).sum(-1)
+
+    def optimise(self, x0):
+        x = torch.tensor(x0, requires_grad=True)
+        opt = torch.optim.Adam([x], lr=1.0)
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            opt, factor=0.5, patience=self.patience
+        )
+        it = 0
+        for it in range(1, self.max_iters + 1):
+            q = self.q(x)
+            loss = q.mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step(loss.item())
+            if it % 50 == 0 and bool((q < TOL_Q).all()):
+                break
+        with torch.no_grad():
+            return x.detach(), self.q(x.detach()), it
+
+    def filters(self, x, q, x0):
+        keep = q < TOL_Q
+        x, q = x[keep], q[keep]
+        x0 = torch.tensor(x0)
+        centroid = x0.mean(0)
+        spread = (x0 - centroid).norm(dim=1).mean()
+        keep = (x - centroid).norm(dim=1) <= OUTLIER * spread
+        x, q = x[keep], q[keep]
+        order = torch.argsort(q)
+        x, q = x[order], q[order]
+        kept = []
+        for i in range(x.shape[0]):  # greedy, as FixedPointFinder's get_unique
+            if not kept or (x[kept] - x[i]).norm(dim=1).min() > TOL_UNIQUE:
+                kept.append(i)
+        return x[kept], q[kept]
+
+    def decompose(self, x):
+        jac = torch.stack([torch.autograd.functional.jacobian(self.step, xi) for xi in x])
+        lam = torch.linalg.eigvals(jac)
+        return (lam.abs() > 1).sum(-1)
+
+    def run(self, x0):
+        x, q, iters = self.optimise(x0)
+        n_converged = int((q < TOL_Q).sum())
+        xs, qs = self.filters(x, q, x0)
+        n_unstable = self.decompose(xs)
+        return xs.numpy(), n_unstable.numpy(), iters, n_converged
+
+
+# --------------------------------------------------------------------------- comparison
+def match(a: np.ndarray, b: np.ndarray, tol: float = TOL_UNIQUE) -> int:
+    if len(a) == 0 or len(b) == 0:
+        return 0
+    d = np.linalg.norm(a[:, None, :] - b[None, :, :], axis=-1)
+    return int(np.sum(d.min(axis=1) <= tol))
+
+
+def stability_counts(n_unstable) -> str:
+    c = np.bincount(np.asarray(n_unstable, int), minlength=1)
+    return "/".join(str(int(v)) for v in c)
+
+
+def bench(n_neurons: int, args, cache: Path) -> dict:
+    model = trained_network(n_neurons, cache)
+    x0 = starting_points(model, args.starts, args.noise)
+    u = jnp.zeros(model.n_inputs)
+
+    t0 = time.perf_counter()
+    fps = fp.find(model, x0, u, tol_q=TOL_Q, progress=False)
+    jax.block_until_ready(fps.xstar)
+    cold = time.perf_counter() - t0
+    warm = []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        fps = fp.find(model, x0, u, tol_q=TOL_Q, progress=False)
+        jax.block_until_ready(fps.xstar)
+        warm.append(time.perf_counter() - t0)
+
+    finder = TorchFixedPointFinder(model, max_iters=args.max_iters, patience=args.patience)
+    t0 = time.perf_counter()
+    tx, t_unst, iters, t_conv = finder.run(x0)
+    torch_time = time.perf_counter() - t0
+
+    nx = np.asarray(fps.xstar)
+    return dict(
+        n=n_neurons,
+        nd_cold=cold,
+        nd_warm=float(np.median(warm)),
+        nd_converged=fps.report.counts()["converged"],
+        nd_points=len(nx),
+        nd_kinds=stability_counts(fps.n_unstable),
+        nd_max_iters=int(np.asarray(fps.n_iters).max()) if len(nx) else 0,
+        torch=torch_time,
+        torch_iters=iters,
+        torch_converged=t_conv,
+        torch_points=len(tx),
+        torch_kinds=stability_counts(t_unst),
+        matched=match(nx, tx),
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[16, 128])
+    parser.add_argument("--starts", type=int, default=1024)
+    parser.add_argument("--noise", type=float, default=2.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--max-iters", type=int, default=20000)
+    parser.add_argument("--patience", type=int, default=50)
+    parser.add_argument("--cores", type=int, default=1,
+                        help="pin the process to this many CPU cores (torch uses as many "
+                             "threads); 0 = no pinning, torch's default threads")
+    parser.add_argument("--cache", type=Path, default=ROOT / "runs" / "benchmarks")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.max_iters, args.repeats = [16], 5000, 1
+    if args.cores > 0:  # before JAX starts its thread pool: both sides get the same cores
+        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: args.cores]))
+        torch.set_num_threads(args.cores)
+    torch.set_flush_denormal(True)
+    args.cache.mkdir(parents=True, exist_ok=True)
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
+          f"jax {jax.__version__} ({jax.default_backend()}), torch {torch.__version__} "
+          f"({torch.get_num_threads()} threads); pinned to "
+          f"{len(os.sched_getaffinity(0))} core(s); {args.starts} starts, noise {args.noise}, "
+          f"tol_q {TOL_Q:g}")
+    rows = [bench(n, args, args.cache) for n in args.sizes]
+    header = (f"{'N':>4} | {'neurodyn warm':>13} | {'cold':>7} | {'torch FPF':>9} | "
+              f"{'speed-up':>8} | {'conv nd/torch':>13} | {'unique nd/torch/match':>21} | "
+              f"{'kinds nd':>10} | {'kinds torch':>11} | torch iters")
+    print(header)
+    print("-" * len(header))
+    ok = True
+    for r in rows:
+        speed = r["torch"] / r["nd_warm"]
+        same = r["matched"] == r["nd_points"] == r["torch_points"]
+        ok &= speed >= 10 and same
+        print(f"{r['n']:>4} | {r['nd_warm']:>11.2f} s | {r['nd_cold']:>5.1f} s | "
+              f"{r['torch']:>7.1f} s | {speed:>7.1f}x | "
+              f"{r['nd_converged']:>5}/{r['torch_converged']:<7} | "
+              f"{r['nd_points']:>6}/{r['torch_points']}/{r['matched']:<10} | "
+              f"{r['nd_kinds']:>10} | {r['torch_kinds']:>11} | {r['torch_iters']}")
+    print("kinds: number of points with 0/1/2/... unstable modes.")
+    print(f"target (>= 10x faster warm, same unique points): {'met' if ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Fixed points, slow points, period-k orbits and linearised dynamics of any dynamical system
+(Sussillo & Barak 2013; Golub & Sussillo 2018): anything with `step(x, u)` and/or
+`vector_field(x, u)` — an RNN, the latent reduction of a low-rank RNN, a fitted model."""
+
+from .. import io as _io
+from ._filters import filter_points as filter_points, unique_mask as unique_mask
+from ._find import find as find, sample_states as sample_states
+from ._flow import Flow2D as Flow2D, Projection as Projection, flow_2d as flow_2d, pca as pca
+from ._jacobian import (
+    Linearization as Linearization,
+    decompose as decompose,
+    eig as eig,
+    jacobians as jacobians,
+    linearize as linearize,
+    stability as stability,
+)
+from ._latent import OrthonormalLatent as OrthonormalLatent
+from ._manifolds import (
+    LineAttractor as LineAttractor,
+    UnstableManifolds as UnstableManifolds,
+    line_attractor as line_attractor,
+    orbits as orbits,
+    unstable_manifolds as unstable_manifolds,
+)
+from ._result import (
+    CONVERGED as CONVERGED,
+    MAX_STEPS as MAX_STEPS,
+    NON_FINITE as NON_FINITE,
+    STALLED as STALLED,
+    STATUS_NAMES as STATUS_NAMES,
+    FixedPoints as FixedPoints,
+    Report as Report,
+    concatenate as concatenate,
+    skeleton as _skeleton,
+)
+
+_io.register_class(FixedPoints, _skeleton)
+del _io

@@ -1,0 +1,182 @@
+"""Jacobians, eigen-decomposition and stability at fixed points; `linearize`.
+
+Jacobians are computed in JAX (`jax.jacfwd`, vmapped over points, jitted). The eigen-
+decomposition runs in NumPy (LAPACK `geev`) on the host: `jnp.linalg.eig` is not available on
+every accelerator backend, and after filtering there are few points, so the host is not the
+bottleneck. Left eigenvectors are the rows of R⁻¹ (R the right eigenvectors), so that
+w_iᵀ v_j = δ_ij.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from ._result import FixedPoints, complex_dtype
+from ._system import (
+    check_callable,
+    check_dynamics,
+    check_inputs,
+    check_states,
+    flow,
+    residual_fn,
+)
+
+
+@eqx.filter_jit
+def _jacobians(system, states, inputs, dynamics: str, period: int):
+    g = flow(system, dynamics, period)
+    jac = jax.vmap(jax.jacfwd(g, argnums=(0, 1)))
+    return jac(states, inputs)
+
+
+def jacobians(
+    system,
+    states: Float[Array, "points states"],
+    inputs: Float[Array, "points inputs"] | Float[Array, " inputs"] | None = None,
+    *,
+    dynamics: str = "discrete",
+    period: int = 1,
+) -> tuple[Float[Array, "points states states"], Float[Array, "points states inputs"]]:
+    """∂G/∂x `[P, N, N]` and ∂G/∂u `[P, N, I]` at every state, with G = Fᵏ (discrete, F =
+    `system.step`) or G = f (continuous, f = `system.vector_field`). Forward-mode, vmapped."""
+    check_dynamics(system, dynamics, period)
+    states = check_states(system, states, "states")
+    inputs = check_inputs(system, inputs, states.shape[0], states.dtype)
+    check_callable(system, states, inputs, dynamics, period)
+    n = states.shape[0]
+    size = max(8, 1 << (n - 1).bit_length())  # pad: few batch sizes, few compilations
+    pad = np.concatenate([np.arange(n), np.zeros(size - n, np.int64)])
+    jac, jac_u = _jacobians(system, np.asarray(states)[pad], np.asarray(inputs)[pad], dynamics,
+                            int(period))
+    return jac[:n], jac_u[:n]
+
+
+def _order(lam: np.ndarray, dynamics: str) -> np.ndarray:
+    # least stable first; ties (complex pairs) broken by the imaginary part, + before −
+    primary = np.abs(lam) if dynamics == "discrete" else lam.real
+    return np.lexsort((-lam.imag, -primary), axis=-1)
+
+
+def eig(jac, dynamics: str = "discrete"):
+    """Eigenvalues `[P, N]`, right `[P, N, N]` and left `[P, N, N]` eigenvectors (columns),
+    least stable mode first, with w_iᵀ v_j = δ_ij. Computed with NumPy on the host."""
+    jac = np.asarray(jac)
+    if jac.ndim != 3 or jac.shape[1] != jac.shape[2]:
+        raise ValueError(f"jacobians must have shape [P, N, N], got {jac.shape}")
+    cdtype = complex_dtype(jac.dtype)
+    if jac.shape[0] == 0:
+        z = np.zeros(jac.shape, cdtype)
+        return z[..., 0], z, z
+    lam, right = np.linalg.eig(jac.astype(np.float64))
+    order = _order(lam, dynamics)
+    lam = np.take_along_axis(lam, order, axis=-1)
+    right = np.take_along_axis(right, order[:, None, :], axis=-1)
+    left = np.empty_like(right)
+    for p in range(right.shape[0]):
+        try:
+            left[p] = np.linalg.inv(right[p]).T
+        except np.linalg.LinAlgError:  # defective: the best least-squares dual basis
+            left[p] = np.linalg.pinv(right[p]).T
+    return lam.astype(cdtype), right.astype(cdtype), left.astype(cdtype)
+
+
+def stability(eigvals, dynamics: str = "discrete"):
+    """(`stable [P]`, `n_unstable [P]`): discrete |λ| < 1, continuous Re λ < 0."""
+    lam = jnp.asarray(eigvals)
+    unstable = jnp.abs(lam) > 1.0 if dynamics == "discrete" else jnp.real(lam) > 0.0
+    boundary = jnp.abs(lam) >= 1.0 if dynamics == "discrete" else jnp.real(lam) >= 0.0
+    return ~jnp.any(boundary, axis=-1), jnp.sum(unstable, axis=-1).astype(jnp.int32)
+
+
+def decompose(system, fps: FixedPoints) -> FixedPoints:
+    """`fps` with Jacobians, input Jacobians, eigenvalues, right/left eigenvectors, stability
+    and saddle index filled in (for the dynamics and period the points were found with)."""
+    if not isinstance(fps, FixedPoints):
+        raise ValueError(f"fps must be FixedPoints, got {type(fps).__name__}")
+    if fps.n_points == 0:
+        jac = jnp.zeros((0, fps.n_states, fps.n_states), fps.xstar.dtype)
+        jac_u = jnp.zeros((0, fps.n_states, fps.n_inputs), fps.xstar.dtype)
+    else:
+        jac, jac_u = jacobians(
+            system, fps.xstar, fps.inputs, dynamics=fps.dynamics, period=fps.period
+        )
+    lam, right, left = eig(jac, fps.dynamics)
+    stable, n_unstable = stability(lam, fps.dynamics)
+    return dataclasses.replace(
+        fps,
+        jacobians=jac,
+        input_jacobians=jac_u,
+        eigvals=jnp.asarray(lam),
+        eigvecs=jnp.asarray(right),
+        left_eigvecs=jnp.asarray(left),
+        stable=stable,
+        n_unstable=n_unstable,
+    )
+
+
+class Linearization(eqx.Module):
+    """The linearised dynamics around (x*, u*), itself a dynamical system.
+
+        discrete:    x ↦ x* + A (x − x*) + B (u − u*) + c,      c = F(x*, u*) − x*
+        continuous:  dx/dt = A (x − x*) + B (u − u*) + c,       c = f(x*, u*)
+
+    (c vanishes at an exact fixed point and is small at a slow point.)
+    """
+
+    A: Float[Array, "states states"]
+    B: Float[Array, "states inputs"]
+    xstar: Float[Array, " states"]
+    ustar: Float[Array, " inputs"]
+    offset: Float[Array, " states"]
+    dynamics: str = eqx.field(static=True)
+
+    @property
+    def n_states(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def n_inputs(self) -> int:
+        return self.B.shape[1]
+
+    def _du(self, u):
+        return jnp.zeros(()) if u is None else (jnp.asarray(u) - self.ustar) @ self.B.T
+
+    def step(self, x, u=None):
+        if self.dynamics != "discrete":
+            raise ValueError("this linearisation is of continuous-time dynamics: use vector_field")
+        return self.xstar + (x - self.xstar) @ self.A.T + self._du(u) + self.offset
+
+    def vector_field(self, x, u=None):
+        if self.dynamics != "continuous":
+            raise ValueError("this linearisation is of a discrete map: use step")
+        return (x - self.xstar) @ self.A.T + self._du(u) + self.offset
+
+
+def linearize(system, xstar, ustar=None, *, dynamics: str = "discrete") -> Linearization:
+    """A = ∂G/∂x and B = ∂G/∂u at (x*, u*), G = `system.step` (discrete) or
+    `system.vector_field` (continuous), returned as a `Linearization` (x ↦ x* + A(x − x*) +
+    B(u − u*) in discrete time). `xstar` is one state `[N]`; `ustar` one input `[I]` or None."""
+    check_dynamics(system, dynamics)
+    xstar = jnp.asarray(xstar)
+    if xstar.ndim != 1:
+        raise ValueError(f"xstar must be one state of shape [n_states], got {xstar.shape}")
+    if ustar is not None and jnp.ndim(ustar) != 1:
+        raise ValueError(f"ustar must be one input of shape [n_inputs] or None, got "
+                         f"{jnp.shape(ustar)}")
+    states = check_states(system, xstar[None], "xstar")
+    inputs = check_inputs(system, ustar, 1, states.dtype)
+    check_callable(system, states, inputs, dynamics)
+    jac, jac_u = jacobians(system, states, inputs, dynamics=dynamics)
+    r = _offset(system, states, inputs, dynamics)
+    return Linearization(jac[0], jac_u[0], states[0], inputs[0], r[0], dynamics)
+
+
+@eqx.filter_jit
+def _offset(system, states, inputs, dynamics):
+    return jax.vmap(residual_fn(system, dynamics))(states, inputs)

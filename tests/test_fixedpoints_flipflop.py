@@ -1,0 +1,101 @@
+"""A trained 3-bit flip-flop network (Sussillo & Barak 2013; Golub & Sussillo 2018): 8 stable
+states at the corners of the memory cube, with index-1 saddles between neighbouring corners.
+
+The fast test analyses a shipped 16-unit checkpoint (`tests/data/flipflop16.eqx`, regenerated
+by `tests/data/make_flipflop.py`); the slow one trains a network from scratch. Neither assumes
+how the memory is held: if fewer than 8 corners are held by stable fixed points, the memories
+are looked for as stable period-2 points (stable fixed points of F∘F).
+"""
+
+import importlib.util
+import itertools
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import neurodyn as nd
+from neurodyn import fixedpoints as fp
+
+DATA = Path(__file__).parent / "data"
+
+
+def _corner(z):
+    return tuple(int(s) for s in np.sign(np.asarray(z)))
+
+
+def analyse(model, task, *, n_starts=256, noise_scale=2.0, seed=0):
+    """Fixed points of the network at zero input, from states its trajectories visit.
+
+    Returns (fps, memory states, period used)."""
+    trials = task.sample(jax.random.key(seed), 64)
+    roll = model.simulate(trials.inputs, key=None, noise=False)
+    x0 = fp.sample_states(roll, n_starts, key=jax.random.key(seed + 1), noise_scale=noise_scale)
+    u = jnp.zeros(task.n_inputs)
+    fps = fp.find(model, x0, u, progress=False)
+    memories = fps[fps.stable]
+    corners = {_corner(model.readout(x)) for x in memories.xstar}
+    if len(corners) == 2**task.n_bits:
+        return fps, memories, 1
+    fps2 = fp.find(model, x0, u, period=2, progress=False)  # memories held in 2-cycles?
+    return fps2, fps2[fps2.stable], 2
+
+
+def check_flipflop(model, task, fps, memories, period):
+    n_bits = task.n_bits
+    z = np.asarray(model.readout(memories.xstar))
+    corners = {_corner(row) for row in z}
+    assert corners == set(itertools.product((-1, 1), repeat=n_bits))  # all 8 memories
+    assert np.all(np.abs(z) > 0.8)  # near the target ±1
+    if period == 1:
+        assert memories.n_points == 2**n_bits  # exactly one stable point per corner
+
+    # Saddles between the corners: index-1 saddles whose unstable manifold leads to two
+    # memories that differ in exactly one bit, with that bit's output near 0 at the saddle.
+    saddles = fps[fps.n_unstable == 1]
+    assert saddles.n_points >= n_bits
+    man = fp.unstable_manifolds(model, fps, n_steps=200, max_modes=1)
+    index1 = np.asarray(fps.n_unstable)[man.saddle] == 1
+    between = 0
+    for row in np.flatnonzero(index1):
+        a, b = man.ends[row]
+        if a < 0 or b < 0 or a == b:
+            continue
+        za, zb = (np.asarray(model.readout(fps.xstar[i])) for i in (a, b))
+        flipped = np.flatnonzero(np.sign(za) != np.sign(zb))
+        if flipped.size == 1:
+            zs = np.asarray(model.readout(fps.xstar[man.saddle[row]]))
+            assert abs(zs[flipped[0]]) < 0.6  # the saddle sits between the two memories
+            between += 1
+    assert between >= n_bits
+    return between
+
+
+def test_shipped_flipflop_network_has_eight_memories_and_saddles_between():
+    model = nd.load(DATA / "flipflop16.eqx")
+    task = nd.tasks.FlipFlop(preset="golub2018")
+    fps, memories, period = analyse(model, task)
+    check_flipflop(model, task, fps, memories, period)
+    assert fps.report.counts()["converged"] == fps.report.n_starts
+    assert np.all(np.asarray(fps.q) < 1e-12)
+    # This network holds its memories in fixed points and has the structure Golub & Sussillo
+    # report: 8 stable points, 12 saddles with one unstable mode (one per edge of the cube),
+    # 6 with two (faces), 1 with three (centre); the higher-index saddles are found from fewer
+    # starting points, so a search may miss one.
+    assert period == 1
+    counts = np.bincount(np.asarray(fps.n_unstable), minlength=4)
+    assert counts[0] == 8 and counts[1] == 12
+    assert 4 <= counts[2] <= 6 and counts[3] <= 1 and counts.size == 4
+
+
+@pytest.mark.slow
+def test_flipflop_trained_from_scratch():
+    spec = importlib.util.spec_from_file_location("make_flipflop", DATA / "make_flipflop.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    fit, task, score = module.train_flipflop(16, seed=3, steps=1000)
+    assert score["accuracy"] > 0.9
+    fps, memories, period = analyse(fit.model, task, n_starts=512)
+    check_flipflop(fit.model, task, fps, memories, period)
