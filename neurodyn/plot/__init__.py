@@ -6,6 +6,11 @@ from ._dpad import (
     plot_prediction as plot_prediction,
     plot_search as plot_search,
 )
+from ._fixedpoints import (
+    plot_eigenvalues as plot_eigenvalues,
+    plot_fixed_points as plot_fixed_points,
+    plot_flow_2d as plot_flow_2d,
+)
 from ._lowrank import (
     plot_flow_field as plot_flow_field,
     plot_loadings as plot_loadings,
