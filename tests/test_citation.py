@@ -56,7 +56,7 @@ def test_neurodyn_alone_prints_and_returns():
 
 
 def test_every_entry_parses_with_required_fields():
-    entries = parse_bibtex(citation(citation_keys(), file=None))
+    entries = parse_bibtex(citation(citation_keys(), quiet=True))
     assert set(entries) == {"neurodyn", *citation_keys()}
     for key, (kind, fields) in entries.items():
         assert {"author", "title", "year"} <= set(fields), key
@@ -70,16 +70,16 @@ def test_every_entry_parses_with_required_fields():
 def test_keys_follow_the_methods_of_a_run():
     base = 'name = "t"\n[task]\nname = "ContextDecisionMaking"\n'
     cfg = load_config(base + '[analyses.dpad]\nmethods = ["psid"]\n')
-    keys = set(parse_bibtex(citation(cfg, file=None)))
+    keys = set(parse_bibtex(citation(cfg, quiet=True)))
     assert keys == {"neurodyn", "mastrogiuseppe2018", "dubreuil2022", "mante2013",
                     "sussillo2013", "golub2018", "sani2021"}
     off = load_config(base + '[model]\ntype = "FullRankRNN"\n[analyses.fixed_points]\n'
                       'enabled = false\n[analyses.dpad]\nmethods = ["dpad"]\n')
     assert set(methods_of(off)) == {"mante2013", "sani2024", "sani2021"}
-    assert set(parse_bibtex(citation(["psid", "sussillo2013"], file=None))) == {
+    assert set(parse_bibtex(citation(["psid", "sussillo2013"], quiet=True))) == {
         "neurodyn", "sani2021", "sussillo2013"}
     with pytest.raises(ValueError, match="methods: unknown method"):
-        citation(["spectral"], file=None)
+        citation(["spectral"], quiet=True)
 
 
 def test_consistent_with_citation_cff():
@@ -88,13 +88,13 @@ def test_consistent_with_citation_cff():
         pytest.skip("no CITATION.cff beside the package")
     text = cff.read_text()
     top = dict(re.findall(r"^(title|version|date-released|license): (.+)$", text, re.M))
-    sw = parse_bibtex(citation(file=None))["neurodyn"][1]
+    sw = parse_bibtex(citation(quiet=True))["neurodyn"][1]
     assert top["title"].strip('"') == sw["title"]
     assert top["version"].strip('"') == sw["version"] == nd.__version__
     assert top["date-released"].strip('"')[:4] == sw["year"]
     assert top["license"] == sw["license"]
     # every DOI that CITATION.cff lists is one of ours, with the same fields
-    ours = parse_bibtex(citation(citation_keys(), file=None))
+    ours = parse_bibtex(citation(citation_keys(), quiet=True))
     dois = {f.get("doi"): f for _, f in ours.values()}
     for doi in re.findall(r'doi: "([^"]+)"', text):
         assert doi in dois, doi

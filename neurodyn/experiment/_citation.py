@@ -169,19 +169,19 @@ def _resolve(methods) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def citation(methods=None, *, file=sys.stdout) -> str:
+def citation(methods=None, *, quiet: bool = False, file=None) -> str:
     """BibTeX for neurodyn and the papers behind `methods`, printed to `file` and returned.
 
     `methods`: None (neurodyn alone), a run `Config` (what it used: model, task, analyses),
     or names — analyses ("lowrank", "fixed_points", "psid", "dpad", "populations"), task
     names ("ContextDecisionMaking", …) or citation keys ("sussillo2013", see `keys()`).
-    `file=None` prints nothing.
+    Printed to `file` (default standard output) unless `quiet`.
     """
     entries = [_software_entry()]
     for key in _resolve(methods):
         kind, fields = _ENTRIES[key]
         entries.append(_format(kind, key, fields))
     text = "\n\n".join(entries) + "\n"
-    if file is not None:
-        print(text, file=file, end="")
+    if not quiet:
+        print(text, file=sys.stdout if file is None else file, end="")
     return text

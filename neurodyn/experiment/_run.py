@@ -164,7 +164,7 @@ def write_report(config: Config, run_dir: Path, *, started: str, ran: list[str],
     for stage in enabled_stages(config)[1:]:
         metrics[stage] = _read_json(run_dir / names[stage])
     _files.write_json(run_dir / "metrics.json", metrics)
-    bib = citation(config, file=None)
+    bib = citation(config, quiet=True)
     _files.write_text(run_dir / "report.md", _report_md(config, metrics, info, run_dir, bib))
     return metrics
 
