@@ -192,3 +192,24 @@ def test_toml_writer_round_trips_awkward_values():
     data = {"s": 'quote " and \\ and \n newline', "f": 1e-12, "i": -3, "b": False,
             "l": [1.5, 2.0], "t": {"k": "v", "sub": {"x": 1}}, "key with space": 1}
     assert tomllib.loads(_files.dumps_toml(data)) == data
+
+
+@pytest.mark.slow
+def test_full_rank_model_with_dpad(tmp_path):
+    """Every analysis on a FullRankRNN, DPAD included (the default tests run PSID only)."""
+    cfg = with_values(tiny_config(tmp_path), {
+        "model.type": "FullRankRNN", "model.rank": None, "analyses.dpad.methods": ["psid", "dpad"],
+        "analyses.dpad.max_epochs": 5, "analyses.dpad.n_init": 1, "analyses.dpad.hidden": [8],
+    })
+    res = run(cfg, progress=False)
+    assert res.ran == list(_stages_names())
+    metrics = res.metrics
+    assert metrics["lowrank"] == {"applicable": False, "reason": "the model is not a LowRankRNN"}
+    fit = nd.load(res.run_dir / "dpad.eqx")
+    assert fit.method == "dpad" and fit.latents.shape[-1] == 2
+    z = np.asarray(fit.behaviour).reshape(-1)
+    zh = np.asarray(fit.prediction).reshape(-1)
+    assert np.isclose(np.corrcoef(z, zh)[0, 1], metrics["dpad"]["dpad"]["cc"], atol=2e-3)
+    report = (res.run_dir / "report.md").read_text()
+    assert "@article{sani2024" in report and "| DPAD |" in report
+    assert "mastrogiuseppe2018" not in report
