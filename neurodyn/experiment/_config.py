@@ -129,6 +129,11 @@ _KIND_NAMES = {
 }
 
 
+def _tuples(v):
+    """TOML lists as (nested) tuples, for constructors that keep them as static fields."""
+    return tuple(_tuples(x) for x in v) if isinstance(v, list) else v
+
+
 def _section(cls, table, where: str, extra_ok: bool = False):
     """Build dataclass `cls` from a TOML table; `cls.KINDS` maps field → kind."""
     if not isinstance(table, Mapping):
@@ -181,7 +186,7 @@ class TaskConfig:
         """The task object."""
         from .. import tasks
 
-        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in self.kwargs.items()}
+        kwargs = {k: _tuples(v) for k, v in self.kwargs.items()}
         if self.preset is not None:
             kwargs["preset"] = self.preset
         return tasks.make(self.name, **kwargs)
@@ -212,7 +217,7 @@ class ModelConfig:
 
     def build(self, n_inputs: int, n_outputs: int, *, key):
         """A freshly initialised network for a task with these input and output sizes."""
-        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in self.kwargs.items()}
+        kwargs = {k: _tuples(v) for k, v in self.kwargs.items()}
         cls = self.model_class()
         if self.type == "LowRankRNN":
             return cls(self.n_neurons, self.rank, n_inputs, n_outputs, key=key, **kwargs)
