@@ -26,16 +26,13 @@ from ._config import (
     LowRankConfig as LowRankConfig,
     ModelConfig as ModelConfig,
     PerformanceConfig as PerformanceConfig,
-    Setting as Setting,
     TaskConfig as TaskConfig,
     TrainingConfig as TrainingConfig,
-    expand as expand,
-    from_dict as from_dict,
-    load_config as load_config,
-    with_values as with_values,
 )
 from ._files import dumps_toml as _dumps_toml
+from ._grid import Setting as Setting, expand as expand
 from ._latentfit import LatentFit as LatentFit, skeleton as _latentfit_skeleton
+from ._parse import from_dict as from_dict, load_config as load_config, with_values as with_values
 from ._run import (
     STAGES as STAGES,
     RunResult as RunResult,

@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import _files, _stages
-from ._config import Config, load_config
+from ._config import Config
+from ._parse import load_config
 
 STAGES = ("train", "performance", "fixed_points", "lowrank", "dpad")
 STAGE_FORMAT = 1  # bump to invalidate every stage record

@@ -22,7 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from . import _files
-from ._config import ClusterConfig, Config, ConfigError, Setting, expand, from_dict, load_config
+from ._config import ClusterConfig, Config, ConfigError
+from ._grid import Setting, expand
+from ._parse import from_dict, load_config
 from ._run import clear_record, is_complete, run, stage_done, write_record
 
 
