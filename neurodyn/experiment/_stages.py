@@ -249,9 +249,15 @@ def dpad(ctx: Context) -> tuple[list[str], dict]:
         fits[method] = fit
     fig, axes = plt.subplots(1, 2, figsize=(8, 3), layout="constrained")
     plot.plot_model_comparison({m: summary[m]["cc"] for m in cfg.methods}, ax=axes[0])
-    for m, fit in fits.items():
-        plot.plot_prediction(np.asarray(fit.behaviour[0]), np.asarray(fit.prediction[0]),
-                             ax=axes[1], dt=ctx.task.dt, label=m.upper())
+    for j, (m, fit) in enumerate(fits.items()):
+        pred = np.asarray(fit.prediction[0])
+        if j == 0:  # the behaviour once, then each method's prediction of it
+            plot.plot_prediction(np.asarray(fit.behaviour[0]), pred, ax=axes[1],
+                                 dt=ctx.task.dt, label=m.upper())
+        else:
+            axes[1].plot(np.arange(len(pred)) * ctx.task.dt / 1000.0, pred[:, 0],
+                         color=f"C{3 + j}", lw=1.0, label=m.upper())
+            axes[1].legend(frameon=False)
     axes[0].set_title(f"behaviour (output) from states, nx={cfg.nx}, n1={cfg.n1}")
     files += _files.save_figure(fig, ctx.run_dir / "dpad")
     _files.write_json(ctx.run_dir / "dpad.json", summary)
