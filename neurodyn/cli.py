@@ -1,4 +1,4 @@
-"""The `neurodyn` command line: `neurodyn quickstart`, `neurodyn train`."""
+"""The `neurodyn` command line: `quickstart`, `train`, `run`, `sweep`, `citation`."""
 
 from __future__ import annotations
 
@@ -145,7 +145,79 @@ def build_parser() -> argparse.ArgumentParser:
         "metrics.json and figures to --out.",
     )
     _add_training_args(t, {**QUICKSTART, "out": None, "preset": None})
+    r = sub.add_parser(
+        "run",
+        help="train and analyse as a TOML config says, into runs/<name>/ (resumable)",
+        description="Train a network and run the analyses named in CONFIG (performance, "
+        "fixed points, low-rank analysis, PSID/DPAD), writing <output_dir>/<name>/ with the "
+        "resolved config, checkpoints, metrics.json, figures and report.md. Stages already "
+        "done for the same config are skipped.",
+    )
+    r.add_argument("config", help="a TOML (or JSON) config file")
+    r.add_argument("--output-dir", help="override the config's output_dir")
+    r.add_argument("--force", action="store_true", help="redo every stage")
+    r.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    s = sub.add_parser(
+        "sweep",
+        help="run the grid in a config's [sweep] section through submitit",
+        description="Expand the [sweep] grid of CONFIG into settings; train the seeds of each "
+        "setting together and send each setting as a job through submitit (local executor, or "
+        "SLURM when [cluster] names a partition). Rerunning finishes only what is missing. "
+        "Writes results.csv and summary figures.",
+    )
+    s.add_argument("config", help="a TOML (or JSON) config file with a [sweep] section")
+    s.add_argument("--output-dir", help="override the config's output_dir")
+    s.add_argument("--executor", choices=["auto", "local", "debug", "inline", "slurm"],
+                   help="override [cluster] executor")
+    c = sub.add_parser(
+        "citation",
+        help="print BibTeX for neurodyn and the methods a config (or a list) uses",
+        description="Print BibTeX for neurodyn and for the methods used by CONFIG, or by "
+        "--methods (e.g. lowrank fixed_points psid dpad).",
+    )
+    c.add_argument("config", nargs="?", help="a config file (optional)")
+    c.add_argument("--methods", nargs="*", default=None, help="method names or citation keys")
     return parser
+
+
+def _config_command(args) -> int:
+    from . import experiment
+
+    try:
+        if args.command == "citation":
+            methods = args.methods
+            if args.config is not None:
+                cfg = experiment.load_config(args.config)
+                methods = experiment.methods_of(cfg) + list(methods or [])
+            experiment.citation(methods)
+            return 0
+        cfg = experiment.load_config(args.config)
+        if args.output_dir is not None or getattr(args, "executor", None) is not None:
+            data = cfg.to_dict()  # overrides are validated like the file itself
+            if args.output_dir is not None:
+                data["output_dir"] = args.output_dir
+            if getattr(args, "executor", None) is not None:
+                data["cluster"]["executor"] = args.executor
+            cfg = experiment.from_dict(data)
+        if args.command == "run":
+            res = experiment.run(cfg, progress=not args.no_progress, force=args.force)
+            print(f"ran: {', '.join(res.ran) or 'nothing (all stages up to date)'}; "
+                  f"skipped: {', '.join(res.skipped) or 'none'}")
+            acc = (res.metrics.get("performance") or {}).get("accuracy")
+            if acc is not None:
+                print(f"held-out accuracy: {acc:.4f}")
+            print(f"wrote {res.run_dir}/ — see {res.run_dir / 'report.md'}")
+            return 0
+        res = experiment.sweep(cfg)
+        ok = sum(r["status"] == "ok" for r in res.table)
+        print(f"{len(res.submitted)} settings run, {len(res.skipped)} already complete; "
+              f"{ok}/{len(res.table)} runs complete; table: {res.sweep_dir / 'results.csv'}")
+        for sid, err in res.failed.items():
+            print(f"failed: {sid}: {err.splitlines()[-1] if err else ''}", file=sys.stderr)
+        return 1 if res.failed else 0
+    except ValueError as err:  # ConfigError and the library's own argument errors
+        print(f"neurodyn {args.command}: error: {err}", file=sys.stderr)
+        return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    if args.command in ("run", "sweep", "citation"):
+        return _config_command(args)
     from . import tasks
 
     if args.task not in tasks.names():

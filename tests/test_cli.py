@@ -34,3 +34,93 @@ def test_bad_task_name(capsys):
     with pytest.raises(SystemExit):
         cli.main(["train", "--task", "Nope"])
     assert "known tasks" in capsys.readouterr().err
+
+
+CONFIG = """
+name = "clirun"
+[task]
+name = "PerceptualDecisionMaking"
+[model]
+n_neurons = 16
+[training]
+steps = 5
+"""
+
+
+@pytest.mark.parametrize("command", [["run"], ["sweep"], ["citation"]])
+def test_help_new_commands(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(command + ["--help"])
+    assert exc.value.code == 0
+    assert "usage: neurodyn" in capsys.readouterr().out
+
+
+def test_run_command_passes_the_validated_config(tmp_path, monkeypatch, capsys):
+    from neurodyn import experiment
+
+    path = tmp_path / "c.toml"
+    path.write_text(CONFIG)
+    seen = {}
+
+    def fake_run(cfg, *, progress, force):
+        seen.update(cfg=cfg, progress=progress, force=force)
+        return experiment.RunResult(cfg.run_dir(), ["train"], [],
+                                    {"performance": {"accuracy": 0.75}})
+
+    monkeypatch.setattr(experiment, "run", fake_run)
+    code = cli.main(["run", str(path), "--output-dir", str(tmp_path / "out"), "--force",
+                     "--no-progress"])
+    assert code == 0
+    assert seen["cfg"] == experiment.with_values(experiment.load_config(path),
+                                                 {"output_dir": str(tmp_path / "out")})
+    assert seen["force"] and not seen["progress"]
+    out = capsys.readouterr().out
+    assert "held-out accuracy: 0.7500" in out and "report.md" in out
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_bad_config_fails_before_any_work(command, tmp_path, monkeypatch, capsys):
+    from neurodyn import experiment
+
+    def boom(*a, **k):
+        raise AssertionError("work started")
+
+    monkeypatch.setattr(experiment, "run", boom)
+    monkeypatch.setattr(experiment, "sweep", boom)
+    path = tmp_path / "bad.toml"
+    path.write_text(CONFIG.replace("steps = 5", "steps = 5\nlearnig_rate = 0.1"))
+    assert cli.main([command, str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "'learnig_rate'" in err and "[training]" in err and "learning_rate" in err
+    assert cli.main([command, str(tmp_path / "missing.toml")]) == 2
+    assert "no config file" in capsys.readouterr().err
+
+
+def test_sweep_command_reports_failures(tmp_path, monkeypatch, capsys):
+    from neurodyn import experiment
+
+    path = tmp_path / "s.toml"
+    path.write_text(CONFIG + "[sweep]\nseed = [0, 1]\nrank = [1, 2]\n")
+    seen = {}
+
+    def fake_sweep(cfg):
+        seen["cfg"] = cfg
+        table = [{"status": "ok"}] * 2 + [{"status": "failed"}] * 2
+        return experiment.SweepResult(tmp_path, table, ["a", "b"], [], {"b": "RuntimeError: x"})
+
+    monkeypatch.setattr(experiment, "sweep", fake_sweep)
+    assert cli.main(["sweep", str(path), "--executor", "inline"]) == 1
+    assert seen["cfg"].cluster.executor == "inline" and seen["cfg"].sweep["rank"] == [1, 2]
+    captured = capsys.readouterr()
+    assert "2/4 runs complete" in captured.out and "failed: b: RuntimeError: x" in captured.err
+
+
+def test_citation_command(tmp_path, capsys):
+    assert cli.main(["citation", "--methods", "dpad"]) == 0
+    out = capsys.readouterr().out
+    assert "@misc{neurodyn" in out and "@article{sani2024" in out
+    path = tmp_path / "c.toml"
+    path.write_text(CONFIG)
+    assert cli.main(["citation", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "@article{sussillo2013" in out and "@article{mastrogiuseppe2018" in out

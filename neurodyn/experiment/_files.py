@@ -1,0 +1,161 @@
+"""Small file helpers for run folders: atomic writes, TOML output, hashes, provenance."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write `data` to `path` atomically: a temporary file beside it, fsync, `os.replace`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_text(path, text: str) -> Path:
+    return write_bytes(path, text.encode())
+
+
+def write_json(path, obj) -> Path:
+    return write_text(path, json.dumps(obj, indent=1, allow_nan=True, default=_json_default)
+                      + "\n")
+
+
+def _json_default(o):
+    import numpy as np
+
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
+
+
+def save_figure(fig, path_stem: str | os.PathLike) -> list[str]:
+    """Save a matplotlib figure as PNG and PDF, atomically; returns the two file names."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    stem = Path(path_stem)
+    names = []
+    for ext in ("png", "pdf"):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=ext, dpi=150)
+        write_bytes(stem.with_suffix(f".{ext}"), buffer.getvalue())
+        names.append(stem.with_suffix(f".{ext}").name)
+    plt.close(fig)
+    return names
+
+
+def digest(obj) -> str:
+    """SHA-256 of an object's canonical JSON (sorted keys)."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_default)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- TOML output
+def _toml_key(k: str) -> str:
+    ok = k and all(c.isalnum() or c in "-_" for c in k)
+    return k if ok else json.dumps(k)
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)  # JSON string escapes are valid TOML basic-string escapes
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, Mapping):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def dumps_toml(data: Mapping) -> str:
+    """Plain data (tables, lists, scalars; no None) as TOML text."""
+    lines: list[str] = []
+
+    def table(node: Mapping, prefix: str):
+        scalars = {k: v for k, v in node.items() if not isinstance(v, Mapping)}
+        tables = {k: v for k, v in node.items() if isinstance(v, Mapping)}
+        if prefix and (scalars or not tables):
+            lines.append(f"\n[{prefix}]")
+        for k, v in scalars.items():
+            lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+        for k, v in tables.items():
+            table(v, f"{prefix}.{_toml_key(k)}" if prefix else _toml_key(k))
+
+    table(data, "")
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+# ---------------------------------------------------------------- provenance
+def versions() -> dict:
+    """Versions of neurodyn and the libraries its results depend on."""
+    import equinox
+    import jax
+    import numpy
+    import optax
+    import scipy
+
+    from .._version import __version__
+
+    return {
+        "neurodyn": __version__, "jax": jax.__version__, "jaxlib": _jaxlib_version(),
+        "equinox": equinox.__version__, "optax": optax.__version__,
+        "numpy": numpy.__version__, "scipy": scipy.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _jaxlib_version():
+    try:
+        import jaxlib
+
+        return jaxlib.__version__
+    except (ImportError, AttributeError):
+        return None
+
+
+def git_commit(path: str | os.PathLike | None = None) -> dict | None:
+    """`{"commit", "dirty"}` of the git repository holding the neurodyn package (or `path`),
+    or None outside a git repository or without git."""
+    where = Path(path) if path is not None else Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True,
+                                text=True, timeout=10)
+        if commit.returncode != 0:
+            return None
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                cwd=where, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}

@@ -1,0 +1,226 @@
+"""Reading configs: validate plain TOML/JSON data into a `Config`, with one clear
+`ConfigError` naming the key for anything that cannot run (before any work starts)."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+
+from ._config import (
+    DPAD_METHODS,
+    EXECUTORS,
+    MODEL_TYPES,
+    SWEEP_ALIASES,
+    AnalysesConfig,
+    ClusterConfig,
+    Config,
+    ConfigError,
+    ModelConfig,
+    TaskConfig,
+    TrainingConfig,
+    _convert,
+    _section,
+)
+
+
+def _parse_task(table) -> TaskConfig:
+    from .. import tasks
+    from ..tasks._registry import _REGISTRY
+
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"[task] must be a table, got {table!r}")
+    if "name" not in table:
+        raise ConfigError("[task] needs a name; known tasks: " + ", ".join(tasks.names()))
+    name = _convert("str", table["name"], "task.name")
+    if name not in tasks.names():
+        raise ConfigError(f"task.name: unknown task {name!r}; known tasks: "
+                          f"{', '.join(tasks.names())}")
+    preset = _convert("str?", table.get("preset"), "task.preset")
+    kwargs = {k: v for k, v in table.items() if k not in ("name", "preset")}
+    cls = _REGISTRY[name]
+    params = inspect.signature(cls.__init__).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        known = ["name"] + [p for p in params if p != "self"]
+        for k in list(kwargs) + (["preset"] if preset is not None else []):
+            if k not in params:
+                raise ConfigError(
+                    f"unknown key {k!r} in [task] for {name}; known keys: {', '.join(known)}"
+                )
+    cfg = TaskConfig(name, preset, dict(kwargs))
+    try:
+        cfg.build()
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"[task] ({name}): {err}") from None
+    return cfg
+
+
+def _parse_model(table) -> ModelConfig:
+    import equinox as eqx
+    import jax
+
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"[model] must be a table, got {table!r}")
+    kind = _convert("str", table.get("type", "LowRankRNN"), "model.type")
+    if kind not in MODEL_TYPES:
+        raise ConfigError(f"model.type: expected one of {', '.join(MODEL_TYPES)}, got {kind!r}")
+    default_rank = 1 if kind == "LowRankRNN" else None
+    n_neurons = _convert("pos_int", table.get("n_neurons", 128), "model.n_neurons")
+    rank = _convert("pos_int?", table.get("rank", default_rank), "model.rank")
+    if kind == "FullRankRNN" and rank is not None:
+        raise ConfigError("model.rank: a FullRankRNN has no rank; leave the key out")
+    if kind == "LowRankRNN" and rank is None:
+        raise ConfigError("model.rank: a LowRankRNN needs a rank")
+    cfg = ModelConfig(kind, n_neurons, rank,
+                      {k: v for k, v in table.items() if k not in ("type", "n_neurons", "rank")})
+    cls = cfg.model_class()
+    params = [p for p in inspect.signature(cls.__init__).parameters
+              if p not in ("self", "n_inputs", "n_outputs", "key")]
+    for k in cfg.kwargs:
+        if k not in params:
+            raise ConfigError(f"unknown key {k!r} in [model] for {kind}; known keys: "
+                              f"{', '.join(['type'] + params)}")
+    try:  # the constructor's own checks, without computing anything
+        eqx.filter_eval_shape(lambda: cfg.build(1, 1, key=jax.random.key(0)))
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"[model] ({kind}): {err}") from None
+    return cfg
+
+
+def _parse_analyses(table) -> AnalysesConfig:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"[analyses] must be a table, got {table!r}")
+    known = AnalysesConfig.SECTIONS
+    for k in table:
+        if k not in known:
+            raise ConfigError(f"unknown key {k!r} in [analyses]; known keys: {', '.join(known)}")
+    parts = {k: _section(cls, table.get(k, {}), f"analyses.{k}") for k, cls in known.items()}
+    dp = parts["dpad"]
+    for m in dp.methods:
+        if m not in DPAD_METHODS:
+            raise ConfigError(f"analyses.dpad.methods: unknown method {m!r}; known methods: "
+                              f"{', '.join(DPAD_METHODS)}")
+    if dp.n1 > dp.nx:
+        raise ConfigError(f"analyses.dpad.n1: must be <= nx = {dp.nx}, got {dp.n1}")
+    if dp.enabled and dp.n_trials < 4:
+        raise ConfigError("analyses.dpad.n_trials: need at least 4 trials (a quarter is held "
+                          f"out), got {dp.n_trials}")
+    return AnalysesConfig(**parts)
+
+
+def _parse_cluster(table) -> ClusterConfig:
+    cfg = _section(ClusterConfig, table, "cluster")
+    if cfg.executor not in EXECUTORS:
+        raise ConfigError(f"cluster.executor: expected one of {', '.join(EXECUTORS)}, got "
+                          f"{cfg.executor!r}")
+    if cfg.resolved_executor() == "slurm":
+        if cfg.partition is None:
+            raise ConfigError("cluster.partition: SLURM needs a partition")
+        try:
+            import submitit  # noqa: F401
+        except ImportError:
+            raise ConfigError(
+                "cluster.partition: SLURM jobs go through submitit, which is not installed "
+                "(pip install 'neurodyn[cluster]')"
+            ) from None
+    return cfg
+
+
+def _parse_sweep(table) -> dict:
+    if not isinstance(table, Mapping) or not table:
+        raise ConfigError("[sweep] must be a table of lists, e.g. seed = [0, 1, 2]")
+    out = {}
+    for k, v in table.items():
+        path = SWEEP_ALIASES.get(k, k)
+        if path.count(".") < 1 or path.split(".")[0] not in ("task", "model", "training",
+                                                             "analyses"):
+            raise ConfigError(
+                f"unknown key {k!r} in [sweep]; use one of {', '.join(SWEEP_ALIASES)} or a "
+                "path such as \"model.noise_std\""
+            )
+        if not isinstance(v, list) or not v:
+            raise ConfigError(f"sweep.{k}: expected a non-empty list of values, got {v!r}")
+        if len({json.dumps(x, sort_keys=True) for x in v}) != len(v):
+            raise ConfigError(f"sweep.{k}: values repeat: {v!r}")
+        out[k] = list(v)
+    return out
+
+
+TOP_KEYS = ("name", "output_dir", "task", "model", "training", "analyses", "sweep", "cluster")
+
+
+def from_dict(data: Mapping) -> Config:
+    """Validate plain TOML/JSON data and build the `Config` (raises `ConfigError`)."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"a config must be a table, got {type(data).__name__}")
+    for k in data:
+        if k not in TOP_KEYS:
+            raise ConfigError(f"unknown top-level key {k!r}; known keys: {', '.join(TOP_KEYS)}")
+    if "name" not in data:
+        raise ConfigError("the config needs a top-level name = \"...\" (the run folder's name)")
+    name = _convert("str", data["name"], "name")
+    if name in (".", "..") or "/" in name or "\\" in name:
+        raise ConfigError(f"name: must be a plain folder name, got {name!r}")
+    if "task" not in data:
+        raise ConfigError("the config needs a [task] section with a name")
+    cfg = Config(
+        name=name,
+        output_dir=_convert("str", data.get("output_dir", "runs"), "output_dir"),
+        task=_parse_task(data["task"]),
+        model=_parse_model(data.get("model", {})),
+        training=_section(TrainingConfig, data.get("training", {}), "training"),
+        analyses=_parse_analyses(data.get("analyses", {})),
+        sweep=None if "sweep" not in data else _parse_sweep(data["sweep"]),
+        cluster=_parse_cluster(data.get("cluster", {})),
+    )
+    if cfg.sweep is not None:
+        from ._grid import expand
+
+        expand(cfg)  # every setting of the grid is checked now, before any job starts
+    return cfg
+
+
+def load_config(source: str | Path | Mapping) -> Config:
+    """A `Config` from a TOML or JSON file path, a TOML string, or a dict."""
+    if isinstance(source, Mapping):
+        return from_dict(source)
+    text = None
+    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source
+                                    and "=" not in source):
+        path = Path(source)
+        if not path.is_file():
+            raise ConfigError(f"no config file at {path}")
+        text = path.read_text()
+        if path.suffix == ".json":
+            try:
+                return from_dict(json.loads(text))
+            except json.JSONDecodeError as err:
+                raise ConfigError(f"{path}: not valid JSON: {err}") from None
+    else:
+        text = source
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"not valid TOML: {err}") from None
+    return from_dict(data)
+
+
+def with_values(config: Config, values: Mapping[str, Any]) -> Config:
+    """A copy of `config` with some keys replaced, e.g. `{"model.rank": 2, "seed": 1}`
+    ([sweep] short names allowed); re-validated, without the sweep."""
+    data = config.to_dict()
+    data.pop("sweep", None)
+    for key, value in values.items():
+        path = SWEEP_ALIASES.get(key, key).split(".")
+        node = data
+        for p in path[:-1]:
+            node = node.setdefault(p, {})
+        node[path[-1]] = value
+    return from_dict(data)
