@@ -84,7 +84,7 @@ def per_context(model, fps, la):
         if model.rank == 1:  # closed form: l ∝ φ'(x*) ⊙ n for J = m nᵀ/N
             xstar = jnp.asarray(np.asarray(fps.xstar)[la.index[sel]])
             dphi = jax.vmap(jax.grad(lambda v: jnp.sum(model.phi(v))))(xstar)
-            l_true = np.asarray(dphi * model.n[:, 0])
+            l_true = np.asarray(dphi) * np.asarray(model.n)[None, :, 0]
             cos = np.abs(np.sum(l_true * la.left[sel], 1)) / (
                 np.linalg.norm(l_true, axis=1) * np.linalg.norm(la.left[sel], axis=1))
             r["closed_form_cos_min"] = float(cos.min())
