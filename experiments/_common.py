@@ -1,0 +1,187 @@
+"""What every reproduction in experiments/ shares: the command line (`--config small|paper`,
+`--out DIR`), reading the study's TOML config, and writing its results directory — `results.json`,
+`results.md` (measured beside published, with the scale stated) and the figure.
+
+A study's `run.py` defines `compute(cfg) -> Study` and calls `main(__file__, compute, argv)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser as a package
+    import tomli as tomllib
+
+CONFIGS = ("small", "paper")
+SMALL_NOTE = ("`small` config: tiny sizes so that the test run executes it; NOT the published "
+              "scale — compare with the published column only in kind, not in value.")
+
+
+@dataclass
+class Row:
+    """One line of the results table: a measured quantity beside the published one."""
+
+    quantity: str
+    measured: Any
+    published: Any = "–"
+    note: str = ""
+
+
+@dataclass
+class Study:
+    """What `compute` returns: the table, machine-readable extras and a figure."""
+
+    title: str
+    reference: str
+    rows: list[Row]
+    data: dict = field(default_factory=dict)
+    figure: Any = None  # a matplotlib Figure
+
+
+def load_config(study_dir: Path, name: str) -> dict:
+    """The study's `<name>.toml` as a dict; ValueError for an unknown name or a missing file."""
+    if name not in CONFIGS:
+        raise ValueError(f"config must be one of {CONFIGS}, got {name!r}")
+    path = Path(study_dir) / f"{name}.toml"
+    if not path.is_file():
+        raise ValueError(f"config file {path} does not exist")
+    with path.open("rb") as f:
+        return tomllib.load(f)
+
+
+def require(cfg: dict, keys: dict[str, type]) -> dict:
+    """Check that `cfg` has exactly `keys` (name → type); one clear error naming the key."""
+    unknown = sorted(set(cfg) - set(keys))
+    if unknown:
+        raise ValueError(f"unknown config key(s) {unknown}; expected {sorted(keys)}")
+    for k, t in keys.items():
+        if k not in cfg:
+            raise ValueError(f"config key {k!r} is missing")
+        ok = isinstance(cfg[k], t) and not (t is int and isinstance(cfg[k], bool))
+        if t is float and isinstance(cfg[k], int) and not isinstance(cfg[k], bool):
+            ok = True
+        if not ok:
+            raise ValueError(f"config key {k!r} must be {t.__name__}, got {cfg[k]!r}")
+    return cfg
+
+
+def key(seed: int, *fold: int):
+    """jax.random.key(seed), folded with the extra integers (one stream per use)."""
+    k = jax.random.key(int(seed))
+    for i in fold:
+        k = jax.random.fold_in(k, int(i))
+    return k
+
+
+def fmt(v) -> str:
+    """Table cell: floats to 3 decimals, lists of floats as mean [min–max]."""
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, (float, np.floating)):
+        return "nan" if math.isnan(v) else f"{v:.3f}"
+    if isinstance(v, (list, tuple, np.ndarray)) and len(v) and all(
+        isinstance(x, (int, float, np.number)) for x in v
+    ):
+        a = np.asarray(v, float)
+        if a.size == 1:
+            return f"{a[0]:.3f}"
+        return f"{a.mean():.3f} [{a.min():.3f}–{a.max():.3f}]"
+    return str(v)
+
+
+def _cell(v) -> str:
+    return fmt(v).replace("|", "\\|")
+
+
+def _jsonable(v):
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.ndarray) or hasattr(v, "__array__") and not isinstance(v, str):
+        return _jsonable(np.asarray(v).tolist())
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, cwd=Path(__file__).parent, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def write(study: Study, out: Path, config_name: str, cfg: dict, seconds: float) -> dict:
+    """Write results.json, results.md and figure.png into `out`; returns the JSON record."""
+    import neurodyn as nd
+
+    out.mkdir(parents=True, exist_ok=True)
+    record = {
+        "title": study.title, "reference": study.reference, "config_name": config_name,
+        "config": cfg, "seconds": round(seconds, 1), "small_scale": config_name == "small",
+        "neurodyn": nd.__version__, "jax": jax.__version__, "commit": _commit(),
+        "machine": f"{platform.machine()} {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}",
+        "rows": [vars(r) for r in study.rows], "data": study.data,
+    }
+    record = _jsonable(record)
+    _atomic(out / "results.json", json.dumps(record, indent=1))
+    lines = [f"# {study.title}", "", f"Reference: {study.reference}", "",
+             f"Config `{config_name}`; {record['seconds']} s wall "
+             f"({study.data.get('cpu_seconds', '?')} s CPU) on {record['machine']}; neurodyn "
+             f"{record['neurodyn']} (commit {record['commit']}).", ""]
+    if config_name == "small":
+        lines += [SMALL_NOTE, ""]
+    lines += ["| quantity | measured | published | note |", "|---|---|---|---|"]
+    lines += ["| " + " | ".join(_cell(c) for c in (r.quantity, r.measured, r.published, r.note))
+              + " |" for r in study.rows]
+    if study.figure is not None:
+        study.figure.savefig(out / "figure.png", dpi=100, bbox_inches="tight")
+        lines += ["", "![figure](figure.png)"]
+    _atomic(out / "results.md", "\n".join(lines) + "\n")
+    return record
+
+
+def _atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def main(run_file: str, compute, argv=None) -> dict:
+    """Command line of every study: `python run.py --config small|paper [--out DIR]`."""
+    study_dir = Path(run_file).resolve().parent
+    p = argparse.ArgumentParser(description=(compute.__doc__ or "").strip().splitlines()[0])
+    p.add_argument("--config", choices=CONFIGS, default="small")
+    p.add_argument("--out", type=Path, default=None,
+                   help="results directory (default: <study>/results/<config>/)")
+    args = p.parse_args(argv)
+    cfg = load_config(study_dir, args.config)
+    out = args.out or study_dir / "results" / args.config
+    import matplotlib
+
+    matplotlib.use("Agg")
+    t0, c0 = time.perf_counter(), time.process_time()
+    study = compute(cfg)
+    study.data["cpu_seconds"] = round(time.process_time() - c0, 1)
+    record = write(study, out, args.config, cfg, time.perf_counter() - t0)
+    print((out / "results.md").read_text())
+    return record

@@ -1,0 +1,129 @@
+"""The reproductions in experiments/: the shared config/results code, and each study's `small`
+config run end to end into a temporary directory, with checks on its numbers that a wrong
+analysis would fail. The studies train networks, so each costs ~30–60 s of CPU (more on a loaded
+machine): all but the cheapest are marked slow."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+sys.path.insert(0, str(EXPERIMENTS))
+import _common as C  # noqa: E402
+
+
+def run_small(study: str, out: Path) -> dict:
+    spec = importlib.util.spec_from_file_location(f"exp_{study}", EXPERIMENTS / study / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    record = C.main(module.__file__, module.compute, ["--config", "small", "--out", str(out)])
+    for name in ("results.json", "results.md", "figure.png"):
+        assert (out / name).stat().st_size > 0
+    assert json.loads((out / "results.json").read_text()) == record
+    md = (out / "results.md").read_text()
+    assert "NOT the published scale" in md and "| quantity | measured | published |" in md
+    assert record["small_scale"] and record["rows"]
+    return record
+
+
+# ------------------------------------------------------------------ shared code
+def test_configs_parse_and_have_the_same_keys():
+    studies = sorted(p.parent.name for p in EXPERIMENTS.glob("*/run.py"))
+    assert studies == ["dpad_networks", "dpad_simulated", "dubreuil2022", "mante2013_context",
+                       "sussillo2013_flipflop"]
+    for s in studies:
+        small, paper = (C.load_config(EXPERIMENTS / s, n) for n in C.CONFIGS)
+        assert set(small) == set(paper), s
+
+
+def test_bad_configs_name_the_problem(tmp_path):
+    with pytest.raises(ValueError, match="config must be one of"):
+        C.load_config(EXPERIMENTS / "dpad_simulated", "huge")
+    with pytest.raises(ValueError, match="does not exist"):
+        C.load_config(tmp_path, "small")
+    keys = dict(steps=int, rate=float)
+    with pytest.raises(ValueError, match=r"unknown config key\(s\) \['stpes'\]"):
+        C.require(dict(stpes=1, steps=1, rate=0.1), keys)
+    with pytest.raises(ValueError, match="'rate' is missing"):
+        C.require(dict(steps=1), keys)
+    with pytest.raises(ValueError, match="'steps' must be int"):
+        C.require(dict(steps=1.5, rate=0.1), keys)
+    with pytest.raises(ValueError, match="'steps' must be int"):
+        C.require(dict(steps=True, rate=0.1), keys)
+    assert C.require(dict(steps=3, rate=1), keys)["rate"] == 1  # an int is a valid float
+
+
+def test_write_table_and_json(tmp_path):
+    study = C.Study("T", "ref", [C.Row("a | b", [0.5, 1.0], "0.75"), C.Row("n", 3, 3, "x")],
+                    dict(arr=np.arange(3), nan=float("nan")))
+    rec = C.write(study, tmp_path, "small", dict(k=1), 1.23)
+    md = (tmp_path / "results.md").read_text()
+    assert "| a \\| b | 0.750 [0.500–1.000] | 0.75 |  |" in md  # pipe escaped, list summarised
+    assert "| n | 3 | 3 | x |" in md and "NOT the published scale" in md
+    loaded = json.loads((tmp_path / "results.json").read_text())
+    assert loaded == rec and loaded["data"] == {"arr": [0, 1, 2], "nan": None}
+    assert not (tmp_path / "figure.png").exists()  # no figure given
+
+
+# ------------------------------------------------------------------ studies
+def test_dpad_simulated_small(tmp_path):
+    d = run_small("dpad_simulated", tmp_path)["data"]
+    lin, nl = d["linear"], d["nonlinear"]
+    ideal_lin, ideal_nl = lin.pop("ideal (true model)"), nl.pop("ideal (E[g(x) | past y])")
+    assert max(lin.values()) < ideal_lin + 0.01  # nothing beats the true Kalman predictor
+    assert max(nl.values()) < ideal_nl + 0.01
+    assert abs(lin["PSID nx=2, n1=2"] - ideal_lin) < 0.03
+    assert lin["SID (NDM) nx=2"] < lin["PSID nx=2, n1=2"] - 0.02  # prioritisation matters
+    assert abs(lin["DPAD linear nx=2, n1=2"] - lin["PSID nx=2, n1=2"]) < 0.03
+    dpad_cz = nl["DPAD nonlinear Cz, nx=2, n1=2"]
+    assert dpad_cz > nl["PSID nx=2, n1=2"] + 0.01 and dpad_cz > ideal_nl - 0.05
+    assert nl["NDM nonlinear Cz, nx=2"] < dpad_cz - 0.1
+
+
+@pytest.mark.slow
+def test_dubreuil2022_small(tmp_path):
+    (task,) = run_small("dubreuil2022", tmp_path)["data"]["tasks"]
+    assert task["minimal_rank"] == 1 and max(task["accuracy"][0]) >= 0.9
+    assert np.mean(task["resampled"]["1"]) > 0.8  # a rank-1 decision network survives resampling
+
+
+@pytest.mark.slow
+def test_sussillo2013_flipflop_small(tmp_path):
+    d = run_small("sussillo2013_flipflop", tmp_path)["data"]
+    assert d["accuracy"] > 0.9
+    assert len(d["corners"]) >= 6 and all(abs(sum(c)) in (1, 3) for c in d["corners"])
+    counts = d["counts_by_n_unstable"]
+    assert counts[0] >= 6 and counts[1] >= 3
+    if d["period"] == 1:
+        assert d["saddles_between"] >= 3
+
+
+@pytest.mark.slow
+def test_mante2013_context_small(tmp_path):
+    d = run_small("mante2013_context", tmp_path)["data"]
+    assert d["accuracy"] > 0.9
+    for c in ("0", "1"):
+        r = d["contexts"][c]
+        assert r["n_points"] >= 5 and r["pc1_fraction"] > 0.9  # slow points on a line
+        assert 0.9 < r["slow_abs_eigval_median"] < 1.1  # one mode near the boundary
+        assert r["next_time_constant_median"] < 500  # the others fast (ms)
+        assert r["closed_form_cos_min"] > 0.99  # left eigenvector = φ'(x*) ⊙ n
+        rel, irr = ((r["output_slope_A"], r["output_slope_B"]) if c == "0"
+                    else (r["output_slope_B"], r["output_slope_A"]))
+        assert rel > 2 * abs(irr)  # the choice follows the relevant stimulus
+
+
+@pytest.mark.slow
+def test_dpad_networks_small(tmp_path):
+    d = run_small("dpad_networks", tmp_path)["data"]
+    assert d["accuracy"] > 0.9 and d["ceiling"] > 0.99
+    f = d["fits"]
+    assert all(r["cc"] < d["ceiling"] + 1e-6 for r in f.values())
+    for method in ("PSID", "DPAD"):
+        pri, ndm = f[f"{method} prioritised nx=1, n1=1"], f[f"{method} NDM nx=1, n1=0"]
+        assert pri["cc"] > 0.9 and pri["kappa_r2"] > 0.9
+        assert pri["cc"] > ndm["cc"] - 0.01
