@@ -3,6 +3,7 @@
 from . import (
     data as data,
     dpad as dpad,
+    experiment as experiment,
     fixedpoints as fixedpoints,
     io as io,
     lowrank as lowrank,
@@ -12,6 +13,7 @@ from . import (
     train as train,
 )
 from ._version import __version__ as __version__
+from .experiment import citation as citation
 from .io import load as load, save as save
 from .models import FullRankRNN as _FullRankRNN, LowRankRNN as _LowRankRNN
 
