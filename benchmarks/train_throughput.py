@@ -26,9 +26,10 @@ What is measured, in one run on one machine (CPU unless JAX/torch see an acceler
        x <- x + alpha * (-x + m (n^T phi(x)) / N + u @ (g_in * w_in)) + sigma * xi
        z  = phi(x) @ (w_out * g_out) / N
 
-2. **Ensemble.** `neurodyn.train.fit_ensemble` with `--members` members (one vmapped program)
-   against that many sequential PyTorch trainings of the same number of steps per member, as
-   throughput in member-steps per second (same differencing trick for neurodyn).
+2. **Ensemble.** `neurodyn.train.fit_ensemble` with `--members` members (one compiled program;
+   members split across `--cpu-devices` CPU devices, default one per core up to 2) against that
+   many sequential PyTorch trainings of the same number of steps per member, as throughput in
+   member-steps per second (same differencing trick for neurodyn).
 
 3. **Diagnostics.** Where the time goes: jitted pieces of one neurodyn step (noise draw, forward
    simulation, value-and-grad) next to their PyTorch counterparts, and a numerical check that the
@@ -64,9 +65,17 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import equinox as eqx  # noqa: E402
 import jax  # noqa: E402
+
+# fit_ensemble splits its members across the JAX devices. On a CPU, JAX shows one device unless
+# told otherwise; `--cpu-devices` (default: one per core, at most 2) makes the cores separate
+# devices. Must happen before JAX creates its backend, hence this early look at the arguments.
+_pre = argparse.ArgumentParser(add_help=False)
+_pre.add_argument("--cpu-devices", type=int, default=min(2, os.cpu_count() or 1))
+jax.config.update("jax_num_cpu_devices", max(1, _pre.parse_known_args()[0].cpu_devices))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+import neurodyn.models as nd_models  # noqa: E402
 from neurodyn.models import LowRankRNN  # noqa: E402
 from neurodyn.tasks import PerceptualDecisionMaking  # noqa: E402
 from neurodyn.train import fit, fit_ensemble, masked_mse  # noqa: E402
@@ -271,12 +280,15 @@ def bench_ensemble(args, task, torch_task):
           f" eval_every={chunk}; {members} sequential torch trainings of {extra} steps; "
           f"{args.ensemble_repeats} repeats", flush=True)
     cold, _ = timed(run_fit_ensemble, task, jax.random.key(400), members, chunk, chunk)
-    run_fit_ensemble(task, jax.random.key(401), members, chunk + extra, chunk)
+    warm = run_fit_ensemble(task, jax.random.key(401), members, chunk + extra, chunk)
 
     def sequential_torch(seed0):
         for i in range(members):
             TorchTrainer(torch_task, seed=seed0 + i).train(extra)
 
+    cfg = warm.history.config
+    print(f"  fit_ensemble layout: {cfg.get('devices', 1)} device(s), "
+          f"{cfg.get('member_batch', members)} member(s) at a time per device", flush=True)
     short, nd_tput, torch_tput, ratio = [], [], [], []
     work = members * extra
     for r in range(args.ensemble_repeats):
@@ -368,6 +380,12 @@ def diagnostics(task, torch_task, n):
     rows = [
         ("normal draws [32,51,512]", median_ms(block(jax_normal), key, n=n),
          median_ms(lambda: torch.randn(BATCH, T, N_NEURONS, generator=gen), n=n)),
+    ]
+    if hasattr(nd_models, "fast_normal"):  # the generator simulate uses by default
+        rows.append(("fast_normal draws [32,51,512]",
+                     median_ms(block(lambda k: nd_models.fast_normal(k, (BATCH, T, N_NEURONS))),
+                               key, n=n), float("nan")))
+    rows += [
         ("forward, noise given", median_ms(block(sim_given), model, trials.inputs, xi, n=n),
          median_ms(torch_fwd, n=n)),
         ("forward, noise drawn inside", median_ms(block(sim_noise), model, trials.inputs, key,
@@ -486,6 +504,9 @@ def main(argv=None):
     parser.add_argument("--ensemble-repeats", type=int, default=3,
                         help="repeats, ensemble part (default 3)")
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (2)")
+    parser.add_argument("--cpu-devices", type=int, default=min(2, os.cpu_count() or 1),
+                        help="JAX CPU devices that fit_ensemble splits members across "
+                             "(default: one per core, at most 2)")
     parser.add_argument("--skip-ensemble", action="store_true", help="skip part 2")
     parser.add_argument("--skip-diagnostics", action="store_true", help="skip part 3")
     parser.add_argument("--quick", action="store_true",
@@ -511,7 +532,7 @@ def main(argv=None):
         raise RuntimeError("neurodyn's LowRankRNN no longer has dt/tau = 0.2 by default")
     print(f"machine: {platform.machine()} {platform.processor() or ''} | {os.cpu_count()} CPUs | "
           f"python {platform.python_version()}")
-    print(f"jax {jax.__version__} ({jax.default_backend()}: {jax.devices()}, prng "
+    print(f"jax {jax.__version__} ({jax.default_backend()}: {len(jax.devices())} device(s), prng "
           f"{jax.config.jax_default_prng_impl}) | torch {torch.__version__} "
           f"({torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']})")
     print(f"setup: N={N_NEURONS} rank={RANK} batch={BATCH} T={task.n_steps} "

@@ -63,9 +63,20 @@ def test_simulate_matches_numpy_loop(kind, nonlinearity):
     )
     np.testing.assert_allclose(roll.states, ref_states, atol=1e-5, rtol=1e-5)
     np.testing.assert_allclose(roll.outputs, ref_out, atol=1e-5, rtol=1e-5)
-    # The noise drawn from a key is ξ = normal(key, [B, T, N]), as documented.
+    # The noise drawn from a key is ξ = fast_normal(key, [B, T, N]) (default noise_rng="fast")
+    # or ξ = normal(key, [B, T, N]) (noise_rng="threefry"), as documented.
     roll_key = model.simulate(inputs, key=jax.random.key(6))
-    np.testing.assert_allclose(roll_key.states, roll.states, atol=1e-6)
+    xi_fast = nd.models.fast_normal(jax.random.key(6), (B, T, N))
+    np.testing.assert_allclose(
+        roll_key.states, model.simulate(inputs, key=None, noise=xi_fast).states, atol=1e-6
+    )
+    hp = dict(model.hyperparameters(), noise_rng="threefry")
+    like = type(model)(**hp, key=key)
+    threefry = jax.tree_util.tree_unflatten(
+        jax.tree_util.tree_structure(like), jax.tree_util.tree_leaves(model)
+    )
+    roll_tf = threefry.simulate(inputs, key=jax.random.key(6))
+    np.testing.assert_allclose(roll_tf.states, roll.states, atol=1e-6)
 
 
 def test_unbatched_equals_batched():
@@ -164,6 +175,7 @@ def test_trainable_groups():
         (dict(dt=200.0), "dt/tau"),
         (dict(nonlinearity="sigmoidal"), "nonlinearity"),
         (dict(noise_std=-1.0), "noise_std"),
+        (dict(noise_rng="philox"), "noise_rng"),
         (dict(n_neurons=0), "n_neurons"),
         (dict(train=("m", "weights")), "train"),
     ],

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from ._noise import NOISE_RNGS, step_normal, stream_key
 from ._nonlinearity import get_nonlinearity
 
 
@@ -57,6 +58,12 @@ def check_common(
         raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
 
 
+def check_noise_rng(noise_rng: str) -> str:
+    if noise_rng not in NOISE_RNGS:
+        raise ValueError(f"noise_rng must be one of {list(NOISE_RNGS)}, got {noise_rng!r}")
+    return noise_rng
+
+
 def check_train(train: tuple[str, ...] | frozenset[str] | set[str], allowed: tuple[str, ...]):
     """Normalise the `train=` argument to a sorted tuple of known parameter groups."""
     if isinstance(train, str):
@@ -85,6 +92,7 @@ class AbstractRNN(eqx.Module):
     tau: eqx.AbstractVar[float]
     dt: eqx.AbstractVar[float]
     noise_std: eqx.AbstractVar[float]
+    noise_rng: eqx.AbstractVar[str]
     nonlinearity: eqx.AbstractVar[str]
     train: eqx.AbstractVar[tuple[str, ...]]
     w_in: eqx.AbstractVar[Float[Array, "inputs neurons"]]
@@ -146,6 +154,10 @@ class AbstractRNN(eqx.Module):
         return u
 
     # ---------------------------------------------------------------- simulation
+    def recurrent_rows(self, r: Float[Array, "trials neurons"]) -> Float[Array, "trials neurons"]:
+        """J r for each row of a [trials, N] matrix of rates (subclasses give a matmul form)."""
+        return jax.vmap(self.recurrent)(r)
+
     def simulate(
         self,
         inputs: Float[Array, "*batch time inputs"],
@@ -156,16 +168,19 @@ class AbstractRNN(eqx.Module):
     ) -> Rollout:
         """Run the network on `inputs` of shape `[B, T, I]` (or one trial `[T, I]`).
 
-        `noise=True` draws ξ = `jax.random.normal(key, inputs.shape[:-1] + (N,))` and adds
-        `noise_std · ξ` after each update; `noise=False` runs noise-free (then `key` may be
-        None); an array of that shape supplies the standard-normal draws ξ yourself.
-        `x0` (default zeros) is the state before the first input.
-        Returns `Rollout(states, outputs)` where `states[t]` is x after the update with u_t.
+        `noise=True` adds `noise_std · ξ` after each update, with standard-normal draws ξ made
+        from `key` by the model's `noise_rng`: "fast" (default) generates them step by step
+        inside the simulation loop (`neurodyn.models.fast_normal(key, shape)` returns the same
+        ξ as an array); "threefry" draws `ξ = jax.random.normal(key, inputs.shape[:-1] + (N,))`
+        up front. `noise=False` runs noise-free (then `key` may be None); an array of that
+        shape supplies the draws ξ yourself. `x0` (default zeros) is the state before the
+        first input. Returns `Rollout(states, outputs)` where `states[t]` is x after the
+        update with u_t.
         """
         inputs = jnp.asarray(inputs)
         self._check_inputs(inputs)
         batch_shape = inputs.shape[:-2]
-        n = self.n_neurons
+        n_steps, n = inputs.shape[-2], self.n_neurons
         if x0 is None:
             x0 = jnp.zeros(batch_shape + (n,), dtype=self.w_in.dtype)
         else:
@@ -175,54 +190,77 @@ class AbstractRNN(eqx.Module):
                     f"x0 must have shape {batch_shape + (n,)} (batch shape of inputs plus "
                     f"n_neurons), got {x0.shape}"
                 )
-        xi = self._noise_draws(inputs, key, noise)
+        xi, words = self._noise_draws(inputs, key, noise)
         n_trials = int(np.prod(batch_shape))  # explicit: reshape(-1) fails when n_inputs = 0
-        flat_inputs = inputs.reshape((n_trials,) + inputs.shape[-2:])
+        # Time-major loop over [trials, N] states: no per-trial vmap of the scan, so no
+        # [B, T, N] transposes, and the readout below works on the time-major states.
+        u_tm = jnp.swapaxes(inputs.reshape((n_trials,) + inputs.shape[-2:]), 0, 1)
         flat_x0 = x0.reshape((n_trials, n))
-        if xi is None:
-            states = jax.vmap(self._run_trial_noise_free)(flat_inputs, flat_x0)
-        else:
-            flat_xi = xi.reshape((n_trials,) + xi.shape[-2:])
-            states = jax.vmap(self._run_trial)(flat_inputs, flat_x0, flat_xi)
-        states = states.reshape(inputs.shape[:-1] + (n,))
-        return Rollout(states=states, outputs=self.readout(states))
+        if xi is not None:
+            xi = jnp.swapaxes(xi.reshape((n_trials, n_steps, n)), 0, 1)
+        states_tm = self._run(u_tm, flat_x0, xi, words)
+        outputs_tm = self.readout(states_tm)
+
+        def batch_major(a):
+            return jnp.swapaxes(a, 0, 1).reshape(batch_shape + a.shape[:1] + a.shape[2:])
+
+        return Rollout(states=batch_major(states_tm), outputs=batch_major(outputs_tm))
 
     def _noise_draws(self, inputs, key, noise):
+        """(ξ array or None, stream words or None) for `simulate`."""
         noise_shape = inputs.shape[:-1] + (self.n_neurons,)
         if isinstance(noise, bool):
             if not noise or self.noise_std == 0:
-                return None
+                return None, None
             if key is None:
                 raise ValueError(
                     "key is required when noise=True and noise_std > 0; pass key=jax.random.key(…)"
                     " or noise=False"
                 )
-            return jax.random.normal(key, noise_shape, dtype=self.w_in.dtype)
+            if self.noise_rng == "threefry":
+                return jax.random.normal(key, noise_shape, dtype=self.w_in.dtype), None
+            return None, stream_key(key)
         xi = jnp.asarray(noise)
         if xi.shape != noise_shape:
             raise ValueError(
                 f"noise must be True, False or an array of standard-normal draws of shape "
                 f"{noise_shape}, got shape {xi.shape}"
             )
-        return xi
+        return xi, None
 
-    def _run_trial(self, inputs, x0, xi):
-        sigma = self.noise_std
+    def _run(self, u_tm, x0, xi_tm, words):
+        """The update loop over time: u_tm [T, trials, I], x0 [trials, N] -> states [T, trials, N].
 
-        def body(x, u_xi):
-            u, e = u_xi
-            x = x + self.alpha * self.drive(x, u) + sigma * e
-            return x, x
+        ξ comes from `xi_tm` [T, trials, N], or is generated in the loop from `words`, or is
+        absent (both None).
+        """
+        alpha, sigma = self.alpha, self.noise_std
+        w_in = self.input_weights
+        n_trials, n = x0.shape
 
-        _, states = jax.lax.scan(body, x0, (inputs, xi))
-        return states
+        def update(x, u):
+            return x + alpha * (-x + self.recurrent_rows(self.phi(x)) + u @ w_in)
 
-    def _run_trial_noise_free(self, inputs, x0):
-        def body(x, u):
-            x = x + self.alpha * self.drive(x, u)
-            return x, x
+        if xi_tm is not None:
+            def body(x, u_e):
+                x = update(x, u_e[0]) + sigma * u_e[1]
+                return x, x
 
-        _, states = jax.lax.scan(body, x0, inputs)
+            xs = (u_tm, xi_tm)
+        elif words is not None:
+            def body(x, u_t):
+                u, t = u_t
+                x = update(x, u) + sigma * step_normal(words, t, n_trials, n, x.dtype)
+                return x, x
+
+            xs = (u_tm, jnp.arange(u_tm.shape[0], dtype=jnp.uint32))
+        else:
+            def body(x, u):
+                x = update(x, u)
+                return x, x
+
+            xs = u_tm
+        _, states = jax.lax.scan(body, x0, xs)
         return states
 
     def _check_inputs(self, inputs: Array) -> None:

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._base import AbstractRNN, check_common, check_train
+from ._base import AbstractRNN, check_common, check_noise_rng, check_train
 from ._nonlinearity import get_nonlinearity
 
 FULLRANK_GROUPS = ("J", "input_vectors", "input_gains", "output_vectors", "output_gains")
@@ -19,7 +19,7 @@ class FullRankRNN(AbstractRNN):
 
     J is initialised i.i.d. N(0, ρ²/N), so its spectrum fills a disc of radius ρ
     (Sompolinsky, Crisanti & Sommers 1988: ρ > 1 is chaotic for tanh). Input and readout
-    vectors and gains are initialised as in `LowRankRNN`.
+    vectors and gains are initialised as in `LowRankRNN`; `noise_rng` as there.
     """
 
     J: Float[Array, "neurons neurons"]
@@ -33,6 +33,7 @@ class FullRankRNN(AbstractRNN):
     tau: float = eqx.field(static=True)
     dt: float = eqx.field(static=True)
     noise_std: float = eqx.field(static=True)
+    noise_rng: str = eqx.field(static=True)
     nonlinearity: str = eqx.field(static=True)
     train: tuple[str, ...] = eqx.field(static=True)
     readout_std: float = eqx.field(static=True)
@@ -50,6 +51,7 @@ class FullRankRNN(AbstractRNN):
         nonlinearity: str = "tanh",
         train=("J", "input_gains", "output_gains"),
         readout_std: float = 4.0,
+        noise_rng: str = "fast",
         rho: float = 1.0,
         key: PRNGKeyArray,
     ):
@@ -63,6 +65,7 @@ class FullRankRNN(AbstractRNN):
         self.nonlinearity = nonlinearity
         self.train = check_train(train, FULLRANK_GROUPS)
         self.readout_std = float(readout_std)
+        self.noise_rng = check_noise_rng(noise_rng)
         self.rho = float(rho)
         kj, ki, ko = jax.random.split(key, 3)
         self.J = rho / np.sqrt(n_neurons) * jax.random.normal(kj, (n_neurons, n_neurons))
@@ -73,6 +76,9 @@ class FullRankRNN(AbstractRNN):
 
     def recurrent(self, r):
         return self.J @ r
+
+    def recurrent_rows(self, r):
+        return r @ self.J.T
 
     def _param_groups(self):
         return {
@@ -94,5 +100,6 @@ class FullRankRNN(AbstractRNN):
             nonlinearity=self.nonlinearity,
             train=list(self.train),
             readout_std=self.readout_std,
+            noise_rng=self.noise_rng,
             rho=self.rho,
         )

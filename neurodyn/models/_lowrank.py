@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._base import AbstractRNN, check_common, check_train
+from ._base import AbstractRNN, check_common, check_noise_rng, check_train
 from ._fullrank import FullRankRNN
 from ._nonlinearity import get_nonlinearity
 
@@ -21,7 +21,8 @@ class LowRankRNN(AbstractRNN):
 
     Initialisation follows the paper: m, n, w_in ~ N(0, 1); w_out ~ N(0, 4²); gains 1.
     `train` names the parameter groups that training updates, from
-    m, n, input_vectors, input_gains, output_vectors, output_gains.
+    m, n, input_vectors, input_gains, output_vectors, output_gains. `noise_rng` picks how the
+    noise draws ξ are made from a key ("fast" or "threefry"; see `simulate`).
     """
 
     m: Float[Array, "neurons rank"]
@@ -37,6 +38,7 @@ class LowRankRNN(AbstractRNN):
     tau: float = eqx.field(static=True)
     dt: float = eqx.field(static=True)
     noise_std: float = eqx.field(static=True)
+    noise_rng: str = eqx.field(static=True)
     nonlinearity: str = eqx.field(static=True)
     train: tuple[str, ...] = eqx.field(static=True)
     readout_std: float = eqx.field(static=True)
@@ -54,6 +56,7 @@ class LowRankRNN(AbstractRNN):
         nonlinearity: str = "tanh",
         train=("m", "n", "input_gains", "output_gains"),
         readout_std: float = 4.0,
+        noise_rng: str = "fast",
         key: PRNGKeyArray,
     ):
         check_common(n_neurons, n_inputs, n_outputs, tau, dt, noise_std)
@@ -66,6 +69,7 @@ class LowRankRNN(AbstractRNN):
         self.nonlinearity = nonlinearity
         self.train = check_train(train, LOWRANK_GROUPS)
         self.readout_std = float(readout_std)
+        self.noise_rng = check_noise_rng(noise_rng)
         km, kn, ki, ko = jax.random.split(key, 4)
         self.m = jax.random.normal(km, (n_neurons, rank))
         self.n = jax.random.normal(kn, (n_neurons, rank))
@@ -77,6 +81,9 @@ class LowRankRNN(AbstractRNN):
     def recurrent(self, r):
         # J r = m (nᵀ r) / N without ever forming the N×N matrix.
         return self.m @ (r @ self.n) / self.n_neurons
+
+    def recurrent_rows(self, r):
+        return (r @ self.n) @ self.m.T / self.n_neurons
 
     @property
     def J(self) -> Float[Array, "neurons neurons"]:
@@ -110,6 +117,7 @@ class LowRankRNN(AbstractRNN):
             nonlinearity=self.nonlinearity,
             train=list(self.train),
             readout_std=self.readout_std,
+            noise_rng=self.noise_rng,
         )
 
     def to_full_rank(self, *, train=("J", "input_gains", "output_gains")) -> FullRankRNN:
@@ -124,6 +132,7 @@ class LowRankRNN(AbstractRNN):
             nonlinearity=self.nonlinearity,
             train=train,
             readout_std=self.readout_std,
+            noise_rng=self.noise_rng,
             rho=0.0,
             key=jax.random.key(0),
         )

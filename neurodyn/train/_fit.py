@@ -1,9 +1,10 @@
-"""Training: `fit` (one network) and `fit_ensemble` (E networks in one vmapped program).
+"""Training: `fit` (one network) and `fit_ensemble` (E networks in one compiled program).
 
 The pure core is one jitted chunk function that runs `lax.scan` over optimisation steps;
-each step draws a fresh batch from the task inside the compiled program. The host loop only
-moves between chunks: it evaluates on held-out trials, keeps the best model, checks early
-stopping and updates a `tqdm.auto` progress bar.
+each step draws a fresh batch from the task inside the compiled program, from the key
+`fold_in(k_steps, step)` (so the compiled chunk does not depend on the number of steps).
+The host loop only moves between chunks: it evaluates on held-out trials, keeps the best
+model, checks early stopping and updates a `tqdm.auto` progress bar.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import equinox as eqx
@@ -114,27 +115,59 @@ def _loss_of(p, fz, key, spec: _Spec):
     return spec.loss_fn(model.simulate(trials.inputs, key=k_noise).outputs, trials)
 
 
-def _one_step(carry, key, spec: _Spec):
-    p, fz, opt_state = carry
-    loss, grads = eqx.filter_value_and_grad(_loss_of)(p, fz, key, spec)
+def _one_step(carry, step, spec: _Spec):
+    p, fz, opt_state, key = carry
+    # The key of step i is fold_in(key, i): derived inside the compiled chunk, so a new number
+    # of steps needs no new compilation and no [steps] array of keys.
+    loss, grads = eqx.filter_value_and_grad(_loss_of)(p, fz, jax.random.fold_in(key, step), spec)
     updates, new_state = spec.optimizer.update(grads, opt_state, p)
     new_p = eqx.apply_updates(p, updates)
     # A non-finite loss or gradient rejects the step: parameters and optimiser state stay.
     ok = jnp.isfinite(loss) & _tree_finite(grads) & _tree_finite(new_p)
     p = _select(ok, new_p, p)
     opt_state = _select(ok, new_state, opt_state)
-    return (p, fz, opt_state), (jnp.where(ok, loss, jnp.nan), ok)
+    return (p, fz, opt_state, key), (jnp.where(ok, loss, jnp.nan), ok)
 
 
-def _chunk(p, fz, opt_state, keys, spec: _Spec):
+def _chunk(p, fz, opt_state, key, steps, spec: _Spec):
     step = functools.partial(_one_step, spec=spec)
-    (p, _, opt_state), (losses, ok) = jax.lax.scan(step, (p, fz, opt_state), keys)
+    (p, _, opt_state, _), (losses, ok) = jax.lax.scan(step, (p, fz, opt_state, key), steps)
     return p, opt_state, losses, ok
 
 
+def _members(fn, group: int | None):
+    """Apply `fn` to every member (leading axis) of its array arguments: all at once with vmap
+    (`group=None`), or `group` members at a time in a loop (`lax.map`), which keeps each
+    member's working set in cache when the members are many."""
+    if group is None:
+        return eqx.filter_vmap(fn)
+
+    def mapped(*args):
+        dynamic, static = eqx.partition(args, eqx.is_array)
+        out = jax.lax.map(lambda d: fn(*eqx.combine(d, static)), dynamic, batch_size=group)
+        return out
+
+    return mapped
+
+
 @eqx.filter_jit
-def _chunk_ensemble(p, fz, opt_state, keys, spec: _Spec):
-    return eqx.filter_vmap(functools.partial(_chunk, spec=spec))(p, fz, opt_state, keys)
+def _chunk_ensemble(p, fz, opt_state, keys, steps, spec: _Spec, group, mesh):
+    def run(p, fz, opt_state, keys, steps):
+        fn = _members(functools.partial(_chunk, steps=steps, spec=spec), group)
+        return fn(p, fz, opt_state, keys)
+
+    if mesh is None:
+        return run(p, fz, opt_state, keys, steps)
+    # Members are split across devices; each device trains its share (no communication).
+    P = jax.sharding.PartitionSpec
+    dynamic, static = eqx.partition((p, fz, opt_state, keys), eqx.is_array)
+
+    def local(d, steps):
+        return run(*eqx.combine(d, static), steps)
+
+    return jax.shard_map(
+        local, mesh=mesh, in_specs=(P("members"), P()), out_specs=P("members"), check_vma=False
+    )(dynamic, steps)
 
 
 def _validate(p, fz, key, val_trials, spec: _Spec):
@@ -147,6 +180,13 @@ def _validate(p, fz, key, val_trials, spec: _Spec):
 def _validate_ensemble(p, fz, key, val_trials, spec: _Spec):
     fn = functools.partial(_validate, val_trials=val_trials, spec=spec)
     return eqx.filter_vmap(fn)(p, fz, key)
+
+
+@jax.jit
+def _split_keys(train_keys):
+    """Per member: the key whose fold_in(·, i) drives step i, and the validation-noise key."""
+    keys = jax.vmap(jax.random.split)(train_keys)
+    return keys[:, 0], keys[:, 1]
 
 
 def _check_args(model, task, steps, batch_size, eval_every):
@@ -179,6 +219,8 @@ def _train(
     progress: bool,
     loss_fn: Callable,
     config: dict,
+    group: int | None = None,
+    mesh=None,
 ):
     """Train a stacked ensemble (leading axis E on every array) of models."""
     n_members = train_keys.shape[0]
@@ -186,13 +228,11 @@ def _train(
     params, frozen = eqx.partition(models, template.trainable())
 
     spec = _Spec(task, optimizer, batch_size, loss_fn)
-    chunk_fn = functools.partial(_chunk_ensemble, spec=spec)
+    chunk_fn = functools.partial(_chunk_ensemble, spec=spec, group=group, mesh=mesh)
     val_fn = functools.partial(_validate_ensemble, spec=spec, val_trials=val_trials)
     opt_state = eqx.filter_vmap(optimizer.init)(params)
 
-    step_keys = jax.vmap(lambda k: jax.random.split(k, steps + 1))(train_keys)
-    val_keys = step_keys[:, -1]
-    step_keys = step_keys[:, :-1]
+    step_keys, val_keys = _split_keys(train_keys)
 
     losses = np.full((n_members, steps), np.nan, dtype=np.float64)
     eval_step, val_loss, val_acc = [], [], []
@@ -208,7 +248,7 @@ def _train(
         while done < steps and active.any():
             n = min(eval_every, steps - done)
             new_params, new_state, chunk_loss, ok = chunk_fn(
-                params, frozen, opt_state, step_keys[:, done : done + n]
+                params, frozen, opt_state, step_keys, np.arange(done, done + n, dtype=np.int32)
             )
             # Members that stopped (early stop / non-finite) keep their parameters.
             act = jnp.asarray(active)
@@ -351,14 +391,22 @@ def fit_ensemble(
     keep_best: bool = True,
     progress: bool = True,
     loss_fn: Callable = masked_mse,
+    devices: int | Sequence[jax.Device] | None = None,
+    member_batch: int | None = None,
 ) -> FitResult:
-    """Train E networks (one per key) with the same settings in one vmapped program.
+    """Train E networks (one per key) with the same settings in one compiled program.
 
     `make_model(key)` builds one network; each key is split into an initialisation key and a
     training key. Returns `FitResult(model, history)` where every array of `model` has a
     leading member axis (use `member(model, i)`) and the history arrays are `[E, …]`.
     All members see the same validation trials. Early stopping and non-finite steps freeze
     a member while the others go on.
+
+    `devices` splits the members across JAX devices (a count or a list; default: all devices
+    of the default backend when E is a multiple of their number, else one device); each device
+    trains its share independently, so results do not depend on the split. `member_batch=k`
+    trains k members at a time on each device (vmapped) in a loop over groups, instead of all
+    at once; the default picks k so that a group's working set stays in cache.
     """
     keys = jnp.asarray(keys)
     if keys.ndim != 1 or not jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
@@ -381,10 +429,63 @@ def fit_ensemble(
         optimizer = _default_optimizer(learning_rate, clip_norm)
     val_trials = _prepare(task, keys[0], val_trials)
     config["n_val_trials"] = int(val_trials.batch_size)
+    n_members = int(keys.shape[0])
+    mesh = _member_mesh(devices, n_members)
+    n_local = n_members // (mesh.devices.size if mesh is not None else 1)
+    group = _member_group(member_batch, n_local, member(models, 0), int(batch_size), task)
+    config["devices"] = int(mesh.devices.size) if mesh is not None else 1
+    config["member_batch"] = group if group is not None else n_local
     trained, history = _train(
         models, task, train_keys, steps=int(steps), batch_size=int(batch_size),
         optimizer=optimizer, eval_every=int(eval_every), val_trials=val_trials,
         early_stop=early_stop, keep_best=keep_best, progress=progress, loss_fn=loss_fn,
-        config=config,
+        config=config, group=group, mesh=mesh,
     )
     return FitResult(trained, history)
+
+
+def _member_mesh(devices, n_members: int):
+    """A 1-D device mesh over which to split the members, or None for one device."""
+    explicit = devices is not None
+    if devices is None:
+        devices = jax.devices()
+    elif isinstance(devices, (int, np.integer)) and not isinstance(devices, bool):
+        available = jax.devices()
+        if not 1 <= devices <= len(available):
+            raise ValueError(
+                f"devices must be between 1 and the {len(available)} available device(s), "
+                f"got {devices}"
+            )
+        devices = available[: int(devices)]
+    else:
+        devices = list(devices)
+        if not devices or not all(isinstance(d, jax.Device) for d in devices):
+            raise ValueError("devices must be None, a number of devices or a list of jax devices")
+    if len(devices) == 1:
+        return None
+    if n_members % len(devices):
+        if explicit:
+            raise ValueError(
+                f"devices: the {n_members} members cannot be split evenly across "
+                f"{len(devices)} devices"
+            )
+        return None
+    return jax.sharding.Mesh(np.asarray(devices), ("members",))
+
+
+# Members trained at once when the size of their states is about this many floats or more
+# (a training step keeps a few [batch, time, neurons] arrays per member: keep them in cache).
+_GROUP_FLOATS = 2**20
+
+
+def _member_group(member_batch, n_local: int, model, batch_size: int, task) -> int | None:
+    if member_batch is not None:
+        if isinstance(member_batch, bool) or not isinstance(member_batch, (int, np.integer)) or (
+            member_batch < 1
+        ):
+            raise ValueError(f"member_batch must be a positive integer, got {member_batch!r}")
+        group = min(int(member_batch), n_local)
+    else:
+        per_member = batch_size * getattr(task, "n_steps", 1) * model.n_neurons
+        group = max(1, min(n_local, _GROUP_FLOATS // max(per_member, 1)))
+    return None if group >= n_local else group
