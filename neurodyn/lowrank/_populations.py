@@ -40,6 +40,7 @@ class LowRankMixture(eqx.Module):
     nonlinearity: str = eqx.field(static=True)
     readout_std: float = eqx.field(static=True)
     train: tuple[str, ...] = eqx.field(static=True)
+    noise_rng: str = eqx.field(static=True, default="fast")
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -139,6 +140,7 @@ def _wrap(model: LowRankRNN, gmm: GaussianMixture) -> LowRankMixture:
     return LowRankMixture(
         gmm, model.rank, model.n_inputs, model.n_outputs, model.tau, model.dt,
         model.noise_std, model.nonlinearity, model.readout_std, tuple(model.train),
+        model.noise_rng,
     )
 
 
@@ -218,7 +220,8 @@ def _draw(mixture: LowRankMixture, n_neurons: int, key):
     model = LowRankRNN(
         n_neurons, mixture.rank, mixture.n_inputs, mixture.n_outputs, tau=mixture.tau,
         dt=mixture.dt, noise_std=mixture.noise_std, nonlinearity=mixture.nonlinearity,
-        train=mixture.train, readout_std=mixture.readout_std, key=jax.random.key(0),
+        train=mixture.train, readout_std=mixture.readout_std, noise_rng=mixture.noise_rng,
+        key=jax.random.key(0),
     )
     col = mixture.columns
     model = eqx.tree_at(

@@ -66,7 +66,7 @@ def truncate(model: FullRankRNN, rank: int, *, relative_to=None) -> LowRankRNN:
     low = LowRankRNN(
         n, rank, model.n_inputs, model.n_outputs, tau=model.tau, dt=model.dt,
         noise_std=model.noise_std, nonlinearity=model.nonlinearity, train=train,
-        readout_std=model.readout_std, key=jax.random.key(0),
+        readout_std=model.readout_std, noise_rng=model.noise_rng, key=jax.random.key(0),
     )
     dtype = model.J.dtype
     return eqx.tree_at(

@@ -191,6 +191,13 @@ class AbstractRNN(eqx.Module):
                     f"n_neurons), got {x0.shape}"
                 )
         xi, words = self._noise_draws(inputs, key, noise)
+        # The checks above run eagerly (clear errors); the loop itself is one compiled program,
+        # so calling `simulate` from a notebook costs no more than inside a jitted function.
+        return _simulate_compiled(self, inputs, x0, xi, words)
+
+    def _simulate_core(self, inputs, x0, xi, words) -> Rollout:
+        batch_shape = inputs.shape[:-2]
+        n_steps, n = inputs.shape[-2], self.n_neurons
         n_trials = int(np.prod(batch_shape))  # explicit: reshape(-1) fails when n_inputs = 0
         # Time-major loop over [trials, N] states: no per-trial vmap of the scan, so no
         # [B, T, N] transposes, and the readout below works on the time-major states.
@@ -287,3 +294,8 @@ class AbstractRNN(eqx.Module):
                 lambda m, field=field: getattr(m, field), flags, replace=group in self.train
             )
         return flags
+
+
+@eqx.filter_jit
+def _simulate_compiled(model, inputs, x0, xi, words):
+    return model._simulate_core(inputs, x0, xi, words)
