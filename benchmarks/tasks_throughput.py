@@ -1,18 +1,24 @@
 """Trials per second: neurodyn's task generators against NeuroGym, in one run.
 
-    python benchmarks/tasks_throughput.py [--batch 1000] [--repeats 20]
+    python benchmarks/tasks_throughput.py [--batch 1000] [--rounds 20]
 
 For PerceptualDecisionMaking and ContextDecisionMaking (NeuroGym presets: same dt, timings and
 layout on both sides), neurodyn samples a batch of `--batch` trials with its compiled `sample`
-(steady state: compilation excluded, `block_until_ready` included; median batch time,
-robust to other processes on a shared CPU); NeuroGym's
+(steady state: compilation excluded, `block_until_ready` included); NeuroGym's
 `neurogym.Dataset(env, batch_size=--batch, seq_len=...)` produces batches of concatenated
-trials, counted as steps / mean trial length. Prints a table and the ratio.
+trials, counted as steps / mean trial length. The two sides alternate, one batch each per
+round, so both see the same load.
+
+Two rates per side: per second of wall-clock time (median batch for neurodyn, mean for
+NeuroGym, whose Dataset refills a cache of several batches at once) and per second of CPU
+time of this process (all threads; totals over the rounds), which a loaded machine distorts
+far less. Prints a table, both ratios and the load average.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 
@@ -29,21 +35,19 @@ CASES = [
 ]
 
 
-def neurodyn_rate(name: str, batch: int, repeats: int) -> tuple[float, float]:
+def _timed(fn):
+    w0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - w0, time.process_time() - c0
+
+
+def compare(name: str, env_id: str, kwargs: dict, batch: int, rounds: int) -> dict:
+    import neurogym as ngym
+
     task = nd.tasks.make(name, preset="neurogym")
-    keys = jax.random.split(jax.random.key(1), repeats)
+    keys = jax.random.split(jax.random.key(1), rounds + 2)
     for k in keys[:2]:  # compile (keys taken from a split array compile once more)
         jax.block_until_ready(task.sample(k, batch).inputs)
-    times = []
-    for k in keys:
-        t0 = time.perf_counter()
-        jax.block_until_ready(task.sample(k, batch).inputs)
-        times.append(time.perf_counter() - t0)
-    return batch / float(np.median(times)), float(task.n_steps)
-
-
-def neurogym_rate(env_id: str, kwargs: dict, batch: int, repeats: int) -> tuple[float, float]:
-    import neurogym as ngym
 
     env = ngym.make(env_id, **kwargs).unwrapped
     lengths = []
@@ -54,26 +58,37 @@ def neurogym_rate(env_id: str, kwargs: dict, batch: int, repeats: int) -> tuple[
     seq_len = int(np.ceil(mean_len))
     data = ngym.Dataset(env_id, env_kwargs=kwargs, batch_size=batch, seq_len=seq_len)
     data()  # warm up the first cache
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        data()
-        times.append(time.perf_counter() - t0)
-    # Dataset refills a cache of several batches at once: use the mean, not the median.
-    return batch * seq_len / mean_len / float(np.mean(times)), mean_len
+    per_batch = batch * seq_len / mean_len  # NeuroGym trials in one batch of steps
+
+    ours, theirs = [], []
+    for k in keys[2:]:
+        ours.append(_timed(lambda k=k: jax.block_until_ready(task.sample(k, batch).inputs)))
+        theirs.append(_timed(data))
+    ours, theirs = np.asarray(ours), np.asarray(theirs)
+    return {
+        "ours_wall": batch / float(np.median(ours[:, 0])),
+        "theirs_wall": per_batch / float(np.mean(theirs[:, 0])),
+        "ours_cpu": batch * rounds / float(np.sum(ours[:, 1])),
+        "theirs_cpu": per_batch * rounds / float(np.sum(theirs[:, 1])),
+    }
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--batch", type=int, default=1000)
-    p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--rounds", type=int, default=20)
     args = p.parse_args(argv)
-    print(f"jax {jax.__version__} on {jax.devices()[0].platform}, batch {args.batch}")
-    print(f"{'task':<26}{'neurodyn trials/s':>20}{'neurogym trials/s':>20}{'ratio':>10}")
+    print(f"jax {jax.__version__} on {jax.devices()[0].platform}, batch {args.batch}, "
+          f"{args.rounds} rounds, load average before: {os.getloadavg()[0]:.1f}")
+    head = f"{'task':<26}{'':>6}{'neurodyn trials/s':>19}{'neurogym trials/s':>19}{'ratio':>9}"
+    print(head)
     for name, env_id, kwargs in CASES:
-        ours, _ = neurodyn_rate(name, args.batch, args.repeats)
-        theirs, _ = neurogym_rate(env_id, kwargs, args.batch, max(2, args.repeats // 4))
-        print(f"{name:<26}{ours:>20,.0f}{theirs:>20,.0f}{ours / theirs:>9.0f}x")
+        r = compare(name, env_id, kwargs, args.batch, args.rounds)
+        for clock in ("wall", "cpu"):
+            ours, theirs = r[f"ours_{clock}"], r[f"theirs_{clock}"]
+            label = name if clock == "wall" else ""
+            print(f"{label:<26}{clock:>6}{ours:>19,.0f}{theirs:>19,.0f}{ours / theirs:>8.0f}x")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

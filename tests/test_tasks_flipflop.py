@@ -20,14 +20,14 @@ def reference_targets(pulses):
 def test_flipflop_layout_and_pulse_statistics():
     task = nd.tasks.FlipFlop()
     assert (task.n_inputs, task.n_outputs, task.n_steps, task.dt) == (3, 3, 64, 20.0)
-    trials = task.sample(jax.random.key(0), 512)
+    trials = task.sample(jax.random.key(0), 256)  # the batch size of test_tasks_common.py
     p = np.asarray(trials.conditions["pulses"])
-    assert p.shape == (512, 64, 3)
+    assert p.shape == (256, 64, 3)
     assert set(np.unique(p)) == {-1.0, 0.0, 1.0}
     assert (p[:, 0] != 0).all(), "every bit is pulsed at t = 0"
     rate = np.mean(p[:, 1:] != 0)
-    assert abs(rate - 0.5) < 0.01
-    assert abs(np.mean(p[p != 0] > 0) - 0.5) < 0.01
+    assert abs(rate - 0.5) < 0.015
+    assert abs(np.mean(p[p != 0] > 0) - 0.5) < 0.015
     # Without noise the inputs are the pulses themselves.
     np.testing.assert_array_equal(trials.inputs, p)
     ref, ref_mask = reference_targets(p)
@@ -51,7 +51,7 @@ def test_flipflop_known_pulse_train_and_masking():
     np.testing.assert_array_equal(tgt[10:, 0], -1)
     np.testing.assert_array_equal(tgt[7:, 1], -1)
     # Sparser pulses without the forced first pulse: the rate is pulse_prob everywhere.
-    p = np.asarray(task.sample(jax.random.key(1), 400).conditions["pulses"])
+    p = np.asarray(task.sample_pulses(jax.random.key(1), 400))  # what `sample` draws
     assert abs(np.mean(p != 0) - 0.1) < 0.01
 
 
@@ -67,7 +67,7 @@ def test_flipflop_conditions_are_the_corners():
 
 def test_flipflop_evaluate():
     task = nd.tasks.FlipFlop()  # settle = 60 ms = 3 steps after each pulse
-    trials = task.sample(jax.random.key(2), 32)
+    trials = task.sample(jax.random.key(2), 256)
     perfect = task.evaluate(trials.targets, trials)
     assert float(perfect["accuracy"]) == 1.0 and float(perfect["mse"]) == 0.0
     np.testing.assert_array_equal(perfect["choice"], trials.conditions["final"])

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import neurodyn as nd
+from neurodyn.tasks._epochs import duration_steps
 
 pytest.importorskip("neurogym")
 warnings.filterwarnings("ignore", message=".*render_modes.*")
@@ -35,33 +36,68 @@ PAIRS = [
     ("IntervalDiscrimination-v0", {}, "IntervalDiscrimination", {}, {}),
     ("AntiReach-v0", {}, "AntiReach", {}, {}),
 ]
-# Epochs whose durations are random in either library (compared by their start only).
-RANDOM = {"delay", "measure", "production", "set", "stim1", "delay1", "stim2", "delay2", "decision"}
+# Where the native class lays a trial out differently from NeuroGym 2.3.1 (checked to fail,
+# so that a fix on either side is noticed).
+KNOWN = {
+    "IntervalDiscrimination": "NeuroGym floors U(300, 600) ms stimuli to 3..7 steps of 80 ms; "
+    "the native preset draws 4..7 steps (320..560 ms)",
+}
+
+
+def _layout(trials, rename=None):
+    """Period order of the first trial (zero-length periods left out) and, per period, the set
+    of durations and of (start, stop) seen over the batch (in steps)."""
+    rename = rename or {}
+    ep = {rename.get(k, k): np.asarray(v) for k, v in trials.epochs.items() if k != "trial"}
+    first = sorted((b[0, 0], b[0, 1], k) for k, b in ep.items() if b[0, 1] > b[0, 0])
+    order = tuple(k for *_, k in first)
+    durations = {k: set((b[:, 1] - b[:, 0]).tolist()) for k, b in ep.items()}
+    bounds = {k: set(map(tuple, b.tolist())) for k, b in ep.items()}
+    return order, durations, bounds
 
 
 @pytest.mark.parametrize(
-    "env_id, env_kwargs, name, kwargs, rename", PAIRS, ids=[p[2] for p in PAIRS]
+    "env_id, env_kwargs, name, kwargs, rename",
+    [
+        pytest.param(*p, marks=pytest.mark.xfail(strict=True, reason=KNOWN[p[2]]))
+        if p[2] in KNOWN
+        else p
+        for p in PAIRS
+    ],
+    ids=[p[2] for p in PAIRS],
 )
 def test_bridge_agrees_with_native(env_id, env_kwargs, name, kwargs, rename):
-    bridge = nd.tasks.NeuroGymTask(env_id, env_kwargs=env_kwargs, probe=50)
+    """Same input/output sizes and dt; the same periods in the same order; fixed periods at
+    the same steps; random periods over the same range of durations."""
     native = nd.tasks.make(name, **kwargs)
+    # Room for NeuroGym trials longer than the native maximum, so that none is cut.
+    bridge = nd.tasks.NeuroGymTask(env_id, env_kwargs=env_kwargs, n_steps=native.n_steps + 10)
     assert (bridge.n_inputs, bridge.n_outputs, bridge.dt) == (
         native.n_inputs,
         native.n_outputs,
         native.dt,
     )
-    a = bridge.sample(jax.random.key(0), 8)
-    b = native.sample(jax.random.key(0), 8)
-    assert a.inputs.shape[2] == b.inputs.shape[2]
-    ep = {k: np.asarray(v) for k, v in b.epochs.items()}
-    fixed_native = {k for k in ep if (ep[k] == ep[k][:1]).all()}
-    for epoch in b.epochs:
-        period = rename.get(epoch, epoch)
-        if epoch == "context_only" or (epoch == "delay" and period not in a.epochs):
-            continue
-        assert period in a.epochs, (epoch, sorted(a.epochs))
-        if epoch in fixed_native and epoch not in RANDOM:
-            np.testing.assert_array_equal(a.epochs[period][0], b.epochs[epoch][0])
+    a = bridge.sample(jax.random.key(0), 256)
+    b = native.sample(jax.random.key(0), 256)  # the batch of test_tasks_common.py
+    assert a.inputs.shape[2] == b.inputs.shape[2] and a.targets.shape[2] == b.targets.shape[2]
+    ng_order, ng_dur, ng_bounds = _layout(a)
+    nat_order, nat_dur, nat_bounds = _layout(b, rename)
+    assert nat_order == ng_order
+    native_name = {v: k for k, v in rename.items()}
+    for period in ng_order:
+        got, want = nat_dur[period], ng_dur[period]
+        if len(ng_bounds[period]) == 1 or len(nat_bounds[period]) == 1:
+            assert nat_bounds[period] == ng_bounds[period], period  # fixed: the same steps
+        spec = getattr(native, native_name.get(period, period), None)
+        if isinstance(spec, (float, tuple)):
+            # The native spec's range; NeuroGym's 256 draws reach its ends (a truncated
+            # exponential's longest durations are too rare to be seen: only within it).
+            lo, hi = duration_steps(spec, native.dt)
+            assert min(want) == lo and max(want) <= hi, (period, (lo, hi), sorted(want))
+            if not (isinstance(spec, tuple) and spec[0] == "truncexp"):
+                assert max(want) == hi, (period, (lo, hi), sorted(want))
+        else:  # a period derived from others (e.g. production = 2 × measure)
+            assert (min(got), max(got)) == (min(want), max(want)), (period, got, want)
 
 
 def test_bridge_trials_are_reproducible_and_score():

@@ -84,8 +84,8 @@ def test_delay_match_sample():
     d0, d1 = e["decision"][i]
     assert d1 - d0 == 50
     np.testing.assert_array_equal(np.asarray(trials.targets)[i, d0:d1, 0], c["target"][i])
-    grid = task.conditions(jax.random.key(1), repeats=3)
-    np.testing.assert_array_equal(grid.conditions["match"], np.repeat([1, 0, 0, 1], 3))
+    grid = task.conditions(jax.random.key(1))
+    np.testing.assert_array_equal(grid.conditions["match"], [1, 0, 0, 1])
     ng = nd.tasks.DelayMatchSample(preset="neurogym")
     assert (ng.n_inputs, ng.n_outputs, ng.n_steps) == (3, 3, 32)
 

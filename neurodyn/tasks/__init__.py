@@ -7,7 +7,11 @@ from ._context import (
 )
 from ._decision import PerceptualDecisionMaking as PerceptualDecisionMaking
 from ._flipflop import FlipFlop as FlipFlop
-from ._metrics import psychometric as psychometric
+from ._metrics import (
+    PsychometricFit as PsychometricFit,
+    fit_psychometric as fit_psychometric,
+    psychometric as psychometric,
+)
 from ._motor import AntiReach as AntiReach, SineWaveGenerator as SineWaveGenerator
 from ._neurogym import NeuroGymTask as NeuroGymTask
 from ._registry import make as make, names as names, register as register

@@ -3,34 +3,25 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._epochs import ChoiceTask
 from ._utils import (
-    EpochTask,
-    as_batch,
+    as_batches,
     check_number,
     check_values,
     choose,
-    duration_steps,
-    epoch_noise,
     grid,
     integers,
     jitted,
-    make_trials,
     normal,
-    onehot_targets,
-    resolve,
-    scalar_targets,
-    score_onehot,
-    score_sign,
     signs,
-    span,
-    trial_end,
     uniforms,
-    window,
 )
 
 _CTX_EPOCHS = ("fixation", "context_only", "stimulus", "delay", "decision")
@@ -87,7 +78,54 @@ def _ring2(coh):
     return jnp.stack([0.5 + coh / 200.0, 0.5 - coh / 200.0], axis=-1)
 
 
-class ContextDecisionMaking(EpochTask):
+class _ContextTask(ChoiceTask):
+    """What the context and multisensory tasks share: their epochs (fixation → context_only →
+    stimulus → delay → decision), parameters and constructor. `_PRESETS` holds a subclass's
+    presets; `_SIGNED` whether its coherences carry the answer's sign (else |c|)."""
+
+    preset: str = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    fixation: float = eqx.field(static=True)
+    context_only: float = eqx.field(static=True)
+    stimulus: float = eqx.field(static=True)
+    delay: float | tuple = eqx.field(static=True)
+    decision: float = eqx.field(static=True)
+    coherences: tuple[float, ...] = eqx.field(static=True)
+    input_noise: float = eqx.field(static=True)
+    context_level: float = eqx.field(static=True)
+    _PRESETS: ClassVar[dict] = {}
+    _SIGNED: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        *,
+        preset: str = "dubreuil2022",
+        dt=None,
+        fixation=None,
+        context_only=None,
+        stimulus=None,
+        delay=None,
+        decision=None,
+        coherences=None,
+        input_noise=None,
+        context_level=None,
+    ):
+        cfg = self._configure(self._PRESETS, locals(), at_least_one=("stimulus", "decision"))
+        # NeuroGym's coherences are unsigned percentages (the side is drawn separately).
+        high = 100 if preset == "neurogym" else 1
+        low = -high if self._SIGNED and preset != "neurogym" else 0
+        self.coherences = check_values(
+            cfg["coherences"], "coherences", low=low, high=high, nonzero=True
+        )
+        self.input_noise = check_number(cfg["input_noise"], "input_noise", low=0)
+        self.context_level = check_number(cfg["context_level"], "context_level")
+
+    @property
+    def epoch_names(self) -> tuple[str, ...]:
+        return _CTX_EPOCHS
+
+
+class ContextDecisionMaking(_ContextTask):
     """Context-dependent integration of one of two noisy stimuli (Mante et al. 2013).
 
     Preset `dubreuil2022` (the default): inputs `[A, B, ctx_A, ctx_B]`; A and B carry signed
@@ -104,71 +142,12 @@ class ContextDecisionMaking(EpochTask):
     `coh_b` (signed), `context` (0: attend A, 1: attend B), `target` (±1).
     """
 
-    preset: str = eqx.field(static=True)
-    dt: float = eqx.field(static=True)
-    fixation: float = eqx.field(static=True)
-    context_only: float = eqx.field(static=True)
-    stimulus: float = eqx.field(static=True)
-    delay: float | tuple = eqx.field(static=True)
-    decision: float = eqx.field(static=True)
-    coherences: tuple[float, ...] = eqx.field(static=True)
-    input_noise: float = eqx.field(static=True)
-    context_level: float = eqx.field(static=True)
-
-    def __init__(
-        self,
-        *,
-        preset: str = "dubreuil2022",
-        dt=None,
-        fixation=None,
-        context_only=None,
-        stimulus=None,
-        delay=None,
-        decision=None,
-        coherences=None,
-        input_noise=None,
-        context_level=None,
-    ):
-        cfg = resolve(
-            CONTEXT_PRESETS,
-            preset,
-            dict(
-                dt=dt,
-                fixation=fixation,
-                context_only=context_only,
-                stimulus=stimulus,
-                delay=delay,
-                decision=decision,
-                coherences=coherences,
-                input_noise=input_noise,
-                context_level=context_level,
-            ),
-        )
-        self.preset = preset
-        self.dt = cfg["dt"]
-        self._set_epochs(cfg, at_least_one=("stimulus", "decision"))
-        if preset == "neurogym":
-            self.coherences = check_values(
-                cfg["coherences"], "coherences", low=0, high=100, nonzero=True
-            )
-        else:
-            self.coherences = check_values(
-                cfg["coherences"], "coherences", low=-1, high=1, nonzero=True
-            )
-        self.input_noise = check_number(cfg["input_noise"], "input_noise", low=0)
-        self.context_level = check_number(cfg["context_level"], "context_level")
-
-    @property
-    def epoch_names(self) -> tuple[str, ...]:
-        return _CTX_EPOCHS
+    _PRESETS: ClassVar[dict] = CONTEXT_PRESETS
+    _SIGNED: ClassVar[bool] = True
 
     @property
     def n_inputs(self) -> int:
         return 7 if self.preset == "neurogym" else 4
-
-    @property
-    def n_outputs(self) -> int:
-        return 3 if self.preset == "neurogym" else 1
 
     @jitted
     def trials_from_conditions(self, key, coh_a, coh_b, context, *, durations=None):
@@ -177,46 +156,31 @@ class ContextDecisionMaking(EpochTask):
         `durations` (optional, `{epoch: ms or [B] ms}`) fixes epoch durations; noise and the
         other variable epochs come from `key`.
         """
-        coh_a, coh_b = as_batch(coh_a, "coh_a"), as_batch(coh_b, "coh_b")
-        context = as_batch(context, "context", jnp.int32)
-        batch = coh_a.shape[0]
-        if coh_b.shape[0] != batch or context.shape[0] != batch:
-            raise ValueError("coh_a, coh_b and context must have the same length")
+        coh_a, coh_b, context = as_batches(
+            coh_a=coh_a, coh_b=coh_b, context=(context, jnp.int32)
+        )
         k_layout, k_noise = jax.random.split(key)
-        given = self._given(durations, batch)
-        ep = self._layout(k_layout, batch, given)
-        T = self.n_steps
-        stim = window(ep["stimulus"], T)
-        ctx_win = window(span(ep, "context_only", "delay"), T)
-        dec = window(ep["decision"], T)
-        relevant = jnp.where(context == 0, coh_a, coh_b)
-        target = jnp.sign(relevant)
-        ctx_units = jax.nn.one_hot(context, 2, dtype=jnp.float32)  # [B, 2]
-        if self.preset == "neurogym":
-            valid = window(jnp.stack([jnp.zeros_like(trial_end(ep)), trial_end(ep)], 1), T)
-            fix = window(ep["fixation"], T)[:, :, None]
-            sens = jnp.concatenate([_ring2(coh_a), _ring2(coh_b)], axis=-1)  # [B, 4]
-            longest = duration_steps(self.stimulus, self.dt)[1]
-            noise = self.input_noise * epoch_noise(k_noise, ep["stimulus"], longest, T, 4)
-            sens = sens[:, None, :] * stim[:, :, None] + noise
-            ctx = ctx_units[:, None, :] * self.context_level * valid[:, :, None]
-            inputs = jnp.concatenate([fix, sens, ctx], axis=-1)
-            label = jnp.where(target > 0, 1, 2)
-            targets, mask = onehot_targets(label, dec, valid, 3)
+        L = self._layout(k_layout, coh_a.shape[0], durations)
+        stim = L.window("stimulus")[:, :, None]
+        target = jnp.sign(jnp.where(context == 0, coh_a, coh_b))
+        ctx = jax.nn.one_hot(context, 2, dtype=jnp.float32)[:, None, :] * self.context_level
+        if self._onehot:
+            sens = jnp.concatenate([_ring2(coh_a), _ring2(coh_b)], axis=-1)[:, None, :] * stim
+            sens = sens + self.input_noise * L.noise(k_noise, "stimulus", 4)
+            inputs = L.concat(L.window("fixation")[:, :, None], sens, ctx * L.trial[:, :, None])
         else:
-            sens = jnp.stack([coh_a, coh_b], axis=-1)[:, None, :] * stim[:, :, None]
-            sens = sens + self.input_noise * normal(k_noise, (batch, T, 2))
-            ctx = ctx_units[:, None, :] * self.context_level * ctx_win[:, :, None]
-            inputs = jnp.concatenate([sens, ctx], axis=-1)
-            targets, mask = scalar_targets(target, dec)
+            sens = jnp.stack([coh_a, coh_b], axis=-1)[:, None, :] * stim
+            sens = sens + self.input_noise * normal(k_noise, (L.batch, L.n_steps, 2))
+            inputs = L.concat(sens, ctx * L.window("context_only", "delay")[:, :, None])
+        targets, mask = self._decision_targets(L, target)
         conditions = {
             "coh_a": coh_a,
             "coh_b": coh_b,
             "context": context,
             "target": target,
-            "delay": (ep["delay"][:, 1] - ep["delay"][:, 0]).astype(jnp.float32) * self.dt,
+            "delay": L.length_ms("delay"),
         }
-        return make_trials(inputs, targets, mask, conditions, ep, self.dt)
+        return self._trials(L, inputs, targets, mask, conditions)
 
     @jitted
     def sample(self, key, batch_size: int):
@@ -238,19 +202,6 @@ class ContextDecisionMaking(EpochTask):
         return self.trials_from_conditions(
             key, g["coh_a"], g["coh_b"], g["context"], durations=self._grid_durations(durations)
         )
-
-    @jitted
-    def evaluate(self, outputs, trials) -> dict:
-        """Dubreuil: sign of the mean output over the decision epoch. NeuroGym: the choice unit
-        with the largest mean output there (no response if the fixation unit stays on top)."""
-        outputs = self._check_outputs(outputs, trials)
-        dec = window(trials.epochs["decision"], trials.n_steps)
-        target = trials.conditions["target"]
-        if self.preset == "neurogym":
-            s = score_onehot(outputs, dec, jnp.where(target > 0, 1, 2))
-            s["choice"] = jnp.where(s["choice"] == 1, 1.0, -1.0)
-            return s
-        return score_sign(outputs, dec, target)
 
 
 MSI_PRESETS = {
@@ -285,7 +236,7 @@ MSI_PRESETS = {
 MODALITIES = ("visual", "auditory", "both")
 
 
-class MultiSensoryIntegration(EpochTask):
+class MultiSensoryIntegration(_ContextTask):
     """Multisensory evidence integration (Raposo et al. 2014).
 
     Preset `dubreuil2022` (the default): inputs `[visual, auditory, ctx_visual, ctx_auditory]`.
@@ -300,107 +251,43 @@ class MultiSensoryIntegration(EpochTask):
     Conditions: `coh_visual`, `coh_auditory` (signed, 0 when absent), `modality`, `target`.
     """
 
-    preset: str = eqx.field(static=True)
-    dt: float = eqx.field(static=True)
-    fixation: float = eqx.field(static=True)
-    context_only: float = eqx.field(static=True)
-    stimulus: float = eqx.field(static=True)
-    delay: float | tuple = eqx.field(static=True)
-    decision: float = eqx.field(static=True)
-    coherences: tuple[float, ...] = eqx.field(static=True)
-    input_noise: float = eqx.field(static=True)
-    context_level: float = eqx.field(static=True)
-
-    def __init__(
-        self,
-        *,
-        preset: str = "dubreuil2022",
-        dt=None,
-        fixation=None,
-        context_only=None,
-        stimulus=None,
-        delay=None,
-        decision=None,
-        coherences=None,
-        input_noise=None,
-        context_level=None,
-    ):
-        cfg = resolve(
-            MSI_PRESETS,
-            preset,
-            dict(
-                dt=dt,
-                fixation=fixation,
-                context_only=context_only,
-                stimulus=stimulus,
-                delay=delay,
-                decision=decision,
-                coherences=coherences,
-                input_noise=input_noise,
-                context_level=context_level,
-            ),
-        )
-        self.preset = preset
-        self.dt = cfg["dt"]
-        self._set_epochs(cfg, at_least_one=("stimulus", "decision"))
-        high = 100 if preset == "neurogym" else 1
-        self.coherences = check_values(
-            cfg["coherences"], "coherences", low=0, high=high, nonzero=True
-        )
-        self.input_noise = check_number(cfg["input_noise"], "input_noise", low=0)
-        self.context_level = check_number(cfg["context_level"], "context_level")
-
-    @property
-    def epoch_names(self) -> tuple[str, ...]:
-        return _CTX_EPOCHS
+    _PRESETS: ClassVar[dict] = MSI_PRESETS
+    _SIGNED: ClassVar[bool] = False
 
     @property
     def n_inputs(self) -> int:
         return 5 if self.preset == "neurogym" else 4
 
-    @property
-    def n_outputs(self) -> int:
-        return 3 if self.preset == "neurogym" else 1
-
     @jitted
     def trials_from_conditions(self, key, coh_visual, coh_auditory, modality, *, durations=None):
         """Trials with given signed coherences (0 for an absent channel) and modalities."""
-        cv, ca = as_batch(coh_visual, "coh_visual"), as_batch(coh_auditory, "coh_auditory")
-        modality = as_batch(modality, "modality", jnp.int32)
-        batch = cv.shape[0]
-        if ca.shape[0] != batch or modality.shape[0] != batch:
-            raise ValueError("coh_visual, coh_auditory and modality must have the same length")
+        cv, ca, modality = as_batches(
+            coh_visual=coh_visual, coh_auditory=coh_auditory, modality=(modality, jnp.int32)
+        )
         k_layout, k_noise = jax.random.split(key)
-        ep = self._layout(k_layout, batch, self._given(durations, batch))
-        T = self.n_steps
-        stim = window(ep["stimulus"], T)
-        dec = window(ep["decision"], T)
+        L = self._layout(k_layout, cv.shape[0], durations)
+        stim = L.window("stimulus")[:, :, None]
         target = jnp.sign(cv + ca)
-        if self.preset == "neurogym":
-            valid = window(jnp.stack([jnp.zeros_like(trial_end(ep)), ep["delay"][:, 1]], 1), T)
-            fix = valid[:, :, None]
+        if self._onehot:
             sens = jnp.concatenate([_ring2(cv), _ring2(ca)], axis=-1)[:, None, :]
-            noise = self.input_noise * normal(k_noise, (batch, T, 5))
-            inputs = jnp.concatenate([fix, sens * stim[:, :, None]], axis=-1)
-            inputs = inputs + noise * stim[:, :, None]
-            all_valid = window(jnp.stack([jnp.zeros_like(trial_end(ep)), trial_end(ep)], 1), T)
-            targets, mask = onehot_targets(jnp.where(target > 0, 1, 2), dec, all_valid, 3)
+            inputs = L.concat(L.until("delay", "stop")[:, :, None], sens * stim)
+            inputs = inputs + self.input_noise * normal(k_noise, (L.batch, L.n_steps, 5)) * stim
         else:
-            ctx_win = window(span(ep, "context_only", "stimulus"), T)
             vis = (modality != 1).astype(jnp.float32)
             aud = (modality != 0).astype(jnp.float32)
-            sens = jnp.stack([cv * vis, ca * aud], axis=-1)[:, None, :] * stim[:, :, None]
-            sens = sens + self.input_noise * normal(k_noise, (batch, T, 2))
-            ctx = jnp.stack([vis, aud], axis=-1)[:, None, :] * ctx_win[:, :, None]
-            inputs = jnp.concatenate([sens, self.context_level * ctx], axis=-1)
-            targets, mask = scalar_targets(target, dec)
+            sens = jnp.stack([cv * vis, ca * aud], axis=-1)[:, None, :] * stim
+            sens = sens + self.input_noise * normal(k_noise, (L.batch, L.n_steps, 2))
+            ctx_win = L.window("context_only", "stimulus")[:, :, None]
+            ctx = jnp.stack([vis, aud], axis=-1)[:, None, :] * ctx_win
+            inputs = L.concat(sens, self.context_level * ctx)
+        targets, mask = self._decision_targets(L, target)
         conditions = {
             "coh_visual": cv,
             "coh_auditory": ca,
             "modality": modality,
             "target": target,
         }
-        return make_trials(inputs, targets, mask, conditions, ep, self.dt)
+        return self._trials(L, inputs, targets, mask, conditions)
 
     @jitted
     def sample(self, key, batch_size: int):
@@ -435,15 +322,3 @@ class MultiSensoryIntegration(EpochTask):
         return self.trials_from_conditions(
             key, cv, ca, m, durations=self._grid_durations(durations)
         )
-
-    @jitted
-    def evaluate(self, outputs, trials) -> dict:
-        """As ContextDecisionMaking.evaluate (sign, or largest choice unit for `neurogym`)."""
-        outputs = self._check_outputs(outputs, trials)
-        dec = window(trials.epochs["decision"], trials.n_steps)
-        target = trials.conditions["target"]
-        if self.preset == "neurogym":
-            s = score_onehot(outputs, dec, jnp.where(target > 0, 1, 2))
-            s["choice"] = jnp.where(s["choice"] == 1, 1.0, -1.0)
-            return s
-        return score_sign(outputs, dec, target)

@@ -1,15 +1,149 @@
-"""Task-independent summaries of behaviour."""
+"""Task-independent summaries of behaviour: psychometric curves and their fits."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+from scipy import optimize, special
+
+_MODELS = ("probit", "logistic")
 
 
-def psychometric(choice, condition) -> dict[str, np.ndarray]:
-    """P(choice = +1) for each distinct value of a condition (e.g. coherence).
+def _cdf(model: str, u):
+    return special.ndtr(u) if model == "probit" else special.expit(u)
+
+
+def _pdf(model: str, u):
+    if model == "probit":
+        return np.exp(-0.5 * u**2) / np.sqrt(2 * np.pi)
+    f = special.expit(u)
+    return f * (1 - f)
+
+
+def _inverse_cdf(model: str, p):
+    return special.ndtri(p) if model == "probit" else special.logit(p)
+
+
+@dataclasses.dataclass(frozen=True)
+class PsychometricFit:
+    """A fitted psychometric function (maximum likelihood on binomial counts)
+
+        ψ(x) = γ + (1 − γ − λ) F(slope · (x − bias))
+
+    with F the standard normal CDF (`probit`) or the logistic function (`logistic`), γ the
+    lower lapse rate (`lapse_low`, P(+1) far on the negative side) and λ the upper one
+    (`lapse_high`, P(−1) far on the positive side); both 0 unless fitted with `lapses=True`.
+
+    `bias` is the point of subjective equality (F = 1/2); `threshold` = F⁻¹(3/4) / slope, the
+    distance from the bias at which F reaches 3/4. `at_bound` flags a fit that ended on a
+    bound of the search (e.g. perfectly separated choices, where the slope is unbounded).
+    """
+
+    model: str
+    bias: float
+    slope: float
+    lapse_low: float
+    lapse_high: float
+    log_likelihood: float
+    n_trials: int
+    at_bound: bool
+
+    @property
+    def threshold(self) -> float:
+        return float(_inverse_cdf(self.model, 0.75) / self.slope)
+
+    def __call__(self, x) -> np.ndarray:
+        """ψ(x), P(choice = +1) predicted at condition values `x`."""
+        u = self.slope * (np.asarray(x, dtype=np.float64) - self.bias)
+        g, lam = self.lapse_low, self.lapse_high
+        return g + (1 - g - lam) * _cdf(self.model, u)
+
+    def as_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "threshold": self.threshold}
+
+
+def _nll_and_grad(theta, x, k, n, model: str):
+    """Negative binomial log-likelihood of ψ on counts `k` of `n` at `x`, and its gradient
+    in θ = (bias, slope, γ, λ)."""
+    mu, s, g, lam = theta
+    u = s * (x - mu)
+    F, f = _cdf(model, u), _pdf(model, u)
+    scale = 1 - g - lam
+    psi = np.clip(g + scale * F, 1e-12, 1 - 1e-12)
+    nll = -np.sum(k * np.log(psi) + (n - k) * np.log1p(-psi))
+    dpsi = -(k / psi - (n - k) / (1 - psi))  # d nll / d ψ
+    grad = np.array(
+        [
+            np.sum(dpsi * -scale * f * s),
+            np.sum(dpsi * scale * f * (x - mu)),
+            np.sum(dpsi * (1 - F)),
+            np.sum(dpsi * -F),
+        ]
+    )
+    return nll, grad
+
+
+def fit_psychometric(
+    values, n_positive, n, *, model: str = "probit", lapses: bool = False, max_lapse: float = 0.2
+) -> PsychometricFit:
+    """Maximum-likelihood fit of ψ(x) (see `PsychometricFit`) to `n_positive` choices = +1
+    out of `n` trials at each condition value in `values`."""
+    if model not in _MODELS:
+        raise ValueError(f"fit must be one of {_MODELS}, got {model!r}")
+    if not (0 < float(max_lapse) < 0.5):
+        raise ValueError(f"max_lapse must lie in (0, 0.5), got {max_lapse!r}")
+    x = np.asarray(values, dtype=np.float64).reshape(-1)
+    k = np.asarray(n_positive, dtype=np.float64).reshape(-1)
+    n = np.asarray(n, dtype=np.float64).reshape(-1)
+    if not (x.shape == k.shape == n.shape) or x.size < 2 or np.unique(x).size < 2:
+        raise ValueError("a psychometric fit needs counts at two or more condition values")
+    if not np.all(np.isfinite(x)) or np.any(n <= 0) or np.any(k < 0) or np.any(k > n):
+        raise ValueError("values must be finite, with 0 <= n_positive <= n and n > 0")
+    # Work in standardised units (x̃ = (x − c)/w) so that the bounds mean the same for any
+    # scale of the condition: |bias| within 10 widths, |slope| at most 50 per width.
+    c, w = float(np.mean(x)), float(np.std(x))
+    xs = (x - c) / w
+    p = np.clip((k + 0.5) / (n + 1.0), 1e-3, 1 - 1e-3)
+    coef = np.polyfit(xs, _inverse_cdf(model, p), 1, w=np.sqrt(n))
+    s0 = float(np.clip(coef[0], -49, 49)) or 1.0
+    mu0 = float(np.clip(-coef[1] / s0, -9, 9))
+    lapse_bound = (0.0, float(max_lapse)) if lapses else (0.0, 0.0)
+    bounds = [(-10.0, 10.0), (-50.0, 50.0), lapse_bound, lapse_bound]
+    start = np.array([mu0, s0, 0.01 if lapses else 0.0, 0.01 if lapses else 0.0])
+    res = optimize.minimize(
+        _nll_and_grad,
+        start,
+        args=(xs, k, n, model),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-10},
+    )
+    mu_s, s_s, g, lam = (float(v) for v in res.x)
+    at_bound = abs(mu_s) >= 10.0 - 1e-6 or abs(s_s) >= 50.0 - 1e-6
+    return PsychometricFit(
+        model=model,
+        bias=c + w * mu_s,
+        slope=s_s / w,
+        lapse_low=g,
+        lapse_high=lam,
+        log_likelihood=-float(res.fun),
+        n_trials=int(np.sum(n)),
+        at_bound=bool(at_bound),
+    )
+
+
+def psychometric(
+    choice, condition, *, fit: str | None = None, lapses: bool = False, max_lapse: float = 0.2
+) -> dict:
+    """P(choice = +1) for each distinct value of a condition (e.g. coherence), optionally with
+    a fitted psychometric function.
 
     Returns `{"values", "p_positive", "n"}` sorted by value, with the binomial standard error
-    `"sem"` = sqrt(p(1−p)/n).
+    `"sem"` = sqrt(p(1−p)/n). With `fit="probit"` or `fit="logistic"` the dict also holds
+    `"fit"`, a `PsychometricFit` (bias, slope, threshold, lapse rates if `lapses=True`,
+    log-likelihood) fitted by maximum likelihood on the per-trial choices.
     """
     choice = np.asarray(choice).reshape(-1)
     condition = np.asarray(condition).reshape(-1)
@@ -18,7 +152,15 @@ def psychometric(choice, condition) -> dict[str, np.ndarray]:
             f"choice and condition must have one entry per trial, got {choice.shape} and "
             f"{condition.shape}"
         )
+    if fit is not None and fit not in _MODELS:
+        raise ValueError(f"fit must be None or one of {_MODELS}, got {fit!r}")
     values = np.unique(condition)
-    p = np.array([np.mean(choice[condition == v] > 0) for v in values])
+    k = np.array([np.sum(choice[condition == v] > 0) for v in values])
     n = np.array([np.sum(condition == v) for v in values])
-    return {"values": values, "p_positive": p, "n": n, "sem": np.sqrt(p * (1 - p) / n)}
+    p = k / n
+    out = {"values": values, "p_positive": p, "n": n, "sem": np.sqrt(p * (1 - p) / n)}
+    if fit is not None:
+        out["fit"] = fit_psychometric(
+            values, k, n, model=fit, lapses=lapses, max_lapse=max_lapse
+        )
+    return out

@@ -9,8 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import AbstractTask, steps
+from ._epochs import EpochTask
 from ._utils import (
-    EpochTask,
     as_batch,
     check_int,
     check_values,
@@ -21,7 +21,6 @@ from ._utils import (
     onehot_targets,
     resolve,
     score_onehot,
-    trial_end,
     uniforms,
     window,
 )
@@ -70,22 +69,7 @@ class AntiReach(EpochTask):
         dim_ring=None,
         anti=None,
     ):
-        cfg = resolve(
-            ANTI_REACH_PRESETS,
-            preset,
-            dict(
-                dt=dt,
-                fixation=fixation,
-                stimulus=stimulus,
-                delay=delay,
-                decision=decision,
-                dim_ring=dim_ring,
-                anti=anti,
-            ),
-        )
-        self.preset = preset
-        self.dt = cfg["dt"]
-        self._set_epochs(cfg, at_least_one=("stimulus", "decision"))
+        cfg = self._configure(ANTI_REACH_PRESETS, locals(), at_least_one=("stimulus", "decision"))
         self.dim_ring = check_int(cfg["dim_ring"], "dim_ring", low=2)
         self.anti = bool(cfg["anti"])
 
@@ -105,23 +89,19 @@ class AntiReach(EpochTask):
     def trials_from_conditions(self, key, ground_truth, *, durations=None):
         """Trials whose correct reach is to ring unit `ground_truth [B]` (0…dim_ring−1)."""
         gt = as_batch(ground_truth, "ground_truth", jnp.int32)
-        batch, T = gt.shape[0], self.n_steps
-        ep = self._layout(key, batch, self._given(durations, batch))
+        L = self._layout(key, gt.shape[0], durations)
         theta = jnp.arange(self.dim_ring) * (2 * np.pi / self.dim_ring)
         stim_theta = jnp.mod(theta[gt] + (np.pi if self.anti else 0.0), 2 * np.pi)
         ring = jnp.cos(theta[None, :] - stim_theta[:, None])
-        stim, dec = window(ep["stimulus"], T), window(ep["decision"], T)
-        fix = window(jnp.stack([jnp.zeros_like(gt), ep["delay"][:, 1]], 1), T)
-        inputs = jnp.concatenate([fix[:, :, None], ring[:, None, :] * stim[:, :, None]], -1)
-        end = trial_end(ep)
-        valid = window(jnp.stack([jnp.zeros_like(end), end], 1), T)
-        targets, mask = onehot_targets(gt + 1, dec, valid, 1 + self.dim_ring)
+        stim = ring[:, None, :] * L.window("stimulus")[:, :, None]
+        inputs = L.concat(L.until("delay", "stop")[:, :, None], stim)
+        targets, mask = onehot_targets(gt + 1, L.window("decision"), L.trial, 1 + self.dim_ring)
         conditions = {
             "ground_truth": gt,
-            "anti": jnp.full((batch,), int(self.anti), jnp.int32),
+            "anti": jnp.full((L.batch,), int(self.anti), jnp.int32),
             "stimulus_theta": stim_theta,
         }
-        return make_trials(inputs, targets, mask, conditions, ep, self.dt)
+        return self._trials(L, inputs, targets, mask, conditions)
 
     @jitted
     def sample(self, key, batch_size: int):

@@ -9,29 +9,19 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import steps
+from ._epochs import ChoiceTask, EpochTask, duration_steps
 from ._utils import (
-    EpochTask,
     as_batch,
+    as_batches,
     check_number,
-    duration_steps,
     grid,
     integers,
     jitted,
-    make_trials,
     onehot_targets,
-    resolve,
-    score_onehot,
-    trial_end,
     uniforms,
     window,
     window_mean,
 )
-
-
-def _valid(ep, T):
-    end = trial_end(ep)
-    return window(jnp.stack([jnp.zeros_like(end), end], axis=1), T)
-
 
 GONOGO_PRESETS = {
     # NeuroGym GoNogo.
@@ -65,14 +55,7 @@ class GoNogo(EpochTask):
         delay=None,
         decision=None,
     ):
-        cfg = resolve(
-            GONOGO_PRESETS,
-            preset,
-            dict(dt=dt, fixation=fixation, stimulus=stimulus, delay=delay, decision=decision),
-        )
-        self.preset = preset
-        self.dt = cfg["dt"]
-        self._set_epochs(cfg, at_least_one=("stimulus", "decision"))
+        self._configure(GONOGO_PRESETS, locals(), at_least_one=("stimulus", "decision"))
 
     @property
     def epoch_names(self):
@@ -90,14 +73,12 @@ class GoNogo(EpochTask):
     def trials_from_conditions(self, key, go, *, durations=None):
         """Trials for `go [B]` (1 = go cue, 0 = no-go cue)."""
         go = as_batch(go, "go", jnp.int32)
-        batch, T = go.shape[0], self.n_steps
-        ep = self._layout(key, batch, self._given(durations, batch))
-        stim, dec = window(ep["stimulus"], T), window(ep["decision"], T)
-        fix = window(jnp.stack([jnp.zeros_like(go), ep["delay"][:, 1]], 1), T)
-        cue = jax.nn.one_hot(go, 2)[:, None, :] * stim[:, :, None]
-        inputs = jnp.concatenate([fix[:, :, None], cue], axis=-1)
-        targets, mask = onehot_targets(jnp.ones_like(go), dec * go[:, None], _valid(ep, T), 2)
-        return make_trials(inputs, targets, mask, {"go": go}, ep, self.dt)
+        L = self._layout(key, go.shape[0], durations)
+        cue = jax.nn.one_hot(go, 2)[:, None, :] * L.window("stimulus")[:, :, None]
+        inputs = L.concat(L.until("delay", "stop")[:, :, None], cue)
+        dec = L.window("decision") * go[:, None]
+        targets, mask = onehot_targets(jnp.ones_like(go), dec, L.trial, 2)
+        return self._trials(L, inputs, targets, mask, {"go": go})
 
     @jitted
     def sample(self, key, batch_size: int):
@@ -173,26 +154,11 @@ class ReadySetGo(EpochTask):
         gain=None,
         prod_margin=None,
     ):
-        cfg = resolve(
-            READY_SET_GO_PRESETS,
-            preset,
-            dict(
-                dt=dt,
-                fixation=fixation,
-                ready=ready,
-                measure=measure,
-                set=set,
-                gain=gain,
-                prod_margin=prod_margin,
-            ),
-        )
-        self.preset = preset
-        self.dt = cfg["dt"]
-        self.gain = check_number(cfg["gain"], "gain", low=0, low_open=True)
-        self.prod_margin = check_number(cfg["prod_margin"], "prod_margin", low=0)
+        cfg = self._configure(READY_SET_GO_PRESETS, locals(), at_least_one=("measure", "set"))
         self.ready = float(cfg["ready"])
         steps(self.ready, self.dt, "ready")
-        self._set_epochs(cfg, at_least_one=("measure", "set"))
+        self.gain = check_number(cfg["gain"], "gain", low=0, low_open=True)
+        self.prod_margin = check_number(cfg["prod_margin"], "prod_margin", low=0)
         if steps(self.ready, self.dt, "ready") > self._measure_steps()[0]:
             raise ValueError("ready must not outlast the shortest measured interval")
 
@@ -220,27 +186,23 @@ class ReadySetGo(EpochTask):
     def trials_from_conditions(self, key, measure):
         """Trials for measured intervals `measure [B]` (ms, multiples of dt)."""
         measure = as_batch(measure, "measure")
-        batch, T = measure.shape[0], self.n_steps
         m_steps = jnp.round(measure / self.dt).astype(jnp.int32)
-        ep = self._layout(key, batch, {"measure": m_steps})
+        L = self._layout(key, measure.shape[0], given_steps={"measure": m_steps})
         p_steps = jnp.floor(self.gain * m_steps + 1e-6).astype(jnp.int32)
-        prod = jnp.stack([ep["set"][:, 1], ep["set"][:, 1] + 2 * p_steps], axis=1)
-        ready = jnp.stack(
-            [ep["measure"][:, 0], ep["measure"][:, 0] + round(self.ready / self.dt)], axis=1
-        )
-        ep = {**ep, "ready": ready, "production": prod}
-        fix = window(jnp.stack([jnp.zeros_like(m_steps), prod[:, 0]], 1), T)
-        inputs = jnp.stack([fix, window(ready, T), window(ep["set"], T)], axis=-1)
-        go_at = prod[:, 0] + p_steps
-        go = window(jnp.stack([go_at, go_at + 1], 1), T)
-        valid = window(jnp.stack([jnp.zeros_like(m_steps), prod[:, 1]], 1), T)
+        set_stop = L.bounds["set"][1]
+        m0 = L.bounds["measure"][0]
+        L.add("ready", m0, m0 + round(self.ready / self.dt))
+        L.add("production", set_stop, set_stop + 2 * p_steps)
+        inputs = L.stack(L.until("production"), L.window("ready"), L.window("set"))
+        go = L.between(set_stop + p_steps, set_stop + p_steps + 1)
+        valid = L.until("production", "stop")
         targets, mask = onehot_targets(jnp.ones_like(m_steps), go, valid, 2)
         conditions = {
             "measure": m_steps.astype(jnp.float32) * self.dt,
             "production": p_steps.astype(jnp.float32) * self.dt,
-            "gain": jnp.full((batch,), self.gain, jnp.float32),
+            "gain": jnp.full((L.batch,), self.gain, jnp.float32),
         }
-        return make_trials(inputs, targets, mask, conditions, ep, self.dt)
+        return self._trials(L, inputs, targets, mask, conditions)
 
     @jitted
     def sample(self, key, batch_size: int):
@@ -294,7 +256,7 @@ INTERVAL_PRESETS = {
 }
 
 
-class IntervalDiscrimination(EpochTask):
+class IntervalDiscrimination(ChoiceTask):
     """Interval discrimination: which of two successive stimuli lasted longer?
 
     Inputs `[fixation, stim1, stim2]` (fixation on until the decision); outputs one-hot
@@ -324,22 +286,7 @@ class IntervalDiscrimination(EpochTask):
         delay2=None,
         decision=None,
     ):
-        cfg = resolve(
-            INTERVAL_PRESETS,
-            preset,
-            dict(
-                dt=dt,
-                fixation=fixation,
-                stim1=stim1,
-                delay1=delay1,
-                stim2=stim2,
-                delay2=delay2,
-                decision=decision,
-            ),
-        )
-        self.preset = preset
-        self.dt = cfg["dt"]
-        self._set_epochs(cfg, at_least_one=("stim1", "stim2", "decision"))
+        self._configure(INTERVAL_PRESETS, locals(), at_least_one=("stim1", "stim2", "decision"))
 
     @property
     def epoch_names(self):
@@ -349,34 +296,25 @@ class IntervalDiscrimination(EpochTask):
     def n_inputs(self) -> int:
         return 3
 
-    @property
-    def n_outputs(self) -> int:
-        return 3
-
     @jitted
     def trials_from_conditions(self, key, duration1, duration2, *, durations=None):
         """Trials with given stimulus durations `[B]` (ms)."""
-        d1, d2 = as_batch(duration1, "duration1"), as_batch(duration2, "duration2")
-        batch, T = d1.shape[0], self.n_steps
+        d1, d2 = as_batches(duration1=duration1, duration2=duration2)
         given = {**(durations or {}), "stim1": d1, "stim2": d2}
-        ep = self._layout(key, batch, self._given(given, batch))
-        dec = window(ep["decision"], T)
-        fix = window(jnp.stack([jnp.zeros_like(ep["decision"][:, 0]), ep["decision"][:, 0]], 1), T)
-        inputs = jnp.stack([fix, window(ep["stim1"], T), window(ep["stim2"], T)], axis=-1)
-        len1 = (ep["stim1"][:, 1] - ep["stim1"][:, 0]).astype(jnp.float32) * self.dt
-        len2 = (ep["stim2"][:, 1] - ep["stim2"][:, 0]).astype(jnp.float32) * self.dt
+        L = self._layout(key, d1.shape[0], given)
+        inputs = L.stack(L.until("decision"), L.window("stim1"), L.window("stim2"))
+        len1, len2 = L.length_ms("stim1"), L.length_ms("stim2")
         target = jnp.where(len1 > len2, 1.0, -1.0)
-        targets, mask = onehot_targets(jnp.where(target > 0, 1, 2), dec, _valid(ep, T), 3)
+        targets, mask = self._decision_targets(L, target)
         conditions = {"duration1": len1, "duration2": len2, "target": target}
-        return make_trials(inputs, targets, mask, conditions, ep, self.dt)
+        return self._trials(L, inputs, targets, mask, conditions)
 
     @jitted
     def sample(self, key, batch_size: int):
         batch_size = self._check_batch_size(batch_size)
         ku, kt = jax.random.split(key)
-        ep = self._layout(ku, batch_size)
-        d1 = (ep["stim1"][:, 1] - ep["stim1"][:, 0]).astype(jnp.float32) * self.dt
-        d2 = (ep["stim2"][:, 1] - ep["stim2"][:, 0]).astype(jnp.float32) * self.dt
+        L = self._layout(ku, batch_size)
+        d1, d2 = L.length_ms("stim1"), L.length_ms("stim2")
         return self.trials_from_conditions(kt, d1, d2)
 
     def _values(self, name):
@@ -390,12 +328,3 @@ class IntervalDiscrimination(EpochTask):
             k: v for k, v in self._grid_durations(durations).items() if k not in ("stim1", "stim2")
         }
         return self.trials_from_conditions(key, g["d1"], g["d2"], durations=fixed)
-
-    @jitted
-    def evaluate(self, outputs, trials) -> dict:
-        """The choice unit with the largest mean output over the decision (+1 = first)."""
-        outputs = self._check_outputs(outputs, trials)
-        dec = window(trials.epochs["decision"], trials.n_steps)
-        s = score_onehot(outputs, dec, jnp.where(trials.conditions["target"] > 0, 1, 2))
-        s["choice"] = jnp.where(s["choice"] == 1, 1.0, -1.0)
-        return s

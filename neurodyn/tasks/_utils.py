@@ -1,4 +1,5 @@
-"""Building blocks shared by the task classes: presets, epoch durations, windows, grids, scoring.
+"""Building blocks shared by the task classes: compilation, random draws, validation, grids,
+target layouts and scoring (epochs and the trial builder are in `_epochs.py`).
 
 Everything here is either plain validation (run once, in a constructor) or a pure, batched
 JAX function; none of it loops over trials or time steps in Python.
@@ -14,7 +15,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._base import AbstractTask, steps
 from ._trials import Trials
 
 # ---------------------------------------------------------------------------------------------
@@ -52,17 +52,6 @@ def normal(key, shape):
 def bernoulli(key, p, shape):
     """Bernoulli(p) draws of `shape`, bool."""
     return jax.random.bernoulli(key, p, (int(np.prod(shape)),)).reshape(shape)
-
-
-def epoch_noise(key, bounds, longest: int, n_steps: int, n: int):
-    """Standard normal noise `[B, T, n]` inside one epoch (`bounds [B, 2]`, at most `longest`
-    steps) and zero elsewhere, drawing only `longest` steps per trial instead of `T`."""
-    batch = bounds.shape[0]
-    draws = normal(key, (batch, max(longest, 1), n))
-    t = jnp.arange(n_steps, dtype=jnp.int32)[None, :]
-    idx = jnp.clip(t - bounds[:, :1], 0, max(longest, 1) - 1)
-    inside = ((t >= bounds[:, :1]) & (t < bounds[:, 1:2]))[:, :, None]
-    return jnp.take_along_axis(draws, idx[:, :, None], axis=1) * inside
 
 
 def uniforms(key, n: int, batch: int):
@@ -147,118 +136,13 @@ def check_values(values, name: str, *, low=None, high=None, nonzero=False) -> tu
 
 
 # ---------------------------------------------------------------------------------------------
-# Epoch durations: a number (fixed, ms), (lo, hi) or ("uniform", lo, hi) (uniform over the
-# multiples of dt in [lo, hi]), ("choice", (v1, v2, ...)), or ("truncexp", mean, lo, hi)
-# (exponential of that mean conditioned on [lo, hi), floored to dt, as NeuroGym's TruncExp).
-
-
-def normalize_duration(spec, dt: float, name: str):
-    """Validate a duration spec; fixed durations come back as a float, others as a tuple."""
-    if isinstance(spec, (int, float, np.number)) and not isinstance(spec, bool):
-        steps(float(spec), dt, name)
-        return float(spec)
-    if not isinstance(spec, (tuple, list)) or len(spec) == 0:
-        raise ValueError(f"{name} must be a duration in ms or a (lo, hi) range, got {spec!r}")
-    if not isinstance(spec[0], str):
-        spec = ("uniform", *spec)
-    kind = spec[0]
-    if kind == "uniform":
-        if len(spec) != 3:
-            raise ValueError(f"{name}: a uniform range is (lo, hi), got {spec!r}")
-        lo, hi = (float(check_number(v, name)) for v in spec[1:])
-        steps(lo, dt, name)
-        steps(hi, dt, name)
-        if hi < lo:
-            raise ValueError(f"{name}: the range must have lo <= hi, got {spec!r}")
-        return ("uniform", lo, hi)
-    if kind == "choice":
-        vals = tuple(float(v) for v in np.atleast_1d(spec[1]))
-        if len(vals) == 0:
-            raise ValueError(f"{name}: choice needs at least one duration, got {spec!r}")
-        for v in vals:
-            steps(v, dt, name)
-        return ("choice", vals)
-    if kind == "truncexp":
-        if len(spec) != 4:
-            raise ValueError(f"{name}: a truncated exponential is (mean, lo, hi), got {spec!r}")
-        mean = check_number(spec[1], f"{name} mean", low=0, low_open=True)
-        lo, hi = float(spec[2]), float(spec[3])
-        steps(lo, dt, name)
-        steps(hi, dt, name)
-        if hi <= lo:
-            raise ValueError(f"{name}: truncexp needs lo < hi, got {spec!r}")
-        return ("truncexp", mean, lo, hi)
-    raise ValueError(f"{name}: unknown duration kind {kind!r} (uniform, choice, truncexp)")
-
-
-def duration_steps(spec, dt: float) -> tuple[int, int]:
-    """(shortest, longest) number of steps a normalised spec can produce."""
-    if isinstance(spec, float):
-        n = steps(spec, dt, "duration")
-        return n, n
-    kind = spec[0]
-    if kind == "uniform":
-        return steps(spec[1], dt, "lo"), steps(spec[2], dt, "hi")
-    if kind == "choice":
-        s = [steps(v, dt, "choice") for v in spec[1]]
-        return min(s), max(s)
-    lo, hi = steps(spec[2], dt, "lo"), steps(spec[3], dt, "hi")
-    return lo, max(lo, hi - 1)
-
-
-def sample_steps(u, spec, dt: float):
-    """Per-trial durations in steps, `[B]` int32, from uniforms `u [B]`."""
-    if isinstance(spec, float):
-        return jnp.full(u.shape, steps(spec, dt, "duration"), dtype=jnp.int32)
-    kind = spec[0]
-    if kind == "uniform":
-        return integers(u, *duration_steps(spec, dt))
-    if kind == "choice":
-        return choose(u, tuple(steps(v, dt, "choice") for v in spec[1]), jnp.int32)
-    _, mean, lo, hi = spec
-    # Inverse CDF of an exponential of this mean conditioned on [lo, hi).
-    v = lo - mean * jnp.log1p(-u * (1.0 - np.exp(-(hi - lo) / mean)))
-    n = jnp.floor(v / dt + 1e-6).astype(jnp.int32)
-    a, b = duration_steps(spec, dt)
-    return jnp.clip(n, a, b)
-
-
-def max_steps(specs, dt: float) -> int:
-    return int(sum(duration_steps(s, dt)[1] for s in specs))
-
-
-def epoch_layout(key, names, specs, dt: float, batch: int, given: dict | None = None):
-    """Per-trial epoch boundaries `{name: [B, 2]}` for consecutive epochs starting at t = 0.
-
-    `given` may fix some epochs' durations per trial (`{name: [B]}` in steps).
-    """
-    given = given or {}
-    u = uniforms(key, len(names), batch)
-    lengths = []
-    for i, (name, spec) in enumerate(zip(names, specs)):
-        if name in given:
-            lengths.append(jnp.broadcast_to(jnp.asarray(given[name], jnp.int32), (batch,)))
-        else:
-            lengths.append(sample_steps(u[i], spec, dt))
-    lengths = jnp.stack(lengths, axis=1)
-    stops = jnp.cumsum(lengths, axis=1)
-    starts = stops - lengths
-    return {n: jnp.stack([starts[:, i], stops[:, i]], axis=1) for i, n in enumerate(names)}
+# Windows
 
 
 def window(bounds, n_steps: int):
     """1.0 where start <= t < stop, `[B, T]` float32, for `bounds [B, 2]`."""
     t = jnp.arange(n_steps, dtype=jnp.int32)[None, :]
     return ((t >= bounds[:, :1]) & (t < bounds[:, 1:2])).astype(jnp.float32)
-
-
-def span(epochs: dict, first: str, last: str):
-    """Bounds `[B, 2]` from the start of `first` to the stop of `last`."""
-    return jnp.stack([epochs[first][:, 0], epochs[last][:, 1]], axis=1)
-
-
-def trial_end(epochs: dict):
-    return jnp.max(jnp.stack([e[:, 1] for e in epochs.values()], axis=1), axis=1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,6 +163,22 @@ def as_batch(x, name: str, dtype=jnp.float32):
     if x.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array [batch], got shape {x.shape}")
     return x
+
+
+def as_batches(**arrays):
+    """Validate per-trial arguments: each `name=x` or `name=(x, dtype)` (default float32)
+    becomes a 1-D array, all of one length; returned in the order given."""
+    out = []
+    for name, v in arrays.items():
+        x, dtype = v if isinstance(v, tuple) else (v, jnp.float32)
+        out.append(as_batch(x, name, dtype))
+    if len({x.shape[0] for x in out}) > 1:
+        names = list(arrays)
+        raise ValueError(
+            f"{', '.join(names[:-1])} and {names[-1]} must have the same length, got "
+            f"{[x.shape[0] for x in out]}"
+        )
+    return tuple(out)
 
 
 def make_trials(inputs, targets, mask, conditions, epochs, dt) -> Trials:
@@ -341,55 +241,3 @@ def score_onehot(outputs, win, label) -> dict:
         "no_response": no_response,
     }
 
-
-class EpochTask(AbstractTask):
-    """A task made of consecutive epochs whose durations are attributes named as the epochs.
-
-    Subclasses list `epoch_names`; each epoch's attribute holds a normalised duration spec.
-    Trials start at t = 0; trials shorter than `n_steps` are padded with zero input and mask.
-    """
-
-    @property
-    def epoch_names(self) -> tuple[str, ...]:
-        raise NotImplementedError
-
-    def _specs(self):
-        return [getattr(self, n) for n in self.epoch_names]
-
-    @property
-    def n_steps(self) -> int:
-        return max_steps(self._specs(), self.dt)
-
-    def _layout(self, key, batch: int, given: dict | None = None) -> dict:
-        return epoch_layout(key, self.epoch_names, self._specs(), self.dt, batch, given)
-
-    def _given(self, durations, batch: int) -> dict:
-        """`{epoch: [B] ms}` → `{epoch: [B] steps}` for `epoch_layout`."""
-        if durations is None:
-            return {}
-        unknown = set(durations) - set(self.epoch_names)
-        if unknown:
-            raise ValueError(
-                f"durations: unknown epochs {sorted(unknown)}; the epochs are {self.epoch_names}"
-            )
-        return {
-            k: jnp.broadcast_to(jnp.round(jnp.asarray(v, jnp.float32) / self.dt), (batch,))
-            for k, v in durations.items()
-        }
-
-    def _grid_durations(self, durations=None) -> dict:
-        """Durations for a deterministic grid: the given ones (ms), and every variable epoch
-        not given at its longest (as Dubreuil et al.'s psychometric code)."""
-        out = dict(durations or {})
-        for name in self.epoch_names:
-            spec = getattr(self, name)
-            if name not in out and not isinstance(spec, float):
-                out[name] = duration_steps(spec, self.dt)[1] * self.dt
-        return out
-
-    def _set_epochs(self, cfg: dict, *, at_least_one=()) -> None:
-        for name in self.epoch_names:
-            setattr(self, name, normalize_duration(cfg[name], self.dt, name))
-        for name in at_least_one:
-            if duration_steps(getattr(self, name), self.dt)[0] < 1:
-                raise ValueError(f"{name} must last at least one time step (dt={self.dt} ms)")

@@ -8,25 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._utils import (
-    EpochTask,
-    as_batch,
-    check_number,
-    grid,
-    integers,
-    jitted,
-    make_trials,
-    normal,
-    onehot_targets,
-    resolve,
-    scalar_targets,
-    score_onehot,
-    score_sign,
-    trial_end,
-    uniforms,
-    window,
-    window_mean,
-)
+from ._epochs import ChoiceTask
+from ._utils import as_batches, check_number, grid, integers, jitted, normal, uniforms
 
 
 def _romo_pairs(differences=(8, 16, 24), f_min=10, f_max=34):
@@ -76,7 +59,7 @@ DELAY_COMPARISON_PRESETS = {
 }
 
 
-class DelayComparison(EpochTask):
+class DelayComparison(ChoiceTask):
     """Parametric working memory (Romo et al. 1999): compare two vibration frequencies f1, f2
     separated by a delay.
 
@@ -115,23 +98,9 @@ class DelayComparison(EpochTask):
         pairs=None,
         input_noise=None,
     ):
-        cfg = resolve(
-            DELAY_COMPARISON_PRESETS,
-            preset,
-            dict(
-                dt=dt,
-                fixation=fixation,
-                stimulus1=stimulus1,
-                delay=delay,
-                stimulus2=stimulus2,
-                decision=decision,
-                pairs=pairs,
-                input_noise=input_noise,
-            ),
+        cfg = self._configure(
+            DELAY_COMPARISON_PRESETS, locals(), at_least_one=("stimulus1", "stimulus2", "decision")
         )
-        self.preset = preset
-        self.dt = cfg["dt"]
-        self._set_epochs(cfg, at_least_one=("stimulus1", "stimulus2", "decision"))
         p = np.asarray(cfg["pairs"], dtype=np.float64)
         if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0 or not np.all(np.isfinite(p)):
             raise ValueError(f"pairs must be a non-empty list of (f1, f2), got {cfg['pairs']!r}")
@@ -151,10 +120,6 @@ class DelayComparison(EpochTask):
         return 2 if self.preset == "neurogym" else 1
 
     @property
-    def n_outputs(self) -> int:
-        return 3 if self.preset == "neurogym" else 1
-
-    @property
     def f_min(self) -> float:
         return float(np.min(self.pairs))
 
@@ -165,40 +130,26 @@ class DelayComparison(EpochTask):
     @jitted
     def trials_from_conditions(self, key, f1, f2, *, durations=None):
         """Trials with given frequencies `[B]`; `durations` (`{epoch: ms or [B] ms}`) optional."""
-        f1, f2 = as_batch(f1, "f1"), as_batch(f2, "f2")
-        if f1.shape != f2.shape:
-            raise ValueError("f1 and f2 must have the same length")
-        batch = f1.shape[0]
+        f1, f2 = as_batches(f1=f1, f2=f2)
         k_layout, k_noise = jax.random.split(key)
-        given = self._given(durations, batch)
-        ep = self._layout(k_layout, batch, given)
-        T = self.n_steps
-        s1, s2 = window(ep["stimulus1"], T), window(ep["stimulus2"], T)
-        dec = window(ep["decision"], T)
+        L = self._layout(k_layout, f1.shape[0], durations)
+        s1, s2 = L.window("stimulus1"), L.window("stimulus2")
         span_ = self.f_max - self.f_min
         target = (f1 - f2) / span_
-        if self.preset == "neurogym":
+        if self._onehot:
             rep = lambda f: (1.0 + (f - self.f_min) / span_) / 2.0  # noqa: E731
             stim = rep(f1)[:, None] * s1 + rep(f2)[:, None] * s2
-            pre = window(jnp.stack([jnp.zeros_like(trial_end(ep)), ep["stimulus2"][:, 1]], 1), T)
-            inputs = jnp.stack([pre, stim], axis=-1)
-            inputs = inputs + (s1 + s2)[:, :, None] * self.input_noise * normal(
-                k_noise, (batch, T, 2)
-            )
-            valid = window(jnp.stack([jnp.zeros_like(trial_end(ep)), trial_end(ep)], 1), T)
-            targets, mask = onehot_targets(jnp.where(f1 > f2, 1, 2), dec, valid, 3)
+            inputs = L.concat(L.until("stimulus2", "stop")[:, :, None], stim[:, :, None])
+            noise = self.input_noise * normal(k_noise, (L.batch, L.n_steps, 2))
+            inputs = inputs + (s1 + s2)[:, :, None] * noise
         else:
             mid = (self.f_max + self.f_min) / 2
             stim = ((f1 - mid) / span_)[:, None] * s1 + ((f2 - mid) / span_)[:, None] * s2
-            inputs = stim[:, :, None] + self.input_noise * normal(k_noise, (batch, T, 1))
-            targets, mask = scalar_targets(target, dec)
-        conditions = {
-            "f1": f1,
-            "f2": f2,
-            "target": target,
-            "delay": (ep["delay"][:, 1] - ep["delay"][:, 0]).astype(jnp.float32) * self.dt,
-        }
-        return make_trials(inputs, targets, mask, conditions, ep, self.dt)
+            noise = self.input_noise * normal(k_noise, (L.batch, L.n_steps, 1))
+            inputs = stim[:, :, None] + noise
+        targets, mask = self._decision_targets(L, target)
+        conditions = {"f1": f1, "f2": f2, "target": target, "delay": L.length_ms("delay")}
+        return self._trials(L, inputs, targets, mask, conditions)
 
     @jitted
     def sample(self, key, batch_size: int):
@@ -220,18 +171,7 @@ class DelayComparison(EpochTask):
         """Choice = sign of the mean decision output (Dubreuil et al.'s `accuracy_romo`), plus
         the graded fit: `mse` and `correlation` of that mean with (f1 − f2)/f_span.
         NeuroGym: the choice unit with the largest mean (+1 for f1 > f2)."""
-        outputs = self._check_outputs(outputs, trials)
-        dec = window(trials.epochs["decision"], trials.n_steps)
-        target = trials.conditions["target"]
-        if self.preset == "neurogym":
-            s = score_onehot(outputs, dec, jnp.where(target > 0, 1, 2))
-            s["choice"] = jnp.where(s["choice"] == 1, 1.0, -1.0)
-            return s
-        s = score_sign(outputs, dec, target)
-        mean = window_mean(outputs[:, :, 0], dec)
-        s["mse"] = jnp.mean((mean - target) ** 2)
-        s["correlation"] = jnp.corrcoef(jnp.stack([mean, target]))[0, 1]
-        return s
+        return self._score_graded(outputs, trials)
 
 
 DMS_PRESETS = {
@@ -260,7 +200,7 @@ DMS_PRESETS = {
 }
 
 
-class DelayMatchSample(EpochTask):
+class DelayMatchSample(ChoiceTask):
     """Delayed match-to-sample: is the test stimulus (A or B) the same as the sample?
 
     Preset `dubreuil2022` (the default): inputs `[A, B]` (1 on the presented stimulus's unit
@@ -296,22 +236,9 @@ class DelayMatchSample(EpochTask):
         decision=None,
         input_noise=None,
     ):
-        cfg = resolve(
-            DMS_PRESETS,
-            preset,
-            dict(
-                dt=dt,
-                fixation=fixation,
-                stimulus1=stimulus1,
-                delay=delay,
-                stimulus2=stimulus2,
-                decision=decision,
-                input_noise=input_noise,
-            ),
+        cfg = self._configure(
+            DMS_PRESETS, locals(), at_least_one=("stimulus1", "stimulus2", "decision")
         )
-        self.preset = preset
-        self.dt = cfg["dt"]
-        self._set_epochs(cfg, at_least_one=("stimulus1", "stimulus2", "decision"))
         self.input_noise = check_number(cfg["input_noise"], "input_noise", low=0)
 
     @property
@@ -322,48 +249,32 @@ class DelayMatchSample(EpochTask):
     def n_inputs(self) -> int:
         return 3 if self.preset == "neurogym" else 2
 
-    @property
-    def n_outputs(self) -> int:
-        return 3 if self.preset == "neurogym" else 1
-
     @jitted
     def trials_from_conditions(self, key, sample, test, *, durations=None):
         """Trials with given sample and test stimuli `[B]` (0 = A, 1 = B); `durations`
         (`{epoch: ms or [B] ms}`) optional."""
-        sample, test = as_batch(sample, "sample", jnp.int32), as_batch(test, "test", jnp.int32)
-        if sample.shape != test.shape:
-            raise ValueError("sample and test must have the same length")
-        batch = sample.shape[0]
+        sample, test = as_batches(sample=(sample, jnp.int32), test=(test, jnp.int32))
         k_layout, k_noise = jax.random.split(key)
-        given = self._given(durations, batch)
-        ep = self._layout(k_layout, batch, given)
-        T = self.n_steps
-        ws, wt = window(ep["stimulus1"], T), window(ep["stimulus2"], T)
-        dec = window(ep["decision"], T)
-        stim = (
-            jax.nn.one_hot(sample, 2)[:, None, :] * ws[:, :, None]
-            + jax.nn.one_hot(test, 2)[:, None, :] * wt[:, :, None]
-        )
+        L = self._layout(k_layout, sample.shape[0], durations)
+        ws, wt = L.window("stimulus1")[:, :, None], L.window("stimulus2")[:, :, None]
+        stim = jax.nn.one_hot(sample, 2)[:, None, :] * ws + jax.nn.one_hot(test, 2)[:, None, :] * wt
         match = (sample == test).astype(jnp.int32)
         target = jnp.where(match == 1, 1.0, -1.0)
-        noise = self.input_noise * normal(k_noise, (batch, T, 2))
-        if self.preset == "neurogym":
-            stim = stim + noise * (ws + wt)[:, :, None]
-            fix = window(jnp.stack([jnp.zeros_like(trial_end(ep)), ep["stimulus2"][:, 1]], 1), T)
-            inputs = jnp.concatenate([fix[:, :, None], stim], axis=-1)
-            valid = window(jnp.stack([jnp.zeros_like(trial_end(ep)), trial_end(ep)], 1), T)
-            targets, mask = onehot_targets(jnp.where(match == 1, 1, 2), dec, valid, 3)
+        noise = self.input_noise * normal(k_noise, (L.batch, L.n_steps, 2))
+        if self._onehot:
+            stim = stim + noise * (ws + wt)
+            inputs = L.concat(L.until("stimulus2", "stop")[:, :, None], stim)
         else:
             inputs = stim + noise
-            targets, mask = scalar_targets(target, dec)
+        targets, mask = self._decision_targets(L, target)
         conditions = {
             "sample": sample,
             "test": test,
             "match": match,
             "target": target,
-            "delay": (ep["delay"][:, 1] - ep["delay"][:, 0]).astype(jnp.float32) * self.dt,
+            "delay": L.length_ms("delay"),
         }
-        return make_trials(inputs, targets, mask, conditions, ep, self.dt)
+        return self._trials(L, inputs, targets, mask, conditions)
 
     @jitted
     def sample(self, key, batch_size: int):
@@ -380,16 +291,3 @@ class DelayMatchSample(EpochTask):
         return self.trials_from_conditions(
             key, g["sample"], g["test"], durations=self._grid_durations(durations)
         )
-
-    @jitted
-    def evaluate(self, outputs, trials) -> dict:
-        """Sign of the mean decision output (+1 = match), as Dubreuil et al.'s `accuracy_dms`;
-        NeuroGym: the larger of the match / non-match units (+1 = match)."""
-        outputs = self._check_outputs(outputs, trials)
-        dec = window(trials.epochs["decision"], trials.n_steps)
-        target = trials.conditions["target"]
-        if self.preset == "neurogym":
-            s = score_onehot(outputs, dec, jnp.where(target > 0, 1, 2))
-            s["choice"] = jnp.where(s["choice"] == 1, 1.0, -1.0)
-            return s
-        return score_sign(outputs, dec, target)
