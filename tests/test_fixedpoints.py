@@ -171,6 +171,18 @@ def test_latent_search_agrees_with_full_search(rank_one, rank_one_fps, rank_one_
     np.testing.assert_array_equal(lat.n_unstable[order_l], full.n_unstable[order_f])
     np.testing.assert_allclose(lat.eigvals[order_l, :2], full.eigvals[order_f, :2], atol=1e-5)
     assert np.all(np.asarray(lat.q) < 1e-12)
+    # Starts off the latent span (here half of them random) project onto it with a much
+    # smaller spread than they have in the network's space; the outlier rule must use the
+    # latter, as the full search does, or it removes the two stable points.
+    mixed = jnp.concatenate([x0[:64], 2.0 * jax.random.normal(KEY(7), (64, 40))])
+    kw = dict(outlier_distance=2.0, jacobians=False, progress=False)
+    lat2, full2 = (fp.find(rank_one, mixed, latent=flag, **kw) for flag in (True, False))
+    assert lat2.n_points == full2.n_points == 3
+    assert lat2.report.removed_by()["outlier"] == full2.report.removed_by()["outlier"] == 0
+    np.testing.assert_allclose(np.sort(np.asarray(lat2.xstar @ rank_one.m[:, 0])),
+                               np.sort(np.asarray(full2.xstar @ rank_one.m[:, 0])), atol=1e-3)
+    starts = np.asarray(mixed)  # each point keeps the network state it started from
+    assert all(np.any(np.all(starts == row, axis=1)) for row in np.asarray(lat2.initial_states))
     with pytest.raises(ValueError, match="LowRankRNN"):
         fp.find(rank_one.to_full_rank(), x0, latent=True, progress=False)
 
@@ -210,7 +222,9 @@ def test_period_two_orbits():
     stable = np.asarray(two.stable)
     assert stable.sum() == 4 and np.all(np.abs(two.xstar[stable]) > 1.0)
     # only the origin is a fixed point of F itself (and it is unstable)
-    np.testing.assert_array_equal(two.min_period, np.where(np.any(two.xstar != 0, -1), 2, 1))
+    at_origin = np.linalg.norm(np.asarray(two.xstar), axis=-1) < 1e-6
+    assert at_origin.sum() == 1
+    np.testing.assert_array_equal(two.min_period, np.where(at_origin, 1, 2))
     assert not bool(two.stable[np.argmin(np.asarray(two.min_period))])
     orbit = fp.orbits(system, two[stable])
     assert orbit.shape == (4, 2, 2)
@@ -244,6 +258,11 @@ def test_line_attractor_summary_per_context(linear_net):
         block = summary.condition_id == c
         assert np.all(np.diff(summary.position[block]) > 0)  # ordered along the line
         np.testing.assert_allclose(np.abs(summary.direction[c] @ v), 1.0, atol=1e-3)
+        # exactly on a line: all the variance along the first axis (NumPy SVD as reference)
+        xc = np.asarray(fps.xstar[fps.condition_id == c], np.float64)
+        sv = np.linalg.svd(xc - xc.mean(0), compute_uv=False)
+        np.testing.assert_allclose(summary.explained[c], sv[0] ** 2 / np.sum(sv**2))
+        assert summary.explained[c] > 0.999
     np.testing.assert_allclose(summary.slow_eigval.real, 1.0, atol=1e-4)
     assert np.all(np.abs(summary.right @ v) > 0.999)
     assert np.all(summary.alignment > 0.99)
@@ -279,6 +298,29 @@ def test_jacobians_match_finite_differences():
     j1, _ = fp.jacobians(net, x, u)
     j1b, _ = fp.jacobians(net, jax.vmap(net.step)(x, u), u)
     np.testing.assert_allclose(j2, j1b @ j1, atol=1e-5)
+
+
+def test_gmres_matches_numpy():
+    """The Newton–Krylov solver: exact with a full Krylov space; with a smaller one, the
+    least-squares solution over span{b, Ab, …} (computed here from the explicit Krylov
+    matrix with NumPy)."""
+    from neurodyn.fixedpoints._optimize import gmres
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(12, 12)) + 4 * np.eye(12)
+    b = rng.normal(size=12)
+    with jax.enable_x64(True):
+        aj, bj = jnp.asarray(a), jnp.asarray(b)
+        full = np.asarray(gmres(lambda v: aj @ v, bj, 12))
+        np.testing.assert_allclose(full, np.linalg.solve(a, b), rtol=1e-9, atol=1e-11)
+        part = np.asarray(gmres(lambda v: aj @ v, bj, 4))
+    krylov = np.stack([np.linalg.matrix_power(a, i) @ b for i in range(4)], axis=1)
+    coef = np.linalg.lstsq(a @ krylov, b, rcond=None)[0]
+    np.testing.assert_allclose(part, krylov @ coef, rtol=1e-7, atol=1e-9)
+    # an invariant subspace reached early (A = I: one step solves it) is handled
+    with jax.enable_x64(True):
+        same = np.asarray(gmres(lambda v: v, bj, 6))
+    np.testing.assert_allclose(same, b, rtol=1e-12)
 
 
 # --------------------------------------------------------------------------- reporting
@@ -334,7 +376,8 @@ def test_bad_input_gives_clear_errors(rank_one):
         fp.find(net, good, jnp.zeros((5, 1)), progress=False)
     with pytest.raises(ValueError, match="NaN"):
         fp.find(net, good, jnp.array([jnp.nan]), progress=False)
-    for name in ("tol_q", "tol_unique", "max_q", "outlier_distance", "learning_rate"):
+    for name in ("tol_q", "tol_unique", "max_q", "outlier_distance", "learning_rate",
+                 "newton_radius", "krylov_dim", "max_steps", "newton_steps"):
         for bad in (0.0, -1e-3):
             with pytest.raises(ValueError, match=name):
                 fp.find(net, good, progress=False, **{name: bad})

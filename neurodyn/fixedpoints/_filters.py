@@ -105,21 +105,25 @@ def filter_points(
     if reference_states is None:
         reference_states = fps.initial_states
     removed = []
+    # every rule on NumPy copies, then one selection of the points kept
+    x, q = np.asarray(fps.xstar), np.asarray(fps.q)
+    cid = np.asarray(fps.condition_id)
+    idx = np.arange(fps.n_points)
 
-    def apply(points, keep, rule):
+    def apply(idx, keep, rule):
         keep = np.asarray(keep, bool)
         removed.append((rule, int(np.sum(~keep))))
-        return points[keep]
+        return idx[keep]
 
-    x, q = np.asarray(fps.xstar), np.asarray(fps.q)
-    fps = apply(fps, np.all(np.isfinite(x), axis=-1) & np.isfinite(q), "non_finite")
+    idx = apply(idx, np.all(np.isfinite(x), axis=-1) & np.isfinite(q), "non_finite")
     if max_q is not None:
-        fps = apply(fps, np.asarray(fps.q) <= max_q, "q > max_q")
+        idx = apply(idx, q[idx] <= max_q, "q > max_q")
     if outlier_distance is not None:
-        fps = apply(fps, outlier_mask(fps.xstar, reference_states, outlier_distance), "outlier")
-    if tol_unique is not None and fps.n_points > 0:
-        keep = unique_mask(fps.xstar, fps.q, fps.condition_id, jnp.asarray(tol_unique))
-        fps = apply(fps, keep, "duplicate")
+        idx = apply(idx, outlier_mask(x[idx], reference_states, outlier_distance), "outlier")
+    if tol_unique is not None and idx.size > 0:
+        keep = unique_mask(x[idx], q[idx], cid[idx], jnp.asarray(tol_unique))
+        idx = apply(idx, keep, "duplicate")
+    fps = fps[idx]
     report = fps.report or Report(n_starts=fps.n_points, outcome=())
     report = dataclasses.replace(
         report, removed=report.removed + tuple(removed), n_kept=fps.n_points

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from ._filters import filter_points
 from ._jacobian import decompose
-from ._optimize import Carry, Params, Static, chunk, init_carry
+from ._optimize import Carry, Params, Static, chunk, init_carry, polish
 from ._result import CONVERGED, MAX_STEPS, STATUS_NAMES, FixedPoints, Report
 from ._system import (
     check_callable,
@@ -33,13 +33,18 @@ from ._system import (
     system_dt,
 )
 
+# Newton polishing is tried again on a point once Adam has cut its q by this factor since
+# the last try (a try costs about as much as `krylov_dim` / 2 Adam steps per Newton step).
+RETRY = 1e-2
+
 
 def _bucket(n_active: int, n_total: int) -> int:
-    """Batch size for `n_active` live points: P, or ⌈P / 8ʲ⌉ ≥ 64 once P ≥ 512, so that a
-    large search sheds its finished points while at most three sizes are ever compiled."""
+    """Batch size for `n_active` of P points: the smallest of P, ⌈P/4⌉, ⌈P/16⌉, … that holds
+    them, but no smaller than the first that is ≤ 64: a large search sheds its finished
+    points while only a few sizes (three for P = 1024) are ever compiled."""
     size = n_total
-    while size >= 512 and (size + 7) // 8 >= max(n_active, 64):
-        size = (size + 7) // 8
+    while size > 64 and -(-size // 4) >= n_active:
+        size = -(-size // 4)
     return size
 
 
@@ -83,7 +88,7 @@ def find(
     period: int = 1,
     tol_q: float = 1e-12,
     max_steps: int = 5000,
-    learning_rate: float = 0.1,
+    learning_rate: float = 0.3,
     chunk_size: int = 100,
     patience: int = 20,
     lr_factor: float = 0.5,
@@ -91,6 +96,7 @@ def find(
     newton: bool = True,
     newton_steps: int = 8,
     newton_radius: float = 10.0,
+    krylov_dim: int = 32,
     filter: bool = True,
     max_q: float | None = None,
     tol_unique: float | None = 1e-3,
@@ -123,7 +129,12 @@ def find(
         patience, lr_factor, lr_min: the step size is multiplied by `lr_factor` after `patience`
             steps without a 0.1 % fall in q; a point whose step size drops below `lr_min`
             has stalled (a slow point, or q's minimum is not zero).
-        newton, newton_steps: polish with damped Newton iterations after each chunk.
+        newton, newton_steps: polish with up to `newton_steps` inexact Newton iterations
+            after each Adam chunk, every point whose q has fallen tenfold since it was last
+            polished (a step is taken only if it lowers q).
+        krylov_dim: each Newton step solves J Δ = −r by GMRES in a Krylov space of at most
+            this many dimensions (Jacobian-vector products only; exact Newton when the state
+            has no more dimensions than this).
         newton_radius: Newton's result is taken only if it lies within `newton_radius` ×
             (the point's current Adam step size) of where Adam is, in the max norm, so Newton
             finishes the point Adam is converging to and never jumps elsewhere: Newton's basins
@@ -139,7 +150,11 @@ def find(
             distinct inputs); de-duplication never merges points of different conditions.
         latent: for a `LowRankRNN`, search its exact latent reduction (rank + n_inputs
             dimensions; `neurodyn.lowrank.latent`) and lift the points back to the network's
-            state space (initial states are projected onto the latent coordinates).
+            state space (initial states are projected onto the latent coordinates; the
+            filters run on the lifted points against the original starts). The Jacobians
+            are still the network's, N × N per point: for thousands of units pass
+            `jacobians=False` and decompose the latent system (`OrthonormalLatent(model)`)
+            or a few selected points.
 
     Returns:
         `FixedPoints`, with `report` saying how many starts converged, stalled, ran out of
@@ -154,7 +169,8 @@ def find(
             system, initial_states, inputs, dynamics=dynamics, period=period, tol_q=tol_q,
             max_steps=max_steps, learning_rate=learning_rate, chunk_size=chunk_size,
             patience=patience, lr_factor=lr_factor, lr_min=lr_min, newton=newton,
-            newton_steps=newton_steps, newton_radius=newton_radius, filter=filter, max_q=max_q,
+            newton_steps=newton_steps, newton_radius=newton_radius, krylov_dim=krylov_dim,
+            filter=filter, max_q=max_q,
             tol_unique=tol_unique, outlier_distance=outlier_distance, jacobians=jacobians,
             condition_id=condition_id, progress=progress,
         )
@@ -166,6 +182,7 @@ def find(
     patience = check_positive("patience", patience, integer=True)
     lr_min = check_positive("lr_min", lr_min)
     newton_steps = check_positive("newton_steps", newton_steps, integer=True)
+    krylov_dim = check_positive("krylov_dim", krylov_dim, integer=True)
     if isinstance(newton_radius, bool) or not newton_radius > 0:  # inf allowed
         raise ValueError(f"newton_radius must be > 0 (inf allowed), got {newton_radius!r}")
     if not 0 < lr_factor < 1:
@@ -180,7 +197,7 @@ def find(
     check_callable(system, x0, u, dynamics, period)
     cid = _condition_ids(u, condition_id, n_points)
 
-    static = Static(dynamics=dynamics, period=int(period), newton_steps=newton_steps)
+    static = Static(dynamics, int(period), newton_steps, krylov_dim)
     params = Params(
         *(jnp.asarray(v, x0.dtype) for v in (tol_q, lr_factor, lr_min)),
         jnp.asarray(patience, jnp.int32),
@@ -230,12 +247,48 @@ def find(
     return fps
 
 
-def _optimise(system, carry: Carry, u, static, params, max_steps, chunk_size, polish, progress):
-    """The host loop: jitted chunks on the live points, a progress bar between them. The
-    state is kept in NumPy between chunks, so compaction costs no extra compilations."""
+def _gathered(fn, carry: Carry, rows: np.ndarray, u_host: np.ndarray, *args) -> Carry:
+    """`fn(part, u_part, *args)` on the points `rows` only (padded to a bucket size by
+    repeating a row, so that few batch sizes are ever compiled), written back into `carry`."""
+    n_points = carry.x.shape[0]
+    size = _bucket(rows.size, n_points)
+    if size == n_points:
+        idx = None
+        part, part_u = carry, u_host
+    else:
+        idx = np.concatenate([rows, np.full(size - rows.size, rows[0])])
+        part = Carry(*(a if a.ndim == 0 else a[idx] for a in carry))
+        part_u = u_host[idx]
+    part = Carry(*(np.asarray(a) for a in fn(part, part_u, *args)))
+    if idx is None:
+        return part
+    new = []
+    for full, p in zip(carry, part):
+        if full.ndim == 0:
+            new.append(p)
+        else:
+            full = full.copy()
+            full[idx] = p
+            new.append(full)
+    return Carry(*new)
+
+
+def _optimise(system, carry: Carry, u, static, params, max_steps, chunk_size, newton, progress):
+    """The host loop: jitted Adam chunks on the live points, then Newton–Krylov polishing of
+    the live points whose q has fallen by `RETRY` since they were last polished, with a
+    progress bar between chunks. The state is kept in NumPy between calls, so gathering the
+    live points costs no extra compilations beyond a few bucket sizes."""
     carry = Carry(*(np.asarray(a) for a in carry))
     u_host = np.asarray(u)
     n_points = carry.x.shape[0]
+    q_tried = np.full((n_points,), np.inf, carry.q_best.dtype)
+
+    def adam(part, part_u, n):
+        return chunk(system, part, part_u, np.int32(n), static, params)
+
+    def newton_polish(part, part_u):
+        return polish(system, part, part_u, static, params)
+
     bar = tqdm(total=max_steps, disable=not progress, desc="fixed points", unit="step")
     steps = 0
     try:
@@ -243,30 +296,15 @@ def _optimise(system, carry: Carry, u, static, params, max_steps, chunk_size, po
             live = np.flatnonzero(carry.active)
             if live.size == 0:
                 break
-            size = _bucket(live.size, n_points)
-            if size == n_points:
-                idx, part, part_u = None, carry, u
-            else:
-                idx = np.concatenate([live, np.full(size - live.size, live[0])])
-                part = Carry(*(a if a.ndim == 0 else a[idx] for a in carry))
-                part_u = u_host[idx]
             # short chunks first, so that Newton can finish the easy points early
             n = min(chunk_size, max(8, 2 * steps), max_steps - steps)
-            part = chunk(system, part, part_u, np.int32(n), static, params, bool(polish))
-            part = Carry(*(np.asarray(a) for a in part))
-            if idx is None:
-                carry = part
-            else:
-                new = []
-                for full, p in zip(carry, part):
-                    if full.ndim == 0:
-                        new.append(p)
-                    else:
-                        full = full.copy()
-                        full[idx] = p
-                        new.append(full)
-                carry = Carry(*new)
+            carry = _gathered(adam, carry, live, u_host, n)
             steps += n
+            if newton:
+                due = np.flatnonzero(carry.active & (carry.q_best <= RETRY * q_tried))
+                if due.size:
+                    carry = _gathered(newton_polish, carry, due, u_host)
+                    q_tried[due] = carry.q_best[due]
             bar.update(n)
             live_q = carry.q_best[carry.active]
             bar.set_postfix(

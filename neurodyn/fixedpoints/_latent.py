@@ -58,11 +58,18 @@ class OrthonormalLatent(eqx.Module):
         return x @ self.basis
 
 
-def find_latent(model, initial_states, inputs, *, filter, max_q, jacobians, **kwargs):
-    """`find` on the orthonormal latent system, with the points lifted to the network."""
+def find_latent(model, initial_states, inputs, *, filter, max_q, tol_unique, outlier_distance,
+                jacobians, **kwargs):
+    """`find` on the orthonormal latent system, with the points lifted to the network.
+
+    The filters run on the lifted points, against the network's own starting states: an
+    outlier is judged by the spread of the starts in the full state space (their projections
+    onto the latent span spread far less, and would make every point off the origin an
+    outlier)."""
+    from ._filters import filter_points
     from ._find import find
     from ._jacobian import decompose
-    from ._system import check_states
+    from ._system import check_positive, check_states
 
     if not isinstance(model, LowRankRNN):
         raise ValueError(
@@ -72,15 +79,17 @@ def find_latent(model, initial_states, inputs, *, filter, max_q, jacobians, **kw
     if model.m.ndim != 2:
         raise ValueError("latent=True needs one network, not a stacked ensemble")
     x0 = check_states(model, initial_states)
+    for name, value in (("max_q", max_q), ("tol_unique", tol_unique),
+                        ("outlier_distance", outlier_distance)):
+        check_positive(name, value, allow_none=True)
     system = OrthonormalLatent(model)
-    fz = find(
-        system, system.project(x0), inputs, filter=filter, max_q=max_q, jacobians=False,
-        **kwargs,
-    )
+    fz = find(system, system.project(x0), inputs, filter=False, jacobians=False, **kwargs)
     fps = dataclasses.replace(
-        fz,
-        xstar=system.lift(fz.xstar),
-        initial_states=system.lift(fz.initial_states),
-        dt=float(model.dt),
+        fz, xstar=system.lift(fz.xstar), initial_states=x0, dt=float(model.dt)
     )
+    if filter:
+        fps = filter_points(
+            fps, max_q=fz.report.tol_q if max_q is None else max_q, tol_unique=tol_unique,
+            outlier_distance=outlier_distance,
+        )
     return decompose(model, fps) if jacobians else fps

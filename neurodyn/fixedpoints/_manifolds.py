@@ -157,6 +157,8 @@ class LineAttractor(NamedTuple):
         alignment: `[M]` |cos| of the angle between `right` and the local direction of the
             manifold (finite differences between neighbours).
         direction: `[C, N]` the first principal axis of each condition's points.
+        explained: `[C]` the fraction of the variance of each condition's points along that
+            axis (1 for points exactly on a line; NaN for fewer than two distinct points).
     """
 
     index: np.ndarray
@@ -169,6 +171,7 @@ class LineAttractor(NamedTuple):
     left: np.ndarray
     alignment: np.ndarray
     direction: np.ndarray
+    explained: np.ndarray
 
 
 def line_attractor(fps: FixedPoints) -> LineAttractor:
@@ -186,15 +189,18 @@ def line_attractor(fps: FixedPoints) -> LineAttractor:
     tau = np.asarray(fps.time_constants(), np.float64)
     cond = np.asarray(fps.condition_id)
     out = {k: [] for k in LineAttractor._fields}
-    directions = []
+    directions, explained = [], []
     for c in np.unique(cond):
         members = np.flatnonzero(cond == c)
         xc = x[members]
         centred = xc - xc.mean(axis=0)
         if len(members) > 1 and np.any(centred):
-            direction = np.linalg.svd(centred, full_matrices=False)[2][0]
+            _, sv, vt = np.linalg.svd(centred, full_matrices=False)
+            direction = vt[0]
+            explained.append(sv[0] ** 2 / np.sum(sv**2))
         else:
             direction = np.zeros(x.shape[1])
+            explained.append(np.nan)
         pos = centred @ direction
         order = np.argsort(pos, kind="stable")
         members, xc, pos = members[order], xc[order], pos[order]
@@ -223,5 +229,7 @@ def line_attractor(fps: FixedPoints) -> LineAttractor:
             out["right"].append(v)
             out["left"].append(w)
             out["alignment"].append(abs(v @ t) / tn if tn > 0 else np.nan)
-    arrays = {k: np.asarray(v) for k, v in out.items() if k != "direction"}
-    return LineAttractor(**arrays, direction=np.asarray(directions))
+    arrays = {k: np.asarray(v) for k, v in out.items() if k not in ("direction", "explained")}
+    return LineAttractor(
+        **arrays, direction=np.asarray(directions), explained=np.asarray(explained)
+    )

@@ -1,4 +1,4 @@
-"""The pure, jitted kernel of the fixed-point search: Adam chunks and Newton polishing.
+"""The pure, jitted kernels of the fixed-point search: Adam chunks and Newton–Krylov polishing.
 
 Every point is optimised independently (vmap), with its own adaptive learning rate: Adam
 directions (`optax.scale_by_adam`, elementwise, so per point) scaled by a per-point step size
@@ -7,8 +7,15 @@ that is multiplied by `lr_factor` when q has not fallen by a relative `plateau_r
 (converged), when its step size falls below `lr_min` (stalled: a slow point or a failure), or
 when q turns non-finite (the step is rejected and the point is frozen).
 
-Only the structure of a search is static (dynamics, period, Newton iterations); tolerances and
-rates are traced, so one compilation serves every setting for a given system and batch size.
+Polishing is inexact Newton on r(x) = 0 (r = Fᵏ(x) − x, or f(x)): each step solves
+J_r Δ = −r by GMRES in a Krylov space of at most `krylov_dim` dimensions, built from
+Jacobian-vector products, so it costs `krylov_dim` evaluations of the dynamics rather than a
+full Jacobian and an LU factorisation (N times as many at N = 128). With krylov_dim ≥ N the
+solve is exact, i.e. plain Newton.
+
+Only the structure of a search is static (dynamics, period, Newton and Krylov sizes);
+tolerances and rates are traced, so one compilation serves every setting for a given system
+and batch size.
 """
 
 from __future__ import annotations
@@ -19,11 +26,14 @@ from typing import NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.scipy.linalg
 import optax
 
 from ._result import CONVERGED, NON_FINITE, STALLED
 from ._system import residual_fn
+
+# A Newton iteration goes on only while each step cuts q at least this much (‖r‖ tenfold):
+# inside Newton's basin it does far better, outside it this stops it after one step.
+NEWTON_PROGRESS = 1e-2
 
 
 class Static(NamedTuple):
@@ -32,6 +42,7 @@ class Static(NamedTuple):
     dynamics: str
     period: int
     newton_steps: int
+    krylov_dim: int
 
 
 class Params(NamedTuple):
@@ -126,33 +137,113 @@ def _adam_step(c: Carry, system, u, st: Static, pr: Params) -> Carry:
     )
 
 
-def _newton_point(x, u, q0, system, st: Static):
-    """Newton on r(x) = 0 (solve J_r Δ = −r), stopping at the first step that does not lower
-    q; returns the last state that did."""
-    res = residual_fn(system, st.dynamics, st.period)
-    jac = jax.jacfwd(res)
+@eqx.filter_jit
+def chunk(system, carry: Carry, u, n_steps, st: Static, pr: Params) -> Carry:
+    """Up to `n_steps` Adam steps on every active point (inactive points are left as they
+    are); stops early once no point is active. `n_steps` is traced, so chunks of any length
+    share one compilation."""
+    step = functools.partial(_adam_step, system=system, u=u, st=st, pr=pr)
 
-    def body(carry, _):
-        y, q, going = carry
-        # LU directly: jnp.linalg.solve's differentiable wrapper only slows compilation here
-        step = jax.scipy.linalg.lu_solve(jax.scipy.linalg.lu_factor(jac(y, u)), -res(y, u))
+    def cond(state):
+        i, c = state
+        return (i < n_steps) & jnp.any(c.active)
+
+    def body(state):
+        i, c = state
+        return i + 1, step(c)
+
+    _, carry = jax.lax.while_loop(cond, body, (jnp.zeros((), jnp.int32), carry))
+    return carry
+
+
+def gmres(matvec, b, k: int):
+    """min ‖A Δ − b‖ over the Krylov space span{b, Ab, …, A^{k−1}b} (GMRES without restarts,
+    Saad & Schultz 1986), A given as `matvec`. Arnoldi with classical Gram–Schmidt applied
+    twice (as stable as modified Gram–Schmidt, and vectorised); an exact solve when k ≥ the
+    dimension and A is nonsingular."""
+    n = b.shape[-1]
+    beta = jnp.sqrt(jnp.sum(b * b))
+    basis = jnp.zeros((k + 1, n), b.dtype).at[0].set(b / jnp.where(beta > 0, beta, 1.0))
+    hess = jnp.zeros((k + 1, k), b.dtype)
+    eps = jnp.finfo(b.dtype).eps
+
+    def body(j, state):
+        basis, hess = state
+        w = matvec(basis[j])
+        scale = jnp.sqrt(jnp.sum(w * w))
+        h = basis @ w  # rows not yet filled are zero and contribute nothing
+        w = w - h @ basis
+        h2 = basis @ w
+        w = w - h2 @ basis
+        h = h + h2
+        norm = jnp.sqrt(jnp.sum(w * w))
+        ok = norm > 10 * eps * scale  # otherwise the space is invariant: stop growing it
+        basis = basis.at[j + 1].set(jnp.where(ok, w / jnp.where(ok, norm, 1.0), 0.0))
+        hess = hess.at[:, j].set(h.at[j + 1].set(jnp.where(ok, norm, 0.0)))
+        return basis, hess
+
+    basis, hess = jax.lax.fori_loop(0, k, body, (basis, hess))
+    # min ‖H y − β e₁‖ through a QR factorisation of the (k+1) × k Hessenberg matrix; a zero
+    # diagonal of R (an invariant subspace reached early) gets a unit pivot and y = 0 there
+    qmat, rmat = jnp.linalg.qr(hess)
+    diag = jnp.diagonal(rmat)
+    small = jnp.abs(diag) <= 10 * eps * jnp.max(jnp.abs(diag))
+    rmat = rmat + jnp.diag(jnp.where(small, 1.0, 0.0))
+    rhs = jnp.where(small, 0.0, beta * qmat[0])
+    y = jax.scipy.linalg.solve_triangular(rmat, rhs, lower=False)
+    return y @ basis[:k]
+
+
+def newton_direction(res, x, u, krylov_dim: int):
+    """(r(x), Δ) with J_r Δ ≈ −r: an LU solve with the full Jacobian when the state has at
+    most `krylov_dim` dimensions, otherwise GMRES in `krylov_dim` dimensions."""
+    if x.shape[-1] <= krylov_dim:
+        r = res(x, u)
+        jac = jax.jacfwd(res)(x, u)
+        return r, jax.scipy.linalg.lu_solve(jax.scipy.linalg.lu_factor(jac), -r)
+    r, lin = jax.linearize(lambda z: res(z, u), x)
+    return r, gmres(lin, -r, krylov_dim)
+
+
+def _newton_point(x, u, q0, radius, tol_q, system, st: Static):
+    """Inexact Newton on r(x) = 0 from x (GMRES for J_r Δ = −r), for at most `newton_steps`
+    steps; a step is taken only if it lowers q and stays within `radius` (max norm) of the
+    starting x; the iteration stops at the first step that does not cut q by `NEWTON_PROGRESS`."""
+    res = residual_fn(system, st.dynamics, st.period)
+
+    def cond(state):
+        _, q, going, i = state
+        return going & (i < st.newton_steps) & (q >= tol_q)
+
+    def body(state):
+        y, q, _, i = state
+        _, step = newton_direction(res, y, u, st.krylov_dim)
         trial = y + step
         qt = _q(res, trial, u)
-        ok = going & jnp.isfinite(qt) & (qt < q) & jnp.all(jnp.isfinite(trial))
-        return (jnp.where(ok, trial, y), jnp.where(ok, qt, q), ok), None
+        ok = (
+            jnp.isfinite(qt)
+            & (qt < q)
+            & jnp.all(jnp.isfinite(trial))
+            & (jnp.max(jnp.abs(trial - x)) <= radius)
+        )
+        going = ok & (qt < NEWTON_PROGRESS * q)
+        return jnp.where(ok, trial, y), jnp.where(ok, qt, q), going, i + 1
 
-    (y, q, _), _ = jax.lax.scan(body, (x, q0, jnp.asarray(True)), None, length=st.newton_steps)
+    y, q, _, _ = jax.lax.while_loop(cond, body, (x, q0, jnp.asarray(True), jnp.asarray(0)))
     return y, q
 
 
-def _polish(system, c: Carry, u, st: Static, pr: Params) -> Carry:
-    fn = functools.partial(_newton_point, system=system, st=st)
-    x_new, q_new = jax.vmap(fn)(c.x_best, u, c.q_best)
-    # A trust region tied to Adam's own step size: Newton may only finish the point that Adam
-    # is converging to, never jump to another basin (Newton's basins favour stable points and
-    # would hide the saddles that descent on q finds).
-    near = jnp.max(jnp.abs(x_new - c.x_best), axis=-1) <= pr.newton_radius * c.lr
-    better = c.active & (q_new < c.q_best) & near
+@eqx.filter_jit
+def polish(system, c: Carry, u, st: Static, pr: Params) -> Carry:
+    """Newton–Krylov polishing of every active point, from its best state so far.
+
+    A trust region tied to Adam's own step size: Newton may only finish the point that Adam
+    is converging to, never jump to another basin (Newton's basins favour stable points and
+    would hide the saddles that descent on q finds)."""
+    fn = functools.partial(_newton_point, tol_q=pr.tol_q, system=system, st=st)
+    radius = jnp.where(c.active, pr.newton_radius * c.lr, 0.0)
+    x_new, q_new = jax.vmap(fn)(c.x_best, u, c.q_best, radius)
+    better = c.active & (q_new < c.q_best)
     done = better & (q_new < pr.tol_q)
     return c._replace(
         x=jnp.where(better[:, None], x_new, c.x),
@@ -162,15 +253,3 @@ def _polish(system, c: Carry, u, st: Static, pr: Params) -> Carry:
         active=c.active & ~done,
         status=jnp.where(done, CONVERGED, c.status),
     )
-
-
-@eqx.filter_jit
-def chunk(system, carry: Carry, u, n_steps, st: Static, pr: Params, polish: bool) -> Carry:
-    """`n_steps` Adam steps on every active point (inactive points are left as they are),
-    then, with `polish`, Newton polishing of every active point. `n_steps` is traced (a while
-    loop), so chunks of any length share one compilation."""
-    step = functools.partial(_adam_step, system=system, u=u, st=st, pr=pr)
-    carry = jax.lax.fori_loop(0, n_steps, lambda _, c: step(c), carry)
-    if polish:
-        carry = _polish(system, carry, u, st, pr)
-    return carry
