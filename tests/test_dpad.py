@@ -64,18 +64,29 @@ def test_dpad_bad_config(kwargs, message):
 def test_dpad_bad_data(linear_data):
     y, z, _, _ = linear_data
     model = dpad.DPAD(2, 1)
+    key = jax.random.key(0)
     with pytest.raises(ValueError, match="same number of time samples"):
-        model.fit(y[:100], z[:99])
+        model.fit(y[:100], z[:99], key=key)
     with pytest.raises(ValueError, match="NaN"):
-        model.fit(np.where(np.arange(100)[:, None] == 5, np.nan, y[:100]), z[:100])
+        model.fit(np.where(np.arange(100)[:, None] == 5, np.nan, y[:100]), z[:100], key=key)
     with pytest.raises(ValueError, match="single class"):
-        model.fit(y[:100], np.full((100, 1), 3))
+        model.fit(y[:100], np.full((100, 1), 3), key=key)
     with pytest.raises(ValueError, match="non-negative counts"):
-        dpad.DPAD(2, 1, neural="poisson").fit(y[:100], z[:100])
+        dpad.DPAD(2, 1, neural="poisson").fit(y[:100], z[:100], key=key)
     with pytest.raises(ValueError, match="too little data"):
-        model.fit(y[:40], z[:40])
+        model.fit(y[:40], z[:40], key=key)
     with pytest.raises(RuntimeError, match="not fitted"):
         model.predict(y[:10])
+    # PRNG keys are explicit: none, an int or a wrong-shaped array is refused.
+    with pytest.raises(TypeError, match="key"):
+        model.fit(y[:100], z[:100])
+    for bad in (None, 0, np.zeros(3, np.uint32)):
+        with pytest.raises(ValueError, match="PRNG key"):
+            model.fit(y[:100], z[:100], key=bad)
+    with pytest.raises(ValueError, match="key is required"):
+        dpad.fit_network(y[None, :100], z[:1], nx=2, n1=1, method="dpad")
+    with pytest.raises(ValueError, match="PRNG key"):
+        dpad.metrics.cross_validate(lambda: dpad.DPAD(2, 1), y[:600], z[:600], n_folds=2)
 
 
 def test_parse_nonlinear():
@@ -101,8 +112,61 @@ def test_linear_dpad_matches_psid(linear_data):
 def test_divergence_is_retried_then_reported(linear_data):
     y, z, _, _ = linear_data
     model = dpad.DPAD(4, 2, n_init=2, learning_rate=1e9, max_epochs=5, max_retries=1)
-    with pytest.raises(dpad.FitDivergedError, match="diverged"):
+    with pytest.raises(dpad.FitDivergedError, match="diverged .* in 2 attempts"):
         model.fit(y, z, key=jax.random.key(0))
+
+
+def test_diverged_step_is_retried_with_fresh_initialisations():
+    """A first attempt whose every initialisation is non-finite is retried (at half the learning
+    rate) and the second attempt's finite model is returned, with the attempt recorded."""
+    import equinox as eqx
+
+    from neurodyn.dpad._train import TrainConfig, train_models
+
+    class Quadratic(eqx.Module):
+        w: np.ndarray
+
+    calls = []
+
+    def make(rng):
+        calls.append(len(calls))
+        value = np.nan if len(calls) == 1 else 3.0
+        return Quadratic(np.full((2, 1), value, np.float32))
+
+    def loss(m, batch):
+        return jax.numpy.mean((m.w[0] - batch["t"]) ** 2)
+
+    data = {"t": np.ones((4, 1), np.float32)}
+    config = TrainConfig(learning_rate=0.1, batch_size=2, max_epochs=200, patience=5,
+                         max_retries=2)
+    best, val, hist = train_models(make, loss, data, data, key=jax.random.key(0), config=config)
+    assert len(calls) == 2 and hist["attempts"] == 2
+    assert np.all(np.isfinite(val)) and np.allclose(np.asarray(best.w), 1.0, atol=0.1)
+    calls.clear()
+    with pytest.raises(dpad.FitDivergedError, match="in 1 attempts"):
+        train_models(lambda rng: Quadratic(np.full((2, 1), np.nan, np.float32)), loss, data,
+                     data, key=jax.random.key(0),
+                     config=TrainConfig(batch_size=2, max_epochs=5, max_retries=0))
+
+
+def test_gauss_hermite_matches_closed_forms():
+    """The ideal-predictor quadrature against closed forms: E[x²·1(x>0)] and E[x²] for a normal."""
+    from scipy import stats
+
+    m, s = np.array([-1.0, 0.0, 0.7, 2.0]), np.array([0.5, 1.0, 0.3, 1.5])
+    half = (m**2 + s**2) * stats.norm.cdf(m / s) + m * s * stats.norm.pdf(m / s)
+    got = dpad.gauss_hermite_mean(lambda x: np.where(x > 0, x**2, 0.0), m, s**2, order=200)
+    np.testing.assert_allclose(got, half, atol=2e-3)
+    np.testing.assert_allclose(dpad.gauss_hermite_mean(np.square, m, s**2), m**2 + s**2,
+                               rtol=1e-10)
+    # tanh against a fine Riemann sum of the density
+    grid = np.linspace(-12, 12, 200_001)
+    ref = [np.trapezoid(np.tanh(2 * grid) * stats.norm.pdf(grid, mu, sd), grid)
+           for mu, sd in zip(m, s)]
+    np.testing.assert_allclose(dpad.gauss_hermite_mean(lambda x: np.tanh(2 * x), m, s**2), ref,
+                               atol=1e-3)
+    np.testing.assert_allclose(
+        dpad.gauss_hermite_mean(lambda x: np.tanh(2 * x), m, s**2, order=150), ref, atol=1e-5)
 
 
 # ------------------------------------------------------------- nonlinear behaviour map
