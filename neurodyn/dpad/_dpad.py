@@ -48,7 +48,7 @@ def _forward(mods: dict, y_in):
 
 
 class DPAD:
-    """Prioritised nonlinear dynamical modelling: `DPAD(nx, n1, nonlinear=...).fit(y, z)`.
+    """Prioritised nonlinear dynamical modelling: `DPAD(nx, n1, nonlinear=...).fit(y, z, key=key)`.
 
     `nx` latent states, the first `n1` learned to predict behaviour z (steps 1–2), the other
     nx − n1 to explain the rest of the neural activity y (step 3), with an optional behaviour
@@ -162,7 +162,7 @@ class DPAD:
     # -------------------------------------------------------------- prediction
     def _check_fitted(self):
         if self.modules is None:
-            raise RuntimeError("this DPAD model is not fitted yet; call fit(y, z) first")
+            raise RuntimeError("this DPAD model is not fitted yet; call fit(y, z, key=...) first")
 
     def _raw(self, y):
         self._check_fitted()
