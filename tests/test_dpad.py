@@ -64,18 +64,29 @@ def test_dpad_bad_config(kwargs, message):
 def test_dpad_bad_data(linear_data):
     y, z, _, _ = linear_data
     model = dpad.DPAD(2, 1)
+    key = jax.random.key(0)
     with pytest.raises(ValueError, match="same number of time samples"):
-        model.fit(y[:100], z[:99])
+        model.fit(y[:100], z[:99], key=key)
     with pytest.raises(ValueError, match="NaN"):
-        model.fit(np.where(np.arange(100)[:, None] == 5, np.nan, y[:100]), z[:100])
+        model.fit(np.where(np.arange(100)[:, None] == 5, np.nan, y[:100]), z[:100], key=key)
     with pytest.raises(ValueError, match="single class"):
-        model.fit(y[:100], np.full((100, 1), 3))
+        model.fit(y[:100], np.full((100, 1), 3), key=key)
     with pytest.raises(ValueError, match="non-negative counts"):
-        dpad.DPAD(2, 1, neural="poisson").fit(y[:100], z[:100])
+        dpad.DPAD(2, 1, neural="poisson").fit(y[:100], z[:100], key=key)
     with pytest.raises(ValueError, match="too little data"):
-        model.fit(y[:40], z[:40])
+        model.fit(y[:40], z[:40], key=key)
     with pytest.raises(RuntimeError, match="not fitted"):
         model.predict(y[:10])
+    # PRNG keys are explicit: none, an int or a wrong-shaped array is refused.
+    with pytest.raises(TypeError, match="key"):
+        model.fit(y[:100], z[:100])
+    for bad in (None, 0, np.zeros(3, np.uint32)):
+        with pytest.raises(ValueError, match="PRNG key"):
+            model.fit(y[:100], z[:100], key=bad)
+    with pytest.raises(ValueError, match="key is required"):
+        dpad.fit_network(y[None, :100], z[:1], nx=2, n1=1, method="dpad")
+    with pytest.raises(ValueError, match="PRNG key"):
+        dpad.metrics.cross_validate(lambda: dpad.DPAD(2, 1), y[:600], z[:600], n_folds=2)
 
 
 def test_parse_nonlinear():
@@ -101,8 +112,53 @@ def test_linear_dpad_matches_psid(linear_data):
 def test_divergence_is_retried_then_reported(linear_data):
     y, z, _, _ = linear_data
     model = dpad.DPAD(4, 2, n_init=2, learning_rate=1e9, max_epochs=5, max_retries=1)
-    with pytest.raises(dpad.FitDivergedError, match="diverged"):
+    with pytest.raises(dpad.FitDivergedError, match="diverged .* in 2 attempts"):
         model.fit(y, z, key=jax.random.key(0))
+
+
+def test_diverged_step_is_retried_with_fresh_initialisations(linear_data, monkeypatch):
+    """A step whose every initialisation is non-finite is retried with fresh ones (at half the
+    learning rate) and the retry's finite model is kept; the attempts are recorded. (Same shapes
+    as `test_linear_dpad_matches_psid`, so the compiled programs are reused.)"""
+    from neurodyn.dpad import _fitting
+
+    y, z, y_test, z_test = linear_data
+    calls = []
+    original = _fitting.stack
+
+    def poisoned_first(modules):
+        calls.append(1)
+        out = original(modules)
+        if len(calls) == 1:  # the first initialisation of step 1: every weight NaN
+            out = jax.tree_util.tree_map(lambda a: np.full_like(a, np.nan), out)
+        return out
+
+    monkeypatch.setattr(_fitting, "stack", poisoned_first)
+    model = dpad.DPAD(4, 2, n_init=2, max_epochs=20).fit(y, z, key=jax.random.key(0))
+    assert model.info["history"]["step1"]["attempts"] == 2
+    assert model.info["history"]["step3"]["attempts"] == 1
+    assert np.isfinite(model.info["val_loss"]["step1"]).all()
+    assert model.score(y_test[:4000], z_test[:4000])["cc"] > 0.3
+
+
+def test_gauss_hermite_matches_closed_forms():
+    """The ideal-predictor quadrature against closed forms: E[x²·1(x>0)] and E[x²] for a normal."""
+    from scipy import stats
+
+    m, s = np.array([-1.0, 0.0, 0.7, 2.0]), np.array([0.5, 1.0, 0.3, 1.5])
+    half = (m**2 + s**2) * stats.norm.cdf(m / s) + m * s * stats.norm.pdf(m / s)
+    got = dpad.gauss_hermite_mean(lambda x: np.where(x > 0, x**2, 0.0), m, s**2, order=200)
+    np.testing.assert_allclose(got, half, atol=2e-3)
+    np.testing.assert_allclose(dpad.gauss_hermite_mean(np.square, m, s**2), m**2 + s**2,
+                               rtol=1e-10)
+    # tanh against a fine Riemann sum of the density
+    grid = np.linspace(-12, 12, 200_001)
+    ref = [np.trapezoid(np.tanh(2 * grid) * stats.norm.pdf(grid, mu, sd), grid)
+           for mu, sd in zip(m, s)]
+    np.testing.assert_allclose(dpad.gauss_hermite_mean(lambda x: np.tanh(2 * x), m, s**2), ref,
+                               atol=1e-3)
+    np.testing.assert_allclose(
+        dpad.gauss_hermite_mean(lambda x: np.tanh(2 * x), m, s**2, order=150), ref, atol=1e-5)
 
 
 # ------------------------------------------------------------- nonlinear behaviour map

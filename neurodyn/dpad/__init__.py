@@ -1,7 +1,7 @@
 """DPAD-style dissociation of behaviour-relevant neural dynamics, with PSID as its linear core.
 
     ps = PSID(nx=4, n1=2, horizon=10).fit(y, z)           # closed form (Sani et al. 2021)
-    dp = DPAD(nx=4, n1=2, nonlinear="Cz").fit(y, z)        # four-step fit (Sani et al. 2024)
+    dp = DPAD(nx=4, n1=2, nonlinear="Cz").fit(y, z, key=jax.random.key(0))  # Sani et al. 2024
     z_hat, y_hat, x = dp.predict(y)
     metrics.evaluate(z, z_hat)                             # CC, R², AUC, accuracy
     system = dp.as_system()                                # step(x, u) for fixedpoints.find

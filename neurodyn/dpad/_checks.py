@@ -13,6 +13,22 @@ def check_int(name: str, value, low: int) -> int:
     return int(value)
 
 
+def check_key(key, name: str = "key") -> None:
+    """A JAX PRNG key (`jax.random.key(seed)`, or a legacy uint32 key) is required."""
+    import jax
+
+    ok = False
+    if isinstance(key, jax.Array) or isinstance(key, np.ndarray):
+        dtype = key.dtype
+        ok = (jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key) and key.ndim == 0) or (
+            dtype == np.uint32 and key.shape == (2,))
+    if not ok:
+        raise ValueError(
+            f"{name} must be a JAX PRNG key such as jax.random.key(0), got {type(key).__name__}"
+            + (f" {key!r}" if key is None or isinstance(key, (int, np.integer)) else "")
+        )
+
+
 def check_sizes(nx, n1) -> tuple[int, int]:
     nx = check_int("nx", nx, 1)
     n1 = check_int("n1", n1, 0)

@@ -9,7 +9,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import as_trials, check_int, check_pair, check_sizes, is_categorical, unlist
+from ._checks import (
+    as_trials,
+    check_int,
+    check_key,
+    check_pair,
+    check_sizes,
+    is_categorical,
+    unlist,
+)
 from ._fitting import CandidateFitter, parse_nonlinear
 from ._prep import Normaliser
 from ._train import TrainConfig, take
@@ -40,7 +48,7 @@ def _forward(mods: dict, y_in):
 
 
 class DPAD:
-    """Prioritised nonlinear dynamical modelling: `DPAD(nx, n1, nonlinear=...).fit(y, z)`.
+    """Prioritised nonlinear dynamical modelling: `DPAD(nx, n1, nonlinear=...).fit(y, z, key=key)`.
 
     `nx` latent states, the first `n1` learned to predict behaviour z (steps 1–2), the other
     nx − n1 to explain the rest of the neural activity y (step 3), with an optional behaviour
@@ -135,17 +143,17 @@ class DPAD:
             block_len=self.block_len, val_fraction=self.val_fraction, y_kind=self.neural,
             z_kind=self.norm.z_kind, behaviour_from_x2=self.behaviour_from_x2)
 
-    def fit(self, y, z, *, key=None) -> DPAD:
+    def fit(self, y, z, *, key) -> DPAD:
         """Fit the four steps to y `[T, ny]` and z `[T, nz]` (or lists / batches of trials).
 
-        `key` seeds the initialisations and minibatch order; None means `jax.random.key(0)`
-        (so that `DPAD(...).fit(y, z)` is reproducible).
+        `key` (a `jax.random.key`, required) seeds the initialisations and the minibatch order:
+        the same key on the same data gives the same model.
         """
+        check_key(key)
         ys, zs, kind = self._validate(y, z)
         self.norm = Normaliser.fit(ys, zs, y_kind=self.neural, z_kind=kind, zscore=self.zscore)
         prep = self.norm.prepare(ys, zs)
         fitter = self._fitter(ys[0].shape[1], [self.nonlinear])
-        key = jax.random.key(0) if key is None else key
         mods, self.info = fitter.fit(prep, key=key)
         self.modules = {k: None if v is None else take(v, 0) for k, v in mods.items()}
         self.ny = ys[0].shape[1]
@@ -154,7 +162,7 @@ class DPAD:
     # -------------------------------------------------------------- prediction
     def _check_fitted(self):
         if self.modules is None:
-            raise RuntimeError("this DPAD model is not fitted yet; call fit(y, z) first")
+            raise RuntimeError("this DPAD model is not fitted yet; call fit(y, z, key=...) first")
 
     def _raw(self, y):
         self._check_fitted()
@@ -210,8 +218,8 @@ class DPAD:
         return DPADSystem.from_dpad(self)
 
     @classmethod
-    def search(cls, y, z, nx, n1, **kwargs):
+    def search(cls, y, z, nx, n1, *, key, **kwargs):
         """Choose where the nonlinearity goes by inner cross-validation (see `dpad.search`)."""
         from ._search import search
 
-        return search(y, z, nx, n1, **kwargs)
+        return search(y, z, nx, n1, key=key, **kwargs)

@@ -42,7 +42,9 @@ def fit_network(rollout, behaviour=None, *, nx: int, n1: int, method: str = "psi
                 horizon: int = 5, key=None, **kwargs):
     """Fit PSID (`method='psid'`, with `horizon`) or DPAD (`'dpad'`, `**kwargs` to `DPAD`) to a
     network's rollout: `rollout` is a `Rollout` (its outputs are the default behaviour) or a
-    states array `[B, T, N]`. Each trial is one recording. Returns the fitted model."""
+    states array `[B, T, N]`. Each trial is one recording. Returns the fitted model.
+
+    PSID is deterministic and takes no key; DPAD needs `key` (a `jax.random.key`)."""
     from ._dpad import DPAD
     from ._psid import PSID
 
@@ -52,8 +54,12 @@ def fit_network(rollout, behaviour=None, *, nx: int, n1: int, method: str = "psi
             raise ValueError("behaviour is required when rollout is a plain states array")
         behaviour = rollout.outputs
     y, z = network_data(states, behaviour)
+    if method not in ("psid", "dpad"):
+        raise ValueError(f"method must be 'psid' or 'dpad', got {method!r}")
+    if method == "dpad" and key is None:
+        raise ValueError("key is required for method='dpad' (e.g. key=jax.random.key(0))")
+    if method == "psid" and key is not None:
+        raise ValueError("method='psid' is deterministic and takes no key")
     if method == "psid":
         return PSID(nx, n1, horizon, **kwargs).fit(list(y), list(z.astype(np.float64)))
-    if method == "dpad":
-        return DPAD(nx, n1, **kwargs).fit(list(y), list(z), key=key)
-    raise ValueError(f"method must be 'psid' or 'dpad', got {method!r}")
+    return DPAD(nx, n1, **kwargs).fit(list(y), list(z), key=key)

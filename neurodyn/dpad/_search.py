@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import check_key
 from ._fitting import parse_nonlinear
 from ._prep import Normaliser
 from ._train import take
@@ -36,10 +37,11 @@ def _label(spec) -> str:
     return ",".join(names) if names else "none"
 
 
-def search(y, z, nx, n1, *, candidates=DEFAULT_CANDIDATES, n_folds: int = 3, tol: float = 0.005,
-           key=None, **dpad_kwargs) -> SearchResult:
+def search(y, z, nx, n1, *, key, candidates=DEFAULT_CANDIDATES, n_folds: int = 3,
+           tol: float = 0.005, **dpad_kwargs) -> SearchResult:
     """Fit every candidate nonlinearity placement with `n_folds`-fold inner cross-validation and
-    return the best one refitted on all the data (see the module docstring)."""
+    return the best one refitted on all the data (see the module docstring). `key` (a
+    `jax.random.key`, required) seeds every fit."""
     import jax
 
     from ._dpad import DPAD
@@ -50,7 +52,7 @@ def search(y, z, nx, n1, *, candidates=DEFAULT_CANDIDATES, n_folds: int = 3, tol
     labels = [_label(c) for c in candidates]
     if len(set(labels)) != len(labels):
         raise ValueError(f"candidates must be distinct, got {labels}")
-    key = jax.random.key(0) if key is None else key
+    check_key(key)
     template = DPAD(nx, n1, nonlinear="all" if any(sets) else None, **dpad_kwargs)
     scores = [[] for _ in sets]
     for fold, (y_tr, z_tr, y_te, z_te) in enumerate(split_folds(y, z, n_folds)):

@@ -70,8 +70,10 @@ def random_ssm(
 
 
 def gauss_hermite_mean(fn, mean: np.ndarray, var: float | np.ndarray, order: int = 40):
-    """E[fn(x)] for x ~ N(mean, var) elementwise, by Gauss–Hermite quadrature."""
+    """E[fn(x)] for x ~ N(mean, var) elementwise (mean and var broadcast), by Gauss–Hermite
+    quadrature of `order` nodes (exact for polynomials of degree < 2·order)."""
     t, w = np.polynomial.hermite.hermgauss(order)
-    mean = np.asarray(mean)[..., None]
-    x = mean + np.sqrt(2.0 * np.asarray(var)) * t
+    mean = np.asarray(mean, dtype=np.float64)[..., None]
+    std = np.sqrt(2.0 * np.asarray(var, dtype=np.float64))[..., None]
+    x = mean + std * t
     return (fn(x) * w).sum(-1) / np.sqrt(np.pi)

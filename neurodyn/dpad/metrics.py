@@ -131,15 +131,34 @@ def split_folds(y, z, n_folds: int) -> list[tuple]:
     return folds
 
 
-def cross_validate(make_model: Callable[[], object], y, z, *, n_folds: int = 5) -> dict:
+def _needs_key(model) -> bool:
+    import inspect
+
+    param = inspect.signature(model.fit).parameters.get("key")
+    return param is not None and param.default is inspect.Parameter.empty
+
+
+def cross_validate(make_model: Callable[[], object], y, z, *, n_folds: int = 5,
+                   key=None) -> dict:
     """Fit `make_model()` on each training split and score it on the held-out fold.
 
     Returns `{"folds": [metrics per fold], "cc": mean CC, ...}` with every scalar metric averaged
-    over folds. The model must have `fit(y, z)` and `score(y, z) -> dict`.
+    over folds. The model must have `fit(y, z)` (deterministic models such as PSID; leave `key`
+    out) or `fit(y, z, key=...)` (DPAD; pass `key`, fold f gets `jax.random.fold_in(key, f)`),
+    and `score(y, z) -> dict`.
     """
     folds = []
-    for y_tr, z_tr, y_te, z_te in split_folds(y, z, n_folds):
-        model = make_model().fit(y_tr, z_tr)
+    for f, (y_tr, z_tr, y_te, z_te) in enumerate(split_folds(y, z, n_folds)):
+        model = make_model()
+        if key is None:
+            if _needs_key(model):
+                raise ValueError(f"{type(model).__name__}.fit needs a PRNG key: pass "
+                                 f"key=jax.random.key(...) to cross_validate")
+            model = model.fit(y_tr, z_tr)
+        else:
+            import jax
+
+            model = model.fit(y_tr, z_tr, key=jax.random.fold_in(key, f))
         folds.append(model.score(y_te, z_te))
     out: dict = {"folds": folds}
     for key, value in folds[0].items():
