@@ -81,13 +81,18 @@ def save(path: str | os.PathLike, obj: Any, metadata: dict | None = None, *, see
         "payload_bytes": len(payload),
         "payload_sha256": hashlib.sha256(payload).hexdigest(),
     }
+    return write_atomic(path, json.dumps(header).encode() + b"\n" + payload)
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Write `data` to `path` so that the old file survives any failure: a temporary file beside
+    it, fsync, `os.replace`, then fsync of the folder so that the rename itself is durable."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(json.dumps(header).encode() + b"\n")
-            f.write(payload)
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -95,7 +100,7 @@ def save(path: str | os.PathLike, obj: Any, metadata: dict | None = None, *, see
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    try:  # make the rename itself durable
+    try:
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)

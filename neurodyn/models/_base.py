@@ -180,9 +180,9 @@ class AbstractRNN(eqx.Module):
         inputs = jnp.asarray(inputs)
         self._check_inputs(inputs)
         batch_shape = inputs.shape[:-2]
-        n_steps, n = inputs.shape[-2], self.n_neurons
+        n = self.n_neurons
         if x0 is None:
-            x0 = jnp.zeros(batch_shape + (n,), dtype=self.w_in.dtype)
+            x0 = jnp.zeros(batch_shape + (n,), dtype=jnp.result_type(self.w_in, inputs))
         else:
             x0 = jnp.asarray(x0)
             if x0.shape != batch_shape + (n,):
