@@ -1,5 +1,5 @@
 """`DPAD`: dissociative prioritised analysis of dynamics (Sani, Pesaran & Shanechi 2024,
-Nat. Neurosci. 27:148), in JAX. The model and its four optimisation steps are described in
+Nat. Neurosci. 27, 2033–2045), in JAX. The model and its four optimisation steps are described in
 `_model.py` and `_fitting.py`; PSID (`_psid.py`) is its linear closed-form counterpart."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The DPAD latent model (Sani, Pesaran & Shanechi 2024, Nat. Neurosci. 27:148), as pure functions.
+"""The DPAD latent model (Sani, Pesaran & Shanechi 2024, Nat. Neurosci. 27, 2033–2045), as pure
+functions.
 
 In predictor form, with y the (normalised) neural activity and z the behaviour:
 
