@@ -8,10 +8,12 @@ A study's `run.py` defines `compute(cfg) -> Study` and calls `main(__file__, com
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
 import platform
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -160,6 +162,31 @@ def write(study: Study, out: Path, config_name: str, cfg: dict, seconds: float) 
     return record
 
 
+_PARTS: dict[str, Path | None] = {"dir": None}
+
+
+def cached(name: str, inputs: dict, fn):
+    """Run `fn()` (returning a JSON-able dict) once per `inputs`: the result is kept in
+    `<out>/parts/<name>-<hash of inputs>.json`, so a long study that is stopped resumes at the
+    part it was in. Outside `main` (no results directory) it just calls `fn()`."""
+    folder = _PARTS["dir"]
+    if folder is None:
+        return fn()
+    digest = hashlib.sha256(json.dumps(_jsonable(inputs), sort_keys=True).encode()).hexdigest()
+    path = folder / f"{name}-{digest[:12]}.json"
+    if path.exists():
+        print(f"[{name}] reusing {path}", flush=True)
+        return json.loads(path.read_text())["result"]
+    t0 = time.perf_counter()
+    result = fn()
+    folder.mkdir(parents=True, exist_ok=True)
+    _atomic(path, json.dumps(_jsonable(dict(
+        inputs=inputs, result=result, seconds=round(time.perf_counter() - t0, 1),
+        commit=_commit())), indent=1))
+    print(f"[{name}] done in {time.perf_counter() - t0:.0f} s", flush=True)
+    return json.loads(path.read_text())["result"]
+
+
 def _atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
@@ -167,7 +194,9 @@ def _atomic(path: Path, text: str) -> None:
 
 
 def main(run_file: str, compute, argv=None) -> dict:
-    """Command line of every study: `python run.py --config small|paper [--out DIR]`."""
+    """Command line of every study: `python run.py --config small|paper [--out DIR]`. Parts run
+    through `cached` are kept under `<out>/parts/` until the study finishes, so an interrupted
+    run picks up where it stopped."""
     study_dir = Path(run_file).resolve().parent
     p = argparse.ArgumentParser(description=(compute.__doc__ or "").strip().splitlines()[0])
     p.add_argument("--config", choices=CONFIGS, default="small")
@@ -180,8 +209,13 @@ def main(run_file: str, compute, argv=None) -> dict:
 
     matplotlib.use("Agg")
     t0, c0 = time.perf_counter(), time.process_time()
-    study = compute(cfg)
+    _PARTS["dir"] = out / "parts"
+    try:
+        study = compute(cfg)
+    finally:
+        _PARTS["dir"] = None
     study.data["cpu_seconds"] = round(time.process_time() - c0, 1)
     record = write(study, out, args.config, cfg, time.perf_counter() - t0)
+    shutil.rmtree(out / "parts", ignore_errors=True)  # finished: a rerun recomputes everything
     print((out / "results.md").read_text())
     return record

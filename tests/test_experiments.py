@@ -123,3 +123,20 @@ def test_dpad_networks_small(tmp_path):
         pri, ndm = f[f"{method} prioritised nx=1, n1=1"], f[f"{method} NDM nx=1, n1=0"]
         assert pri["cc"] > 0.9 and pri["kappa_r2"] > 0.9
         assert pri["cc"] > ndm["cc"] - 0.01
+
+
+def test_cached_parts_resume_and_key_on_inputs(tmp_path, monkeypatch):
+    calls = []
+
+    def part(v):
+        calls.append(v)
+        return dict(value=np.float64(v) * 2, items=[np.int64(v)])
+
+    assert C.cached("p", dict(v=1), lambda: part(1)) == dict(value=2.0, items=[1])  # no folder
+    monkeypatch.setitem(C._PARTS, "dir", tmp_path / "parts")
+    first = C.cached("p", dict(v=1), lambda: part(1))
+    again = C.cached("p", dict(v=1), lambda: part(1))
+    other = C.cached("p", dict(v=3), lambda: part(3))
+    assert calls == [1, 1, 3]  # the second call with the same inputs was read back
+    assert first == again == dict(value=2.0, items=[1]) and other["value"] == 6.0
+    assert len(list((tmp_path / "parts").glob("p-*.json"))) == 2

@@ -71,8 +71,10 @@ def study_task(label, tcfg, cfg, index):
 def compute(cfg):
     """Minimal rank and resampling accuracy per task (Dubreuil et al. 2022)."""
     cfg = C.require(cfg, KEYS)
-    results = [study_task(label, tcfg, cfg, i) for i, (label, tcfg) in
-               enumerate(cfg["tasks"].items())]
+    shared = {k: v for k, v in cfg.items() if k != "tasks"}
+    results = [C.cached(label, dict(shared, index=i, task=tcfg),
+                        lambda label=label, tcfg=tcfg, i=i: study_task(label, tcfg, cfg, i))
+               for i, (label, tcfg) in enumerate(cfg["tasks"].items())]
     rows = []
     for r in results:
         pub = PUBLISHED.get(r["task"], {})
