@@ -112,6 +112,10 @@ def test_mante2013_context_small(tmp_path):
         rel, irr = ((r["output_slope_A"], r["output_slope_B"]) if c == "0"
                     else (r["output_slope_B"], r["output_slope_A"]))
         assert rel > 2 * abs(irr)  # the choice follows the relevant stimulus
+        # Mante et al.'s selection: the slow mode's left eigenvector picks the relevant input
+        sel_rel, sel_irr = ((r["selection_A"], r["selection_B"]) if c == "0"
+                            else (r["selection_B"], r["selection_A"]))
+        assert sel_rel > 5 * sel_irr
 
 
 def test_dpad_networks_small(tmp_path):

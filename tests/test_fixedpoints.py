@@ -252,6 +252,11 @@ def test_line_attractor_summary_per_context(linear_net):
     u = jnp.asarray(np.repeat([[1.0, 0.0], [0.0, 1.0]], 32, axis=0), jnp.float32)
     fps = fp.find(net, x0, u, max_q=1e-8, tol_unique=0.2, progress=False)
     assert set(np.asarray(fps.condition_id).tolist()) == {0, 1}
+    # conditions are numbered in the order their inputs first appear ([1, 0] first), not in
+    # sorted order (which would make [0, 1] condition 0)
+    for c, u_c in enumerate(([1.0, 0.0], [0.0, 1.0])):
+        np.testing.assert_array_equal(np.asarray(fps.inputs)[np.asarray(fps.condition_id) == c],
+                                      np.tile(u_c, (int(np.sum(fps.condition_id == c)), 1)))
     summary = fp.line_attractor(fps)
     assert len(summary.index) == fps.n_points >= 10
     for c in (0, 1):

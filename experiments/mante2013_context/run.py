@@ -116,8 +116,9 @@ def compute(cfg):
     cfg = C.require(cfg, KEYS)
     model, task, trials, roll, accuracy = train(cfg)
     x0, u = starts(cfg, task, trials, roll)
-    fps = fp.find(model, x0, u, newton=False, max_steps=cfg["max_steps"], max_q=cfg["max_q"],
-                  progress=False)
+    context = np.repeat([0, 1], cfg["n_starts"])  # condition 0 = attend A, 1 = attend B
+    fps = fp.find(model, x0, u, condition_id=context, newton=False, max_steps=cfg["max_steps"],
+                  max_q=cfg["max_q"], progress=False)
     la = fp.line_attractor(fps)
     res = per_context(model, fps, la)
     slopes = output_slopes(trials, roll)

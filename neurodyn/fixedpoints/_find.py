@@ -60,8 +60,12 @@ def _condition_ids(inputs, condition_id, n_points: int):
     u = np.asarray(inputs)
     if u.shape[1] == 0:
         return jnp.zeros((n_points,), jnp.int32)
-    _, inverse = np.unique(u, axis=0, return_inverse=True)
-    return jnp.asarray(inverse.reshape(-1), jnp.int32)
+    # Labels in order of first appearance (np.unique alone would number the inputs in sorted
+    # order, so that the first input given need not be condition 0).
+    _, first, inverse = np.unique(u, axis=0, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return jnp.asarray(rank[inverse.reshape(-1)], jnp.int32)
 
 
 @eqx.filter_jit
@@ -146,8 +150,9 @@ def find(
             `max_q` defaults to `tol_q` (pass a larger value to keep slow points). With
             `filter=False` every start comes back, with its `status`.
         jacobians: compute Jacobians, eigen-decomposition and stability of the kept points.
-        condition_id: `[P]` integer labels (default: index of each point's input among the
-            distinct inputs); de-duplication never merges points of different conditions.
+        condition_id: `[P]` integer labels (default: the distinct inputs numbered 0, 1, … in
+            the order they first appear in `inputs`); de-duplication never merges points of
+            different conditions.
         latent: for a `LowRankRNN`, search its exact latent reduction (rank + n_inputs
             dimensions; `neurodyn.lowrank.latent`) and lift the points back to the network's
             state space (initial states are projected onto the latent coordinates; the
