@@ -65,12 +65,15 @@ def load_config(study_dir: Path, name: str) -> dict:
         return tomllib.load(f)
 
 
-def require(cfg: dict, keys: dict[str, type]) -> dict:
-    """Check that `cfg` has exactly `keys` (name → type); one clear error naming the key."""
-    unknown = sorted(set(cfg) - set(keys))
+def require(cfg: dict, keys: dict[str, type], optional: dict[str, type] | None = None) -> dict:
+    """Check that `cfg` has exactly `keys` (name → type), plus any of `optional`; one clear
+    error naming the key."""
+    optional = optional or {}
+    unknown = sorted(set(cfg) - set(keys) - set(optional))
     if unknown:
-        raise ValueError(f"unknown config key(s) {unknown}; expected {sorted(keys)}")
-    for k, t in keys.items():
+        raise ValueError(f"unknown config key(s) {unknown}; expected {sorted(keys)}"
+                         + (f" and optionally {sorted(optional)}" if optional else ""))
+    for k, t in {**keys, **{k: t for k, t in optional.items() if k in cfg}}.items():
         if k not in cfg:
             raise ValueError(f"config key {k!r} is missing")
         ok = isinstance(cfg[k], t) and not (t is int and isinstance(cfg[k], bool))

@@ -90,6 +90,57 @@ def test_dubreuil2022_small(tmp_path):
     assert np.mean(task["resampled"]["1"]) > 0.8  # a rank-1 decision network survives resampling
 
 
+def _load_study(study):
+    spec = importlib.util.spec_from_file_location(f"exp_{study}", EXPERIMENTS / study / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_dubreuil2022_full_rank_route_mechanics():
+    """The DMS route (full rank → SVD truncation → fine-tuning): the truncated network is the
+    SVD's (NumPy reference) and keeps the configured train groups; bad route configs fail
+    before any training."""
+    import jax
+
+    import neurodyn as nd
+    from neurodyn import lowrank as lr
+
+    run = _load_study("dubreuil2022")
+    full = nd.models.FullRankRNN(16, 2, 1, train=run.FULL_RANK_TRAIN, key=jax.random.key(0))
+    low = run.with_train(lr.truncate(full, 2), ["m", "n", "input_gains"])
+    assert low.train == ("input_gains", "m", "n") and low.rank == 2
+    u, sv, vt = np.linalg.svd(np.asarray(full.J, np.float64))
+    np.testing.assert_allclose(np.asarray(low.m @ low.n.T, np.float64) / 16,
+                               (u[:, :2] * sv[:2]) @ vt[:2], atol=1e-5)
+    np.testing.assert_array_equal(low.w_in, full.w_in)
+    cfg, tcfg = _dms_route_configs()
+    with pytest.raises(ValueError, match="init must be 'random' or 'full_rank'"):
+        run.study_task("dms", dict(tcfg, init="pretrained"), cfg, 0)
+    bare = {k: v for k, v in tcfg.items() if k != "stages"}
+    with pytest.raises(ValueError, match=r"needs \['stages'\]"):
+        run.study_task("dms", bare, cfg, 0)
+
+
+def _dms_route_configs():
+    cfg = dict(seed=0, n_neurons=16, n_seeds=2, n_trials=32, threshold=0.9, resamples=1,
+               learning_rate=0.01)
+    tcfg = dict(task="DelayMatchSample", ranks=[1, 2], train=["m", "n"], steps=2,
+                populations=[1], init="full_rank", full_rank_steps=2,
+                full_rank_learning_rate=0.003, stages=[dict(delay=[0, 100], decision=100)])
+    return cfg, tcfg
+
+
+@pytest.mark.slow
+def test_dubreuil2022_full_rank_route_runs():
+    """The whole DMS route at a plumbing size (~80 s of compilation, hence slow)."""
+    cfg, tcfg = _dms_route_configs()
+    r = _load_study("dubreuil2022").study_task("dms", tcfg, cfg, 0)
+    assert r["init"] == "full_rank" and np.shape(r["accuracy"]) == (2, 2)
+    assert all(0 <= a <= 1 for row in r["accuracy"] for a in row)
+    assert len(r["resampled"]["1"]) == 2 and r["analysed_rank"] in (1, 2)
+
+
 def test_sussillo2013_flipflop_small(tmp_path):
     d = run_small("sussillo2013_flipflop", tmp_path)["data"]
     assert d["accuracy"] > 0.9
