@@ -177,6 +177,10 @@ class AbstractRNN(eqx.Module):
         shape supplies the draws ξ yourself. `x0` (default zeros) is the state before the
         first input. Returns `Rollout(states, outputs)` where `states[t]` is x after the
         update with u_t.
+
+        Reverse-mode gradients (`jax.grad`, `jax.vjp`) go through a hand-written adjoint pass
+        (`neurodyn.models._scan`); forward mode (`jax.jvp`, `jax.jacfwd`) through `simulate` is
+        not supported: differentiate `step` for Jacobians of the dynamics.
         """
         inputs = jnp.asarray(inputs)
         self._check_inputs(inputs)
