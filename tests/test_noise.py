@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 import neurodyn as nd
-from neurodyn.models._noise import _sincos_pi, step_normal, stream_key
+from neurodyn.models._noise import _cos_pi, _log, step_normal, stream_key
 
 B, T, N = 48, 24, 256  # 294,912 draws per array
 SHAPE = (B, T, N)
@@ -81,11 +81,16 @@ def test_distinct_keys_give_independent_streams(xi, other):
     _independent(xi, np.asarray(nd.models.fast_normal(other, SHAPE), np.float64))
 
 
-def test_sincos_accuracy():
+def test_polynomial_cos_and_log_accuracy():
     w = np.linspace(-1, 1, 200_001, endpoint=False).astype(np.float32)
-    s, c = (np.asarray(v, np.float64) for v in _sincos_pi(jnp.asarray(w)))
-    np.testing.assert_allclose(s, np.sin(np.pi * w.astype(np.float64)), atol=1e-6)
-    np.testing.assert_allclose(c, np.cos(np.pi * w.astype(np.float64)), atol=1e-6)
+    c = np.asarray(_cos_pi(jnp.asarray(w)), np.float64)
+    np.testing.assert_allclose(c, np.cos(np.pi * w.astype(np.float64)), rtol=0, atol=1e-6)
+    # Every u the generator can make: k 2^-24 for k = 1 … 2^24 (a strided subset, both ends).
+    k = np.concatenate([np.arange(1, 2**24 + 1, 61), np.arange(2**24 - 1000, 2**24 + 1)])
+    u = (k * 2.0**-24).astype(np.float32)
+    log_u = np.asarray(_log(jnp.asarray(u)), np.float64)
+    np.testing.assert_allclose(log_u, np.log(u.astype(np.float64)), rtol=1e-7, atol=1e-7)
+    assert np.all(log_u <= 0)
 
 
 def test_simulate_uses_the_stream_per_trial():

@@ -51,3 +51,17 @@ def test_layout_argument_errors(decision_task):
         with pytest.raises(ValueError, match="split evenly"):
             nd.train.fit_ensemble(_make, decision_task, keys=keys, steps=1, devices=2,
                                   progress=False)
+
+
+def test_keys_are_checked(decision_task):
+    keys = jax.random.split(jax.random.key(0), 3)
+    bad = {
+        "distinct": jax.numpy.stack([keys[0], keys[1], keys[0]]),
+        "at least one": keys[:0],
+        "1-D array": keys.reshape(3, 1),
+        "PRNG keys": np.zeros(3, np.float32),
+        "shape": jax.random.key_data(keys)[:, :1],
+    }
+    for match, k in bad.items():
+        with pytest.raises(ValueError, match=match):
+            nd.train.fit_ensemble(_make, decision_task, keys=k, steps=1, progress=False)

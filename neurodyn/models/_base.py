@@ -20,8 +20,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._noise import NOISE_RNGS, step_normal, stream_key
+from ._noise import NOISE_RNGS, stream_key
 from ._nonlinearity import get_nonlinearity
+from ._scan import run_rnn
 
 
 class Rollout(NamedTuple):
@@ -176,6 +177,10 @@ class AbstractRNN(eqx.Module):
         shape supplies the draws ξ yourself. `x0` (default zeros) is the state before the
         first input. Returns `Rollout(states, outputs)` where `states[t]` is x after the
         update with u_t.
+
+        Reverse-mode gradients (`jax.grad`, `jax.vjp`) go through a hand-written adjoint pass
+        (`neurodyn.models._scan`); forward mode (`jax.jvp`, `jax.jacfwd`) through `simulate` is
+        not supported: differentiate `step` for Jacobians of the dynamics.
         """
         inputs = jnp.asarray(inputs)
         self._check_inputs(inputs)
@@ -205,8 +210,7 @@ class AbstractRNN(eqx.Module):
         flat_x0 = x0.reshape((n_trials, n))
         if xi is not None:
             xi = jnp.swapaxes(xi.reshape((n_trials, n_steps, n)), 0, 1)
-        states_tm = self._run(u_tm, flat_x0, xi, words)
-        outputs_tm = self.readout(states_tm)
+        states_tm, outputs_tm = run_rnn((self, flat_x0, u_tm, xi), words)
 
         def batch_major(a):
             return jnp.swapaxes(a, 0, 1).reshape(batch_shape + a.shape[:1] + a.shape[2:])
@@ -234,41 +238,6 @@ class AbstractRNN(eqx.Module):
                 f"{noise_shape}, got shape {xi.shape}"
             )
         return xi, None
-
-    def _run(self, u_tm, x0, xi_tm, words):
-        """The update loop over time: u_tm [T, trials, I], x0 [trials, N] -> states [T, trials, N].
-
-        ξ comes from `xi_tm` [T, trials, N], or is generated in the loop from `words`, or is
-        absent (both None).
-        """
-        alpha, sigma = self.alpha, self.noise_std
-        w_in = self.input_weights
-        n_trials, n = x0.shape
-
-        def update(x, u):
-            return x + alpha * (-x + self.recurrent_rows(self.phi(x)) + u @ w_in)
-
-        if xi_tm is not None:
-            def body(x, u_e):
-                x = update(x, u_e[0]) + sigma * u_e[1]
-                return x, x
-
-            xs = (u_tm, xi_tm)
-        elif words is not None:
-            def body(x, u_t):
-                u, t = u_t
-                x = update(x, u) + sigma * step_normal(words, t, n_trials, n, x.dtype)
-                return x, x
-
-            xs = (u_tm, jnp.arange(u_tm.shape[0], dtype=jnp.uint32))
-        else:
-            def body(x, u):
-                x = update(x, u)
-                return x, x
-
-            xs = u_tm
-        _, states = jax.lax.scan(body, x0, xs)
-        return states
 
     def _check_inputs(self, inputs: Array) -> None:
         if inputs.ndim not in (2, 3):

@@ -83,7 +83,9 @@ class LowRankRNN(AbstractRNN):
         return self.m @ (r @ self.n) / self.n_neurons
 
     def recurrent_rows(self, r):
-        return (r @ self.n) @ self.m.T / self.n_neurons
+        # 1/N on the [trials, rank] side: the [trials, N] product (and its transpose in the
+        # reverse pass of `simulate`) is then not scaled element by element.
+        return ((r @ self.n) / self.n_neurons) @ self.m.T
 
     @property
     def J(self) -> Float[Array, "neurons neurons"]:

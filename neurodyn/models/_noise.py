@@ -15,7 +15,9 @@ For the pair (2j, 2j+1) of counters c of trial b at step t (j < P = ceil(N/2)):
 h is the `lowbias32` integer bijection (C. Wellons, "Hash function prospector", 2018: xor-shift /
 multiply rounds with measured avalanche bias 0.17), W the 32-bit golden-ratio constant and
 (k0, k1) = `jax.random.bits(key, (2,))`. Box–Muller is exact for uniform u; u₁ ∈ (0, 1] is
-quantised to 2⁻²⁴, so |ξ| ≤ 5.77. sin/cos use a half-angle polynomial (error < 5e-7).
+quantised to 2⁻²⁴, so |ξ| ≤ 5.77. ln, sin and cos are polynomials (errors < 1e-6; see `_log`,
+`_cos_pi`): XLA's own transcendental functions cost most of the time of a step on a CPU.
+The pair's cosine goes to neuron j and its sine to neuron j + P of the trial's row.
 The generator is not cryptographic; tests/test_noise.py checks its moments, its distribution
 (Kolmogorov–Smirnov), and the absence of correlations across steps, trials, neurons and keys.
 """
@@ -57,15 +59,43 @@ def _step_key(words, t):
     return k0, k1
 
 
-def _sincos_pi(w):
-    """(sin πw, cos πw) for w ∈ [−1, 1): Taylor polynomials of the half angle, no branches."""
-    h = w * np.float32(np.pi / 2)
+# ln(1 + f) / f on f ∈ [√½ − 1, √2 − 1): a degree-8 least-squares fit in Chebyshev nodes
+# (error of f·q(f) against ln(1 + f) below 5e-8 in float64, 1e-6 absolute in float32 overall).
+_LOG1P_COEFFS = tuple(np.float32(c) for c in (
+    0.999999974267438, -0.4999998703228477, 0.3333418333852361, -0.2500215346095897,
+    0.1995697748306432, -0.16560695991926797, 0.1494909547617099, -0.14377330568492405,
+    0.08743945353550737,
+))
+_SQRT_HALF_BITS = 0x3F3504F3  # the float32 bits of √½
+
+
+def _log(u):
+    """ln u for normal positive float32 u: u = 2^e m with m ∈ [√½, √2), ln u = e ln 2 + ln m.
+
+    Only multiplies and adds (XLA's `log` handles every special case and costs about twice
+    as much on a CPU)."""
+    bits = lax.bitcast_convert_type(u, jnp.int32)
+    off = bits - jnp.int32(_SQRT_HALF_BITS)
+    e = off >> 23
+    m = lax.bitcast_convert_type(
+        (off & jnp.int32(0x007FFFFF)) + jnp.int32(_SQRT_HALF_BITS), jnp.float32
+    )
+    f = m - 1
+    acc = _LOG1P_COEFFS[-1]
+    for c in _LOG1P_COEFFS[-2::-1]:
+        acc = acc * f + c
+    return e.astype(jnp.float32) * np.float32(math.log(2.0)) + f * acc
+
+
+def _cos_pi(w):
+    """cos πw for w ∈ [−1, 1): 1 − 2 sin²(πw/2), with the Taylor polynomial of the sine of the
+    half angle (error < 1e-6, no branches)."""
+    f32 = np.float32
+    h = w * f32(np.pi / 2)
     h2 = h * h
-    s = h * (1 + h2 * (-1 / 6 + h2 * (1 / 120 + h2 * (-1 / 5040 + h2 * (
-        1 / 362880 - h2 / 39916800)))))
-    c = 1 + h2 * (-1 / 2 + h2 * (1 / 24 + h2 * (-1 / 720 + h2 * (1 / 40320 + h2 * (
-        -1 / 3628800 + h2 / 479001600)))))
-    return 2 * s * c, (c - s) * (c + s)
+    s = h * (1 + h2 * (f32(-1 / 6) + h2 * (f32(1 / 120) + h2 * (f32(-1 / 5040) + h2 * (
+        f32(1 / 362880) - h2 * f32(1 / 39916800))))))
+    return 1 - 2 * s * s
 
 
 def step_normal(words, t, n_trials: int, n_neurons: int, dtype=jnp.float32) -> jax.Array:
@@ -77,15 +107,21 @@ def step_normal(words, t, n_trials: int, n_neurons: int, dtype=jnp.float32) -> j
         + lax.broadcasted_iota(_U32, (n_trials, pairs), 1)
     )
     a = _h(_h(c ^ k0) + k1)
-    b = _h(_h((c + _U32(1)) ^ k0) + k1)
-    # Materialise the bits once: without the barrier XLA fuses the hashes into both halves
-    # of the concatenation below and computes them twice.
-    a, b = lax.optimization_barrier((a, b))
-    u1 = ((a >> _U32(8)).astype(jnp.float32) + 1) * np.float32(2.0**-24)  # (0, 1]
-    w = (b >> _U32(8)).astype(jnp.int32).astype(jnp.float32) * np.float32(2.0**-23) - 1  # [-1, 1)
-    r = jnp.sqrt(-2 * jnp.log(u1))
-    sin, cos = _sincos_pi(w)
-    z = jnp.concatenate([r * cos, r * sin], axis=-1)
+    u1 = ((a >> _U32(8)).astype(jnp.int32).astype(jnp.float32) + 1) * np.float32(2.0**-24)
+    r = jnp.sqrt(-2 * _log(u1))  # (0, 1] -> [0, 5.77]
+    # Row [cos πw_j for the pairs j | sin πw_j for the pairs j], all as cosines: sin πw =
+    # cos π(w − ½). One elementwise expression over the whole row, so that XLA computes every
+    # polynomial once (a concatenation of a cosine half and a sine half makes it evaluate the
+    # shared half-angle polynomials twice).
+    j = lax.broadcasted_iota(_U32, (n_trials, 2 * pairs), 1)
+    second = j >= _U32(pairs)
+    pair = jnp.where(second, j - _U32(pairs), j)
+    cb = 2 * (lax.broadcasted_iota(_U32, (n_trials, 2 * pairs), 0) * _U32(pairs) + pair) + 1
+    b = _h(_h(cb ^ k0) + k1)
+    w = (b >> _U32(8)).astype(jnp.int32).astype(jnp.float32) * np.float32(2.0**-23) - 1
+    shifted = w - np.float32(0.5)  # exact in float32
+    w = jnp.where(second, jnp.where(shifted < -1, shifted + 2, shifted), w)
+    z = jnp.concatenate([r, r], axis=-1) * _cos_pi(w)
     return z[:, :n_neurons].astype(dtype)
 
 

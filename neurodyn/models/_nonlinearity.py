@@ -21,3 +21,22 @@ def get_nonlinearity(name: str) -> Callable[[jax.Array], jax.Array]:
             f"nonlinearity must be one of {sorted(NONLINEARITIES)}, got {name!r}"
         )
     return NONLINEARITIES[name]
+
+
+# φ'(x) written with the rates r = φ(x) that the simulation has already computed (the reverse
+# pass of `simulate` uses these; other names fall back to automatic differentiation).
+DERIVATIVES: dict[str, Callable[[jax.Array, jax.Array], jax.Array]] = {
+    "tanh": lambda x, r: 1 - r * r,
+    "relu": lambda x, r: (x > 0).astype(x.dtype),
+    "softplus": lambda x, r: jax.nn.sigmoid(x),
+    "sigmoid": lambda x, r: r * (1 - r),
+    "identity": lambda x, r: jnp.ones_like(x),
+}
+
+
+def get_derivative(name: str) -> Callable[[jax.Array, jax.Array], jax.Array]:
+    """φ' as a function of (x, φ(x))."""
+    if name in DERIVATIVES:
+        return DERIVATIVES[name]
+    phi = get_nonlinearity(name)
+    return lambda x, r: jax.jvp(phi, (x,), (jnp.ones_like(x),))[1]

@@ -20,11 +20,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from tqdm.auto import tqdm
 
 from ..models import AbstractRNN
 from ..tasks import AbstractTask, Trials
 from ._loss import masked_mse
+
+with warnings.catch_warnings():
+    # In a notebook without ipywidgets, tqdm.auto falls back to the text bar, which works, but
+    # warns "IProgress not found" on import; the fallback is what we want, so stay quiet.
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    from tqdm.auto import tqdm
 
 
 @dataclasses.dataclass
@@ -408,14 +413,7 @@ def fit_ensemble(
     trains k members at a time on each device (vmapped) in a loop over groups, instead of all
     at once; the default picks k so that a group's working set stays in cache.
     """
-    keys = jnp.asarray(keys)
-    if keys.ndim != 1 or not jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
-        if keys.ndim == 2 and keys.dtype == jnp.uint32:  # legacy raw keys [E, 2]
-            keys = jax.random.wrap_key_data(keys)
-        else:
-            raise ValueError(
-                "keys must be a 1-D array of keys, e.g. jax.random.split(jax.random.key(0), E)"
-            )
+    keys = _check_keys(keys)
     init_keys, train_keys = jax.vmap(lambda k: tuple(jax.random.split(k)))(keys)
     models = eqx.filter_vmap(make_model)(init_keys)
     _check_args(member(models, 0), task, steps, batch_size, eval_every)
@@ -442,6 +440,37 @@ def fit_ensemble(
         config=config, group=group, mesh=mesh,
     )
     return FitResult(trained, history)
+
+
+def _check_keys(keys):
+    """`keys` as a 1-D array of E >= 1 distinct typed keys (legacy raw keys [E, 2] are wrapped)."""
+    hint = "e.g. keys=jax.random.split(jax.random.key(0), E)"
+    try:
+        keys = jnp.asarray(keys)
+    except TypeError as err:
+        raise ValueError(f"keys must be an array of JAX PRNG keys ({hint}), got {err}") from None
+    if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
+        if keys.ndim != 1:
+            raise ValueError(f"keys must be a 1-D array of keys ({hint}), got shape {keys.shape}")
+    elif keys.dtype == jnp.uint32 and keys.ndim == 2 and keys.shape[1] == 2:
+        keys = jax.random.wrap_key_data(keys)  # legacy raw keys [E, 2]
+    else:
+        raise ValueError(
+            f"keys must be a 1-D array of JAX PRNG keys ({hint}) or raw uint32 keys of shape "
+            f"[E, 2], got dtype {keys.dtype} and shape {keys.shape}"
+        )
+    if keys.shape[0] < 1:
+        raise ValueError(f"keys must hold at least one key (one per member), got none ({hint})")
+    data = np.asarray(jax.random.key_data(keys)).reshape(keys.shape[0], -1)
+    _, first, counts = np.unique(data, axis=0, return_index=True, return_counts=True)
+    if np.any(counts > 1):
+        i = int(first[np.argmax(counts > 1)])
+        same = np.flatnonzero((data == data[i]).all(axis=1)).tolist()
+        raise ValueError(
+            f"keys must be distinct (one per member): members {same} have the same key, so "
+            f"they would train identical networks ({hint})"
+        )
+    return keys
 
 
 def _member_mesh(devices, n_members: int):
