@@ -2,6 +2,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from scipy import stats
 
 import neurodyn as nd
 
@@ -30,6 +31,14 @@ def test_decision_trials_structure(decision_task):
     stim[5:45] = True
     resid = u - coh[:, None] * stim[None, :]
     assert abs(resid.std() - 0.1) < 0.003 and abs(resid.mean()) < 0.003
+    # The noise (the models' counter-based generator) is Gaussian and white: no correlation
+    # between neighbouring steps or trials, none with the condition.
+    z = resid / 0.1
+    assert stats.kstest(z.ravel(), "norm").pvalue > 1e-3
+    bound = 4 / np.sqrt(z.size)
+    assert abs(np.corrcoef(z[:, 1:].ravel(), z[:, :-1].ravel())[0, 1]) < bound
+    assert abs(np.corrcoef(z[1:].ravel(), z[:-1].ravel())[0, 1]) < bound
+    assert abs(np.corrcoef(z.mean(1), coh)[0, 1]) < 4 / np.sqrt(B)
     # Each coherence is drawn about equally often.
     counts = np.unique(coh, return_counts=True)[1]
     assert counts.min() > B / 6 * 0.6

@@ -20,6 +20,7 @@ from ._utils import (
     integers,
     jitted,
     normal,
+    sampler,
     signs,
     uniforms,
 )
@@ -182,7 +183,7 @@ class ContextDecisionMaking(_ContextTask):
         }
         return self._trials(L, inputs, targets, mask, conditions)
 
-    @jitted
+    @sampler
     def sample(self, key, batch_size: int):
         batch_size = self._check_batch_size(batch_size)
         ku, kt = jax.random.split(key)
@@ -289,7 +290,7 @@ class MultiSensoryIntegration(_ContextTask):
         }
         return self._trials(L, inputs, targets, mask, conditions)
 
-    @jitted
+    @sampler
     def sample(self, key, batch_size: int):
         batch_size = self._check_batch_size(batch_size)
         ku, kt = jax.random.split(key)

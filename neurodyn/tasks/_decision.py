@@ -9,7 +9,7 @@ import numpy as np
 
 from ._epochs import ChoiceTask
 from ._trials import Trials
-from ._utils import check_number, check_values, jitted, normal
+from ._utils import check_number, check_values, jitted, normal, sampler
 
 PRESETS = {
     # Dubreuil, Valente, Beiran, Mastrogiuseppe & Ostojic 2022, Nat. Neurosci.
@@ -109,7 +109,7 @@ class PerceptualDecisionMaking(ChoiceTask):
         targets, mask = self._decision_targets(L, target)
         return self._trials(L, inputs, targets, mask, {"coherence": coherence, "target": target})
 
-    @jitted
+    @sampler
     def sample(self, key, batch_size: int) -> Trials:
         batch_size = self._check_batch_size(batch_size)
         kc, kn = jax.random.split(key)

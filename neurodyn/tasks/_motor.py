@@ -20,6 +20,7 @@ from ._utils import (
     make_trials,
     onehot_targets,
     resolve,
+    sampler,
     score_onehot,
     uniforms,
     window,
@@ -103,7 +104,7 @@ class AntiReach(EpochTask):
         }
         return self._trials(L, inputs, targets, mask, conditions)
 
-    @jitted
+    @sampler
     def sample(self, key, batch_size: int):
         batch_size = self._check_batch_size(batch_size)
         ku, kt = jax.random.split(key)
@@ -210,7 +211,7 @@ class SineWaveGenerator(AbstractTask):
         conditions = {"index": index, "frequency": jnp.asarray(self.frequencies)[index]}
         return make_trials(inputs, targets, mask, conditions, {"trial": whole}, self.dt)
 
-    @jitted
+    @sampler
     def sample(self, key, batch_size: int):
         batch_size = self._check_batch_size(batch_size)
         idx = integers(uniforms(key, 1, batch_size)[0], 0, len(self.frequencies) - 1)

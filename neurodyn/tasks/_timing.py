@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import steps
-from ._epochs import ChoiceTask, EpochTask, duration_steps
+from ._epochs import ChoiceTask, EpochTask, duration_steps, sample_steps
 from ._utils import (
     as_batch,
     as_batches,
@@ -18,6 +18,7 @@ from ._utils import (
     integers,
     jitted,
     onehot_targets,
+    sampler,
     uniforms,
     window,
     window_mean,
@@ -80,7 +81,7 @@ class GoNogo(EpochTask):
         targets, mask = onehot_targets(jnp.ones_like(go), dec, L.trial, 2)
         return self._trials(L, inputs, targets, mask, {"go": go})
 
-    @jitted
+    @sampler
     def sample(self, key, batch_size: int):
         batch_size = self._check_batch_size(batch_size)
         ku, kt = jax.random.split(key)
@@ -110,7 +111,7 @@ READY_SET_GO_PRESETS = {
         dt=80.0,
         fixation=80.0,
         ready=80.0,
-        measure=(800.0, 1440.0),
+        measure=("floor_uniform", 800.0, 1500.0),
         set=80.0,
         gain=1.0,
         prod_margin=0.2,
@@ -204,12 +205,12 @@ class ReadySetGo(EpochTask):
         }
         return self._trials(L, inputs, targets, mask, conditions)
 
-    @jitted
+    @sampler
     def sample(self, key, batch_size: int):
         batch_size = self._check_batch_size(batch_size)
         ku, kt = jax.random.split(key)
-        lo, hi = self._measure_steps()
-        m = integers(uniforms(ku, 1, batch_size)[0], lo, hi).astype(jnp.float32) * self.dt
+        u = uniforms(ku, 1, batch_size)[0]
+        m = sample_steps(u, self.measure, self.dt).astype(jnp.float32) * self.dt
         return self.trials_from_conditions(kt, m)
 
     def conditions(self, key, *, repeats: int = 1, measures=None):
@@ -243,13 +244,15 @@ class ReadySetGo(EpochTask):
 
 
 INTERVAL_PRESETS = {
-    # NeuroGym IntervalDiscrimination at dt = 80 ms (durations floored to multiples of 80).
+    # NeuroGym IntervalDiscrimination at dt = 80 ms: its fixed 300, 500 and 300 ms are floored
+    # to 240, 480 and 240 ms, the stimuli U(300, 600) and the delay U(800, 1500) to the dt grid
+    # (3-7 and 10-18 steps, the extremes rarer).
     "neurogym": dict(
         dt=80.0,
         fixation=240.0,
-        stim1=(320.0, 560.0),
-        delay1=(800.0, 1440.0),
-        stim2=(320.0, 560.0),
+        stim1=("floor_uniform", 300.0, 600.0),
+        delay1=("floor_uniform", 800.0, 1500.0),
+        stim2=("floor_uniform", 300.0, 600.0),
         delay2=480.0,
         decision=240.0,
     ),
@@ -309,7 +312,7 @@ class IntervalDiscrimination(ChoiceTask):
         conditions = {"duration1": len1, "duration2": len2, "target": target}
         return self._trials(L, inputs, targets, mask, conditions)
 
-    @jitted
+    @sampler
     def sample(self, key, batch_size: int):
         batch_size = self._check_batch_size(batch_size)
         ku, kt = jax.random.split(key)

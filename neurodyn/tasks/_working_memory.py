@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._epochs import ChoiceTask
-from ._utils import as_batches, check_number, grid, integers, jitted, normal, uniforms
+from ._utils import as_batches, check_number, grid, integers, jitted, normal, sampler, uniforms
 
 
 def _romo_pairs(differences=(8, 16, 24), f_min=10, f_max=34):
@@ -151,7 +151,7 @@ class DelayComparison(ChoiceTask):
         conditions = {"f1": f1, "f2": f2, "target": target, "delay": L.length_ms("delay")}
         return self._trials(L, inputs, targets, mask, conditions)
 
-    @jitted
+    @sampler
     def sample(self, key, batch_size: int):
         batch_size = self._check_batch_size(batch_size)
         kp, kt = jax.random.split(key)
@@ -276,7 +276,7 @@ class DelayMatchSample(ChoiceTask):
         }
         return self._trials(L, inputs, targets, mask, conditions)
 
-    @jitted
+    @sampler
     def sample(self, key, batch_size: int):
         batch_size = self._check_batch_size(batch_size)
         ku, kt = jax.random.split(key)

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import AbstractTask
-from ._utils import as_batch, check_int, check_number, grid, jitted, make_trials, normal
+from ._utils import as_batch, check_int, check_number, grid, jitted, make_trials, normal, sampler
 
 RULES = (
     "fdgo", "reactgo", "delaygo", "fdanti", "reactanti", "delayanti",
@@ -350,7 +350,7 @@ class Yang19(AbstractTask):
         }
         return make_trials(inputs, targets, mask, conditions, epochs, self.dt)
 
-    @jitted
+    @sampler
     def sample(self, key, batch_size: int):
         """A batch mixing the task's rules with probabilities `rule_probs`."""
         batch_size = self._check_batch_size(batch_size)
