@@ -15,10 +15,12 @@ boundaries that vary from trial to trial are computed per trial.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ._base import AbstractTask, steps
+from ._trials import Trials
 from ._utils import (
     check_number,
     choose,
@@ -28,6 +30,7 @@ from ._utils import (
     normal,
     onehot_targets,
     resolve,
+    sampler,
     scalar_targets,
     score_onehot,
     score_sign,
@@ -272,6 +275,10 @@ class EpochTask(AbstractTask):
 
     Subclasses list `epoch_names`; each epoch's attribute holds a normalised duration spec.
     Trials start at t = 0; trials shorter than `n_steps` are padded with zero input and mask.
+
+    A subclass supplies `trials_from_conditions(key, **conditions)` (the trials for given
+    per-trial conditions; `key` draws noise and variable epochs) and `_draw(key, batch_size)`
+    (random conditions, as the keywords of `trials_from_conditions`); `sample` joins the two.
     """
 
     @property
@@ -294,6 +301,27 @@ class EpochTask(AbstractTask):
 
     def _specs(self):
         return [getattr(self, n) for n in self.epoch_names]
+
+    def trials_from_conditions(self, key, *args, **kwargs) -> Trials:
+        raise NotImplementedError
+
+    def _draw(self, key, batch_size: int) -> dict:
+        """Random per-trial conditions `{keyword of trials_from_conditions: [B]}`."""
+        raise NotImplementedError
+
+    @sampler
+    def sample(self, key, batch_size: int) -> Trials:
+        """`batch_size` random trials: the conditions drawn from one half of `key`, the trials
+        (noise, variable epochs) built from the other."""
+        k_draw, k_trials = jax.random.split(key)
+        return self.trials_from_conditions(k_trials, **self._draw(k_draw, batch_size))
+
+    def _grid_trials(self, key, durations=None, **conditions) -> Trials:
+        """The trials of a deterministic grid of `conditions`, variable epochs at their longest
+        unless `durations` says otherwise (see `_grid_durations`)."""
+        return self.trials_from_conditions(
+            key, **conditions, durations=self._grid_durations(durations)
+        )
 
     @property
     def n_steps(self) -> int:
@@ -357,6 +385,12 @@ class ChoiceTask(EpochTask):
     @property
     def n_outputs(self) -> int:
         return 3 if self._onehot else 1
+
+    def _choice_trials(self, layout: Layout, inputs, target, conditions: dict) -> Trials:
+        """Trials whose answer is `target [B]` (sign, or graded with one output), stored in
+        the conditions as `target` next to `conditions`."""
+        targets, mask = self._decision_targets(layout, target)
+        return self._trials(layout, inputs, targets, mask, {**conditions, "target": target})
 
     def _decision_targets(self, layout: Layout, target):
         """(targets, mask) for answers `target [B]` (sign, or graded with one output)."""

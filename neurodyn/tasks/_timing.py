@@ -18,7 +18,6 @@ from ._utils import (
     integers,
     jitted,
     onehot_targets,
-    sampler,
     uniforms,
     window,
     window_mean,
@@ -81,11 +80,8 @@ class GoNogo(EpochTask):
         targets, mask = onehot_targets(jnp.ones_like(go), dec, L.trial, 2)
         return self._trials(L, inputs, targets, mask, {"go": go})
 
-    @sampler
-    def sample(self, key, batch_size: int):
-        batch_size = self._check_batch_size(batch_size)
-        ku, kt = jax.random.split(key)
-        return self.trials_from_conditions(kt, integers(uniforms(ku, 1, batch_size)[0], 0, 1))
+    def _draw(self, key, batch_size: int) -> dict:
+        return {"go": integers(uniforms(key, 1, batch_size)[0], 0, 1)}
 
     def conditions(self, key, *, repeats: int = 1):
         """Go and no-go trials, `repeats` each."""
@@ -205,13 +201,9 @@ class ReadySetGo(EpochTask):
         }
         return self._trials(L, inputs, targets, mask, conditions)
 
-    @sampler
-    def sample(self, key, batch_size: int):
-        batch_size = self._check_batch_size(batch_size)
-        ku, kt = jax.random.split(key)
-        u = uniforms(ku, 1, batch_size)[0]
-        m = sample_steps(u, self.measure, self.dt).astype(jnp.float32) * self.dt
-        return self.trials_from_conditions(kt, m)
+    def _draw(self, key, batch_size: int) -> dict:
+        u = uniforms(key, 1, batch_size)[0]
+        return {"measure": sample_steps(u, self.measure, self.dt).astype(jnp.float32) * self.dt}
 
     def conditions(self, key, *, repeats: int = 1, measures=None):
         """Every measured interval the task can draw (or `measures`, ms), `repeats` each."""
@@ -308,17 +300,11 @@ class IntervalDiscrimination(ChoiceTask):
         inputs = L.stack(L.until("decision"), L.window("stim1"), L.window("stim2"))
         len1, len2 = L.length_ms("stim1"), L.length_ms("stim2")
         target = jnp.where(len1 > len2, 1.0, -1.0)
-        targets, mask = self._decision_targets(L, target)
-        conditions = {"duration1": len1, "duration2": len2, "target": target}
-        return self._trials(L, inputs, targets, mask, conditions)
+        return self._choice_trials(L, inputs, target, {"duration1": len1, "duration2": len2})
 
-    @sampler
-    def sample(self, key, batch_size: int):
-        batch_size = self._check_batch_size(batch_size)
-        ku, kt = jax.random.split(key)
-        L = self._layout(ku, batch_size)
-        d1, d2 = L.length_ms("stim1"), L.length_ms("stim2")
-        return self.trials_from_conditions(kt, d1, d2)
+    def _draw(self, key, batch_size: int) -> dict:
+        L = self._layout(key, batch_size)
+        return {"duration1": L.length_ms("stim1"), "duration2": L.length_ms("stim2")}
 
     def _values(self, name):
         lo, hi = duration_steps(getattr(self, name), self.dt)
