@@ -42,8 +42,8 @@ def jitted(method):
 
 
 def sampler(method):
-    """Compile `sample(self, key, batch_size)` as a `jax.jit` of the key alone, one program per
-    task configuration and batch size (equal tasks share it).
+    """Compile `sample(self, key, batch_size, *arrays)` as a `jax.jit` of the key (and arrays),
+    one program per task configuration and batch size (equal tasks share it).
 
     A call checks `batch_size`, finds the compiled function by the task's identity (a dict
     look-up; the task's hash, which walks its fields, only on the first call of an instance)
@@ -52,9 +52,9 @@ def sampler(method):
     trials. Under an outer `jit` or `vmap` the compiled function simply traces inline."""
 
     @functools.wraps(method)
-    def wrapper(self, key, batch_size):
+    def wrapper(self, key, batch_size, *arrays):
         batch_size = self._check_batch_size(batch_size)
-        return _compiled(self, method, batch_size)(key)
+        return _compiled(self, method, batch_size)(key, *arrays)
 
     return wrapper
 
@@ -71,7 +71,9 @@ def _compiled(task, method, batch_size: int):
     shared = (task, method, batch_size)
     fn = _BY_CONFIG.get(shared)
     if fn is None:
-        fn = _BY_CONFIG[shared] = jax.jit(functools.partial(method, task, batch_size=batch_size))
+        fn = _BY_CONFIG[shared] = jax.jit(
+            lambda key, *arrays: method(task, key, batch_size, *arrays)
+        )
     _BY_ID[fast] = (weakref.ref(task, lambda _, k=fast: _BY_ID.pop(k, None)), fn)
     return fn
 
