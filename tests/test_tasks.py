@@ -97,3 +97,17 @@ def test_registry_and_errors():
     task = nd.tasks.PerceptualDecisionMaking(dt=10.0, coherences=(0.05, -0.05))
     assert task.n_steps == 102
     assert jnp.all(jnp.abs(task.sample(jax.random.key(0), 4).conditions["coherence"]) == 0.05)
+
+
+def test_sample_compiles_once_per_configuration_and_batch_size():
+    """Equal tasks share one compiled `sample` per batch size; other settings get their own."""
+    from neurodyn.tasks._epochs import EpochTask
+    from neurodyn.tasks._utils import _compiled
+
+    method = EpochTask.sample.__wrapped__
+    a, b = nd.tasks.PerceptualDecisionMaking(), nd.tasks.PerceptualDecisionMaking()
+    c = nd.tasks.PerceptualDecisionMaking(input_noise=0.2)
+    assert a is not b and a == b
+    assert _compiled(a, method, 8) is _compiled(b, method, 8) is _compiled(a, method, 8)
+    assert _compiled(a, method, 8) is not _compiled(c, method, 8)
+    assert _compiled(a, method, 8) is not _compiled(a, method, 9)
