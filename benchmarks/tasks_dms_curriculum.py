@@ -3,7 +3,7 @@
     python benchmarks/tasks_dms_curriculum.py [--neurons 128] [--rank 2] [--steps 300]
         [--stages 0:100:100,0:100:1000,300:700:1000,500:1000:1000,500:3000:1000]
         [--lr 0.01] [--lrs 1e-2,1e-2,1e-2,1e-3,1e-4] [--clip NORM] [--train-all]
-        [--init random|full] [--full-steps 300] [--seed 0]
+        [--init random|full] [--full-steps 300] [--full-lr LR] [--seed 0]
 
 A small network is trained on DelayMatchSample (preset dubreuil2022) in stages: for each
 lo:hi:decision of `--stages`, delays drawn from U[lo, hi] ms and a decision epoch of that
@@ -83,6 +83,8 @@ def main(argv=None) -> None:
     p.add_argument("--init", choices=("random", "full"), default="random")
     p.add_argument("--full-steps", type=int, default=300,
                    help="steps per stage of the full-rank network (--init full)")
+    p.add_argument("--full-lr", type=float, default=None,
+                   help="learning rate of the full-rank network (--init full; default: --lrs)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     key = jax.random.key(args.seed)
@@ -97,8 +99,9 @@ def main(argv=None) -> None:
         model = nd.models.FullRankRNN(args.neurons, 2, 1, train=full_groups, key=key)
         print(f"full rank N={args.neurons}, {args.full_steps if args.rank else args.steps} "
               f"steps/stage, training {', '.join(full_groups)}")
+        full_lrs = lrs if args.full_lr is None or not args.rank else [args.full_lr] * len(lrs)
         model = run(model, stages, key=jax.random.fold_in(key, 1),
-                    steps=args.full_steps if args.rank else args.steps, learning_rates=lrs,
+                    steps=args.full_steps if args.rank else args.steps, learning_rates=full_lrs,
                     clip_norm=args.clip, label="full", t0=t0)
     if args.rank == 0:
         return

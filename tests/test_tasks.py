@@ -111,3 +111,18 @@ def test_sample_compiles_once_per_configuration_and_batch_size():
     assert _compiled(a, method, 8) is _compiled(b, method, 8) is _compiled(a, method, 8)
     assert _compiled(a, method, 8) is not _compiled(c, method, 8)
     assert _compiled(a, method, 8) is not _compiled(a, method, 9)
+
+
+def test_sample_of_a_task_with_array_fields(decision_task):
+    """A task that cannot be hashed (an array field) still samples, through `filter_jit`."""
+
+    class Scaled(nd.tasks.PerceptualDecisionMaking):
+        scale: jax.Array
+
+        def __init__(self):
+            super().__init__()
+            self.scale = jnp.asarray(2.0)
+
+    got = Scaled().sample(jax.random.key(0), 256)
+    want = decision_task.sample(jax.random.key(0), 256)
+    np.testing.assert_array_equal(got.inputs, want.inputs)

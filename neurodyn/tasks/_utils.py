@@ -54,7 +54,11 @@ def sampler(method):
     @functools.wraps(method)
     def wrapper(self, key, batch_size, *arrays):
         batch_size = self._check_batch_size(batch_size)
-        return _compiled(self, method, batch_size)(key, *arrays)
+        try:
+            fn = _compiled(self, method, batch_size)
+        except TypeError:  # a task with array (unhashable) fields: filter them as `jitted`
+            return _call(method, self, key, batch_size, *arrays)
+        return fn(key, *arrays)
 
     return wrapper
 
