@@ -15,7 +15,16 @@ U[500, 3000] ms, decision 1000 ms); chance is 0.5.
 `--init full` starts the low-rank network as Dubreuil et al.'s DMS script does: a full-rank
 network of the same size is trained first (the same stages, `--full-steps` steps each), and
 the rank-R network is its SVD truncation (`lowrank.truncate`: m = √N U_R S_R, n = √N V_R,
-inputs and readout copied), then trained through the stages itself.
+inputs and readout copied), then trained through the stages itself. Measured (N = 128, CPU,
+about 8 minutes on a loaded 2-core machine):
+
+    python benchmarks/tasks_dms_curriculum.py --init full --full-lr 2e-4 \
+        --lrs 1e-2,1e-2,1e-2,1e-3,1e-3 --clip 1
+
+gives the full-rank network 1.000 on the preset, its rank-2 truncation 0.303, and the rank-2
+network after its own curriculum 1.000 (seed 1: 1.000, 0.521, 1.000; Dubreuil et al. report
+0.961 at N = 512). From a random rank-2 start (`--init random`) the same schedule ends at
+0.730 (three of the four sample/test pairs right).
 """
 
 from __future__ import annotations
