@@ -4,7 +4,8 @@
 
 For PerceptualDecisionMaking and ContextDecisionMaking (NeuroGym presets: same dt, timings and
 layout on both sides), neurodyn samples a batch of `--batch` trials with its compiled `sample`
-(steady state: compilation excluded, `block_until_ready` included); NeuroGym's
+(steady state: compilation and three warm-up batches excluded, `block_until_ready` on the
+whole `Trials` included: what a user waits for to hold the arrays); NeuroGym's
 `neurogym.Dataset(env, batch_size=--batch, seq_len=...)` produces batches of concatenated
 trials, counted as steps / mean trial length. The two sides alternate, one batch each per
 round, so both see the same load.
@@ -41,15 +42,19 @@ def _timed(fn):
     return time.perf_counter() - w0, time.process_time() - c0
 
 
-def compare(name: str, env_id: str, kwargs: dict, batch: int, rounds: int) -> dict:
+def compare(
+    name: str, env_id: str, kwargs: dict, batch: int, rounds: int, warmup: int = 3
+) -> dict:
     import neurogym as ngym
 
     task = nd.tasks.make(name, preset="neurogym")
-    keys = jax.random.split(jax.random.key(1), rounds + 2)
-    for k in keys[:2]:  # compile (keys taken from a split array compile once more)
-        jax.block_until_ready(task.sample(k, batch).inputs)
+    keys = list(jax.random.split(jax.random.key(1), rounds + warmup))
+    for k in keys[:warmup]:  # compile, then a few batches to reach the steady state
+        jax.block_until_ready(task.sample(k, batch))
 
     env = ngym.make(env_id, **kwargs).unwrapped
+    if float(env.dt) != task.dt:
+        raise RuntimeError(f"{name}: dt {task.dt} ms here, {env.dt} ms in NeuroGym")
     lengths = []
     for _ in range(200):
         env.new_trial()
@@ -57,12 +62,14 @@ def compare(name: str, env_id: str, kwargs: dict, batch: int, rounds: int) -> di
     mean_len = float(np.mean(lengths))
     seq_len = int(np.ceil(mean_len))
     data = ngym.Dataset(env_id, env_kwargs=kwargs, batch_size=batch, seq_len=seq_len)
-    data()  # warm up the first cache
+    for _ in range(warmup):  # fill NeuroGym's first caches, as for neurodyn
+        data()
     per_batch = batch * seq_len / mean_len  # NeuroGym trials in one batch of steps
 
     ours, theirs = [], []
-    for k in keys[2:]:
-        ours.append(_timed(lambda k=k: jax.block_until_ready(task.sample(k, batch).inputs)))
+    for k in keys[warmup:]:
+        # The whole `Trials` (inputs, targets, mask, conditions, epochs) ready on the device.
+        ours.append(_timed(lambda k=k: jax.block_until_ready(task.sample(k, batch))))
         theirs.append(_timed(data))
     ours, theirs = np.asarray(ours), np.asarray(theirs)
     return {

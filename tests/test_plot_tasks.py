@@ -94,3 +94,18 @@ def test_psychometric_figure():
     ax2 = nd.plot.psychometric(nd.tasks.psychometric(choice, x))
     assert not [ln for ln in ax2.get_lines() if "fit" in ln.get_label()]
     plt.close("all")
+
+
+def test_psychometric_figure_without_fit_joins_the_points():
+    """One function for every psychometric figure (`plot_psychometric` is the same): without a
+    fit the points are joined, and style keywords reach the artists."""
+    assert nd.plot.plot_psychometric is nd.plot.psychometric
+    curve = nd.tasks.psychometric(np.array([1, -1, 1, 1, -1, -1]), np.repeat([-0.1, 0.1, 0.2], 2))
+    _, ax = plt.subplots()
+    assert nd.plot.plot_psychometric(curve, ax=ax, color="C1", label="context A") is ax
+    pts = ax.containers[0].lines[0]
+    assert pts.get_linestyle() == "-" and pts.get_marker() == "o" and pts.get_color() == "C1"
+    np.testing.assert_allclose(pts.get_xdata(), curve["values"])
+    np.testing.assert_allclose(pts.get_ydata(), curve["p_positive"])
+    assert ax.containers[0].get_label() == "context A"
+    plt.close("all")

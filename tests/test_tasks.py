@@ -2,6 +2,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from scipy import stats
 
 import neurodyn as nd
 
@@ -30,6 +31,14 @@ def test_decision_trials_structure(decision_task):
     stim[5:45] = True
     resid = u - coh[:, None] * stim[None, :]
     assert abs(resid.std() - 0.1) < 0.003 and abs(resid.mean()) < 0.003
+    # The noise (the models' counter-based generator) is Gaussian and white: no correlation
+    # between neighbouring steps or trials, none with the condition.
+    z = resid / 0.1
+    assert stats.kstest(z.ravel(), "norm").pvalue > 1e-3
+    bound = 4 / np.sqrt(z.size)
+    assert abs(np.corrcoef(z[:, 1:].ravel(), z[:, :-1].ravel())[0, 1]) < bound
+    assert abs(np.corrcoef(z[1:].ravel(), z[:-1].ravel())[0, 1]) < bound
+    assert abs(np.corrcoef(z.mean(1), coh)[0, 1]) < 4 / np.sqrt(B)
     # Each coherence is drawn about equally often.
     counts = np.unique(coh, return_counts=True)[1]
     assert counts.min() > B / 6 * 0.6
@@ -88,3 +97,32 @@ def test_registry_and_errors():
     task = nd.tasks.PerceptualDecisionMaking(dt=10.0, coherences=(0.05, -0.05))
     assert task.n_steps == 102
     assert jnp.all(jnp.abs(task.sample(jax.random.key(0), 4).conditions["coherence"]) == 0.05)
+
+
+def test_sample_compiles_once_per_configuration_and_batch_size():
+    """Equal tasks share one compiled `sample` per batch size; other settings get their own."""
+    from neurodyn.tasks._epochs import EpochTask
+    from neurodyn.tasks._utils import _compiled
+
+    method = EpochTask.sample.__wrapped__
+    a, b = nd.tasks.PerceptualDecisionMaking(), nd.tasks.PerceptualDecisionMaking()
+    c = nd.tasks.PerceptualDecisionMaking(input_noise=0.2)
+    assert a is not b and a == b
+    assert _compiled(a, method, 8) is _compiled(b, method, 8) is _compiled(a, method, 8)
+    assert _compiled(a, method, 8) is not _compiled(c, method, 8)
+    assert _compiled(a, method, 8) is not _compiled(a, method, 9)
+
+
+def test_sample_of_a_task_with_array_fields(decision_task):
+    """A task that cannot be hashed (an array field) still samples, through `filter_jit`."""
+
+    class Scaled(nd.tasks.PerceptualDecisionMaking):
+        scale: jax.Array
+
+        def __init__(self):
+            super().__init__()
+            self.scale = jnp.asarray(2.0)
+
+    got = Scaled().sample(jax.random.key(0), 256)
+    want = decision_task.sample(jax.random.key(0), 256)
+    np.testing.assert_array_equal(got.inputs, want.inputs)

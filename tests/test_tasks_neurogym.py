@@ -38,10 +38,7 @@ PAIRS = [
 ]
 # Where the native class lays a trial out differently from NeuroGym 2.3.1 (checked to fail,
 # so that a fix on either side is noticed).
-KNOWN = {
-    "IntervalDiscrimination": "NeuroGym floors U(300, 600) ms stimuli to 3..7 steps of 80 ms; "
-    "the native preset draws 4..7 steps (320..560 ms)",
-}
+KNOWN = {}
 
 
 def _layout(trials, rename=None):

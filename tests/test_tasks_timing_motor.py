@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import neurodyn as nd
+from neurodyn.tasks._epochs import duration_steps, normalize_duration, sample_steps
 
 B = 256  # the batch size of tests/test_tasks_common.py, so `sample` compiles once
 
@@ -51,13 +52,37 @@ def test_interval_discrimination():
     task = nd.tasks.IntervalDiscrimination()
     trials = task.sample(jax.random.key(0), B)
     d1, d2 = (np.asarray(trials.conditions[k]) for k in ("duration1", "duration2"))
-    assert set(d1) <= {320.0, 400.0, 480.0, 560.0} and set(d2) <= {320.0, 400.0, 480.0, 560.0}
+    # NeuroGym's U(300, 600) ms floored to 80 ms steps: 240 ms (3 steps) included.
+    allowed = {240.0, 320.0, 400.0, 480.0, 560.0}
+    assert set(d1) == allowed and set(d2) == allowed
     np.testing.assert_array_equal(trials.conditions["target"], np.where(d1 > d2, 1.0, -1.0))
     x = np.asarray(trials.inputs)
     np.testing.assert_array_equal(x[:, :, 1].sum(1) * 80, d1)
     np.testing.assert_array_equal(x[:, :, 2].sum(1) * 80, d2)
     grid = task.conditions(jax.random.key(1))
-    assert grid.inputs.shape[0] == 16
+    assert grid.inputs.shape[0] == 25
+
+
+@pytest.mark.parametrize("lo, hi, dt", [(300.0, 600.0, 80.0), (800.0, 1500.0, 80.0),
+                                        (320.0, 640.0, 80.0), (100.0, 100.0, 20.0)])
+def test_floor_uniform_durations_follow_neurogym_law(lo, hi, dt):
+    """("floor_uniform", lo, hi): floor(U[lo, hi) / dt) steps, with the probability of n steps
+    the length of [n·dt, (n+1)·dt) ∩ [lo, hi) over hi − lo (NeuroGym's `t // dt * dt`)."""
+    spec = normalize_duration(("floor_uniform", lo, hi), dt, "x")
+    u = jax.random.uniform(jax.random.key(0), (200_000,))
+    n = np.asarray(sample_steps(u, spec, dt))
+    a, b = duration_steps(spec, dt)
+    want_lo, want_hi = int(lo // dt), int(np.ceil(hi / dt)) - 1 if hi > lo else int(lo // dt)
+    assert (a, b) == (want_lo, want_hi) and n.min() == a and n.max() == b
+    if hi > lo:
+        k = np.arange(a, b + 1)
+        p = (np.minimum((k + 1) * dt, hi) - np.maximum(k * dt, lo)) / (hi - lo)
+        freq = np.bincount(n - a, minlength=k.size) / n.size
+        np.testing.assert_allclose(freq, p, atol=4 * np.sqrt(p * (1 - p) / n.size).max())
+    with pytest.raises(ValueError, match="lo <= hi"):
+        normalize_duration(("floor_uniform", hi + 1, hi), dt, "x")
+    with pytest.raises(ValueError, match="x lo must be >= 0"):
+        normalize_duration(("floor_uniform", -1.0, hi), dt, "x")
 
 
 def test_anti_reach():

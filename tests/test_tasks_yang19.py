@@ -80,3 +80,32 @@ def test_yang19_performance_metric(yang):
         nd.tasks.Yang19(rules=("dm3",))
     with pytest.raises(ValueError, match="rule_probs"):
         nd.tasks.Yang19(rules=("dm1",), rule_probs=(1, 2))
+
+
+def test_yang19_rules_are_public_and_sampled_by_name(yang):
+    """`Yang19.ALL_RULES` lists the rules in the order of the rule inputs; `sample_rule` and
+    `sample_rules` draw one rule or a mix (sharing `sample`'s compiled program)."""
+    task, trials = yang
+    assert nd.tasks.Yang19.ALL_RULES == RULES == task.rules
+    assert RULES[:6] == ("fdgo", "reactgo", "delaygo", "fdanti", "reactanti", "delayanti")
+    assert RULES[-4:] == ("dmsgo", "dmsnogo", "dmcgo", "dmcnogo")
+    one = task.sample_rule(jax.random.key(2), B, "dmsnogo")
+    r = np.asarray(one.conditions["rule"])
+    assert (r == RULES.index("dmsnogo")).all()
+    # The rule input unit says the rule; no-go trials (match) ask for fixation to the end.
+    np.testing.assert_array_equal(np.asarray(one.inputs)[:, 0, 65:].argmax(1), r)
+    go = np.asarray(one.conditions["go"])
+    np.testing.assert_array_equal(go, 1 - np.asarray(one.conditions["match"]))
+    mix = task.sample_rules(jax.random.key(3), B, ("fdgo", "dm2"), probs=(1, 3))
+    r = np.asarray(mix.conditions["rule"])
+    assert set(r) == {0, 7}
+    p = np.mean(r == 7)  # 0.75, binomial sd 0.027 over 256 trials
+    assert abs(p - 0.75) < 4 * np.sqrt(0.75 * 0.25 / B)
+    with pytest.raises(ValueError, match="rules must be names among"):
+        task.sample_rule(jax.random.key(0), B, "dm3")
+    with pytest.raises(ValueError, match="rules must be names among"):
+        nd.tasks.Yang19(rules=("fdgo",)).sample_rule(jax.random.key(0), B, "delaydm1")
+    with pytest.raises(ValueError, match="probs"):
+        task.sample_rules(jax.random.key(0), B, ("fdgo", "dm2"), probs=(1, -1))
+    with pytest.raises(ValueError, match="batch_size"):
+        task.sample_rule(jax.random.key(0), 0, "fdgo")

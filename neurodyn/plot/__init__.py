@@ -17,8 +17,9 @@ from ._lowrank import (
     plot_rank_accuracy as plot_rank_accuracy,
 )
 from ._tasks import (
+    plot_psychometric as plot_psychometric,
     plot_trial as plot_trial,
     psychometric as psychometric,
     trial as trial,
 )
-from ._training import plot_loss as plot_loss, plot_psychometric as plot_psychometric
+from ._training import plot_loss as plot_loss

@@ -97,17 +97,22 @@ def trial(trials, i: int = 0, outputs=None, *, axes=None, input_names=None,
 
 
 def psychometric(curve: dict, ax=None, *, xlabel: str = "coherence", n_points: int = 201,
-                      **style):
+                 **style):
     """P(choice = +1) against a condition (points with binomial error bars) from
-    `tasks.psychometric(...)`, and the fitted psychometric function if the curve has one."""
+    `tasks.psychometric(...)`, and the fitted psychometric function if the curve has one.
+
+    Style keywords: `color` (default black), `label` (of the points; "data" when a fit is
+    drawn), `fmt` (default "o", or "o-" joining the points when the curve has no fit), `ms`.
+    """
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 3), layout="constrained")
     xv, p = np.asarray(curve["values"], dtype=float), np.asarray(curve["p_positive"])
     sem = np.asarray(curve.get("sem", np.zeros_like(p)))
-    color = style.get("color", "k")
-    ax.errorbar(xv, p, yerr=sem, fmt="o", color=color, ms=4, capsize=2,
-                label=style.get("label", "data"))
     fit = curve.get("fit")
+    color = style.get("color", "k")
+    ax.errorbar(xv, p, yerr=sem, fmt=style.get("fmt", "o" if fit is not None else "o-"),
+                color=color, ms=style.get("ms", 4), capsize=2,
+                label=style.get("label", "data" if fit is not None else None))
     if fit is not None:
         grid = np.linspace(xv.min(), xv.max(), n_points)
         ax.plot(grid, fit(grid), color=color, lw=1.5,
@@ -122,3 +127,4 @@ def psychometric(curve: dict, ax=None, *, xlabel: str = "coherence", n_points: i
 
 
 plot_trial = trial
+plot_psychometric = psychometric

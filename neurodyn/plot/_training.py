@@ -1,4 +1,5 @@
-"""Figures of training and behaviour. They draw results; they never compute analyses."""
+"""Figures of training. They draw results; they never compute analyses (psychometric curves:
+`_tasks.psychometric`)."""
 
 from __future__ import annotations
 
@@ -29,19 +30,4 @@ def plot_loss(history, ax=None, **style):
     ax.set_xlabel("training step")
     ax.set_ylabel("loss (masked MSE)")
     ax.legend(frameon=False)
-    return ax
-
-
-def plot_psychometric(curve: dict, ax=None, *, xlabel="coherence", **style):
-    """P(choice = +1) against a condition value, from `tasks.psychometric(...)`."""
-    ax = _axes(ax)
-    x, p = np.asarray(curve["values"]), np.asarray(curve["p_positive"])
-    sem = np.asarray(curve.get("sem", np.zeros_like(p)))
-    ax.errorbar(x, p, yerr=sem, fmt=style.get("fmt", "o-"), color=style.get("color", "k"),
-                ms=4, capsize=2, label=style.get("label"))
-    ax.axhline(0.5, color="0.7", lw=0.8, ls="--")
-    ax.axvline(0.0, color="0.7", lw=0.8, ls="--")
-    ax.set_ylim(-0.03, 1.03)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("P(choice = +1)")
     return ax

@@ -172,25 +172,21 @@ class ContextDecisionMaking(_ContextTask):
             sens = jnp.stack([coh_a, coh_b], axis=-1)[:, None, :] * stim
             sens = sens + self.input_noise * normal(k_noise, (L.batch, L.n_steps, 2))
             inputs = L.concat(sens, ctx * L.window("context_only", "delay")[:, :, None])
-        targets, mask = self._decision_targets(L, target)
         conditions = {
             "coh_a": coh_a,
             "coh_b": coh_b,
             "context": context,
-            "target": target,
             "delay": L.length_ms("delay"),
         }
-        return self._trials(L, inputs, targets, mask, conditions)
+        return self._choice_trials(L, inputs, target, conditions)
 
-    @jitted
-    def sample(self, key, batch_size: int):
-        batch_size = self._check_batch_size(batch_size)
-        ku, kt = jax.random.split(key)
-        u = uniforms(ku, 5, batch_size)
-        context = integers(u[4], 0, 1)
-        return self.trials_from_conditions(
-            kt, _signed(u[0:2], self), _signed(u[2:4], self), context
-        )
+    def _draw(self, key, batch_size: int) -> dict:
+        u = uniforms(key, 5, batch_size)
+        return {
+            "coh_a": _signed(u[0:2], self),
+            "coh_b": _signed(u[2:4], self),
+            "context": integers(u[4], 0, 1),
+        }
 
     def conditions(
         self, key, *, repeats: int = 1, coherences=None, contexts=(0, 1), durations=None
@@ -199,9 +195,7 @@ class ContextDecisionMaking(_ContextTask):
         variable epochs at their longest unless `durations` (`{epoch: ms}`) says otherwise."""
         c = _grid_coherences(self, coherences)
         g = grid(repeats, context=np.asarray(contexts), coh_a=c, coh_b=c)
-        return self.trials_from_conditions(
-            key, g["coh_a"], g["coh_b"], g["context"], durations=self._grid_durations(durations)
-        )
+        return self._grid_trials(key, durations, **g)
 
 
 MSI_PRESETS = {
@@ -280,20 +274,11 @@ class MultiSensoryIntegration(_ContextTask):
             ctx_win = L.window("context_only", "stimulus")[:, :, None]
             ctx = jnp.stack([vis, aud], axis=-1)[:, None, :] * ctx_win
             inputs = L.concat(sens, self.context_level * ctx)
-        targets, mask = self._decision_targets(L, target)
-        conditions = {
-            "coh_visual": cv,
-            "coh_auditory": ca,
-            "modality": modality,
-            "target": target,
-        }
-        return self._trials(L, inputs, targets, mask, conditions)
+        conditions = {"coh_visual": cv, "coh_auditory": ca, "modality": modality}
+        return self._choice_trials(L, inputs, target, conditions)
 
-    @jitted
-    def sample(self, key, batch_size: int):
-        batch_size = self._check_batch_size(batch_size)
-        ku, kt = jax.random.split(key)
-        u = uniforms(ku, 4, batch_size)
+    def _draw(self, key, batch_size: int) -> dict:
+        u = uniforms(key, 4, batch_size)
         choice = signs(u[0])
         if self.preset == "neurogym":
             coh = choose(u[1], self.coherences)
@@ -304,7 +289,7 @@ class MultiSensoryIntegration(_ContextTask):
             modality = integers(u[3], 0, 2)
             cv = choice * choose(u[1], self.coherences) * (modality != 1)
             ca = choice * choose(u[2], self.coherences) * (modality != 0)
-        return self.trials_from_conditions(kt, cv, ca, modality)
+        return {"coh_visual": cv, "coh_auditory": ca, "modality": modality}
 
     def conditions(
         self, key, *, repeats: int = 1, coherences=None, modalities=(0, 1, 2), durations=None
@@ -319,6 +304,4 @@ class MultiSensoryIntegration(_ContextTask):
             cv, ca, m = coh / 2, coh / 2, np.full_like(m, 2)
         else:
             cv, ca = coh * (m != 1), coh * (m != 0)
-        return self.trials_from_conditions(
-            key, cv, ca, m, durations=self._grid_durations(durations)
-        )
+        return self._grid_trials(key, durations, coh_visual=cv, coh_auditory=ca, modality=m)

@@ -87,7 +87,7 @@ class PerceptualDecisionMaking(ChoiceTask):
         return 3 if self._onehot else 1
 
     @jitted
-    def trials_from_coherence(self, key, coherence) -> Trials:
+    def trials_from_conditions(self, key, coherence) -> Trials:
         """Trials with the given per-trial coherences `[B]` (input noise drawn from `key`)."""
         coherence = jnp.asarray(coherence, dtype=jnp.float32)
         if coherence.ndim != 1:
@@ -106,21 +106,19 @@ class PerceptualDecisionMaking(ChoiceTask):
             target = jnp.sign(coherence)
             noise = self.input_noise * normal(key, (L.batch, L.n_steps, 1))
             inputs = coherence[:, None, None] * stim + noise
-        targets, mask = self._decision_targets(L, target)
-        return self._trials(L, inputs, targets, mask, {"coherence": coherence, "target": target})
+        return self._choice_trials(L, inputs, target, {"coherence": coherence})
 
-    @jitted
-    def sample(self, key, batch_size: int) -> Trials:
-        batch_size = self._check_batch_size(batch_size)
-        kc, kn = jax.random.split(key)
+    trials_from_coherence = trials_from_conditions
+
+    def _draw(self, key, batch_size: int) -> dict:
         coh = jnp.asarray(self.coherences, dtype=jnp.float32)
-        coherence = coh[jax.random.randint(kc, (batch_size,), 0, len(self.coherences))]
-        if self.preset == "neurogym":
-            kc, ks = jax.random.split(kc)
+        coherence = coh[jax.random.randint(key, (batch_size,), 0, len(self.coherences))]
+        if self.preset == "neurogym":  # |c| from the list, the side at random
+            _, k_side = jax.random.split(key)
             coherence = coherence * jnp.where(
-                jax.random.bernoulli(ks, 0.5, coherence.shape), 1.0, -1.0
+                jax.random.bernoulli(k_side, 0.5, coherence.shape), 1.0, -1.0
             )
-        return self.trials_from_coherence(kn, coherence)
+        return {"coherence": coherence}
 
     def conditions(self, key, *, repeats: int = 1, coherences=None) -> Trials:
         """A deterministic grid: every coherence (default: the task's) `repeats` times.
@@ -130,4 +128,4 @@ class PerceptualDecisionMaking(ChoiceTask):
             c = np.asarray(self.coherences, dtype=np.float32)
             coherences = np.unique(np.concatenate([-c, c]))
         coh = np.asarray(self.coherences if coherences is None else coherences, dtype=np.float32)
-        return self.trials_from_coherence(key, np.repeat(coh, repeats))
+        return self.trials_from_conditions(key, np.repeat(coh, repeats))

@@ -2,8 +2,11 @@
 class of the tasks made of consecutive epochs.
 
 A duration spec is a number (fixed, ms), (lo, hi) or ("uniform", lo, hi) (uniform over the
-multiples of dt in [lo, hi]), ("choice", (v1, v2, ...)), or ("truncexp", mean, lo, hi)
-(exponential of that mean conditioned on [lo, hi), floored to dt, as NeuroGym's TruncExp).
+multiples of dt in [lo, hi]), ("choice", (v1, v2, ...)), ("floor_uniform", lo, hi) (a
+continuous U[lo, hi) floored to the dt grid, as NeuroGym's uniform timings: lo and hi need not
+be multiples of dt, and the shortest and longest durations can be rarer than the others), or
+("truncexp", mean, lo, hi) (exponential of that mean conditioned on [lo, hi), floored to dt,
+as NeuroGym's TruncExp).
 
 Epoch boundaries that do not depend on the trial (every earlier duration fixed) are kept as
 NumPy constants, so their windows are `[1, T]` constants broadcast over the batch; only the
@@ -12,10 +15,12 @@ boundaries that vary from trial to trial are computed per trial.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ._base import AbstractTask, steps
+from ._trials import Trials
 from ._utils import (
     check_number,
     choose,
@@ -25,6 +30,7 @@ from ._utils import (
     normal,
     onehot_targets,
     resolve,
+    sampler,
     scalar_targets,
     score_onehot,
     score_sign,
@@ -63,6 +69,14 @@ def normalize_duration(spec, dt: float, name: str):
         for v in vals:
             steps(v, dt, name)
         return ("choice", vals)
+    if kind == "floor_uniform":
+        if len(spec) != 3:
+            raise ValueError(f"{name}: floor_uniform is (lo, hi) in ms, got {spec!r}")
+        lo = check_number(spec[1], f"{name} lo", low=0)
+        hi = check_number(spec[2], f"{name} hi", low=0)
+        if hi < lo:
+            raise ValueError(f"{name}: the range must have lo <= hi, got {spec!r}")
+        return ("floor_uniform", lo, hi)
     if kind == "truncexp":
         if len(spec) != 4:
             raise ValueError(f"{name}: a truncated exponential is (mean, lo, hi), got {spec!r}")
@@ -73,7 +87,9 @@ def normalize_duration(spec, dt: float, name: str):
         if hi <= lo:
             raise ValueError(f"{name}: truncexp needs lo < hi, got {spec!r}")
         return ("truncexp", mean, lo, hi)
-    raise ValueError(f"{name}: unknown duration kind {kind!r} (uniform, choice, truncexp)")
+    raise ValueError(
+        f"{name}: unknown duration kind {kind!r} (uniform, choice, floor_uniform, truncexp)"
+    )
 
 
 def duration_steps(spec, dt: float) -> tuple[int, int]:
@@ -87,6 +103,8 @@ def duration_steps(spec, dt: float) -> tuple[int, int]:
     if kind == "choice":
         s = [steps(v, dt, "choice") for v in spec[1]]
         return min(s), max(s)
+    if kind == "floor_uniform":
+        return _floor_steps(spec[1], spec[2], dt)
     lo, hi = steps(spec[2], dt, "lo"), steps(spec[3], dt, "hi")
     return lo, max(lo, hi - 1)
 
@@ -100,12 +118,22 @@ def sample_steps(u, spec, dt: float):
         return integers(u, *duration_steps(spec, dt))
     if kind == "choice":
         return choose(u, tuple(steps(v, dt, "choice") for v in spec[1]), jnp.int32)
+    if kind == "floor_uniform":
+        _, lo, hi = spec
+        n = jnp.floor((lo + u * (hi - lo)) / dt + 1e-6).astype(jnp.int32)
+        return jnp.clip(n, *_floor_steps(lo, hi, dt))
     _, mean, lo, hi = spec
     # Inverse CDF of an exponential of this mean conditioned on [lo, hi).
     v = lo - mean * jnp.log1p(-u * (1.0 - np.exp(-(hi - lo) / mean)))
     n = jnp.floor(v / dt + 1e-6).astype(jnp.int32)
     a, b = duration_steps(spec, dt)
     return jnp.clip(n, a, b)
+
+
+def _floor_steps(lo: float, hi: float, dt: float) -> tuple[int, int]:
+    """(shortest, longest) of floor(U[lo, hi) / dt): hi itself is never drawn."""
+    a = int(np.floor(lo / dt + 1e-6))
+    return a, max(a, int(np.ceil(hi / dt - 1e-6)) - 1)
 
 
 def max_steps(specs, dt: float) -> int:
@@ -247,6 +275,10 @@ class EpochTask(AbstractTask):
 
     Subclasses list `epoch_names`; each epoch's attribute holds a normalised duration spec.
     Trials start at t = 0; trials shorter than `n_steps` are padded with zero input and mask.
+
+    A subclass supplies `trials_from_conditions(key, **conditions)` (the trials for given
+    per-trial conditions; `key` draws noise and variable epochs) and `_draw(key, batch_size)`
+    (random conditions, as the keywords of `trials_from_conditions`); `sample` joins the two.
     """
 
     @property
@@ -269,6 +301,27 @@ class EpochTask(AbstractTask):
 
     def _specs(self):
         return [getattr(self, n) for n in self.epoch_names]
+
+    def trials_from_conditions(self, key, *args, **kwargs) -> Trials:
+        raise NotImplementedError
+
+    def _draw(self, key, batch_size: int) -> dict:
+        """Random per-trial conditions `{keyword of trials_from_conditions: [B]}`."""
+        raise NotImplementedError
+
+    @sampler
+    def sample(self, key, batch_size: int) -> Trials:
+        """`batch_size` random trials: the conditions drawn from one half of `key`, the trials
+        (noise, variable epochs) built from the other."""
+        k_draw, k_trials = jax.random.split(key)
+        return self.trials_from_conditions(k_trials, **self._draw(k_draw, batch_size))
+
+    def _grid_trials(self, key, durations=None, **conditions) -> Trials:
+        """The trials of a deterministic grid of `conditions`, variable epochs at their longest
+        unless `durations` says otherwise (see `_grid_durations`)."""
+        return self.trials_from_conditions(
+            key, **conditions, durations=self._grid_durations(durations)
+        )
 
     @property
     def n_steps(self) -> int:
@@ -332,6 +385,12 @@ class ChoiceTask(EpochTask):
     @property
     def n_outputs(self) -> int:
         return 3 if self._onehot else 1
+
+    def _choice_trials(self, layout: Layout, inputs, target, conditions: dict) -> Trials:
+        """Trials whose answer is `target [B]` (sign, or graded with one output), stored in
+        the conditions as `target` next to `conditions`."""
+        targets, mask = self._decision_targets(layout, target)
+        return self._trials(layout, inputs, targets, mask, {**conditions, "target": target})
 
     def _decision_targets(self, layout: Layout, target):
         """(targets, mask) for answers `target [B]` (sign, or graded with one output)."""

@@ -8,7 +8,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import AbstractTask, steps
-from ._utils import bernoulli, check_int, check_number, jitted, make_trials, normal, resolve
+from ._utils import (
+    bernoulli,
+    check_int,
+    check_number,
+    jitted,
+    make_trials,
+    normal,
+    resolve,
+    sampler,
+)
 
 FLIPFLOP_PRESETS = {
     # FixedPointFinder's example (Golub & Sussillo 2018): 64 steps, a pulse on each bit at
@@ -148,7 +157,7 @@ class FlipFlop(AbstractTask):
         sign = jnp.where(bernoulli(k_sign, 0.5, shape), 1.0, -1.0)
         return on.astype(jnp.float32) * sign
 
-    @jitted
+    @sampler
     def sample(self, key, batch_size: int):
         kp, kn = jax.random.split(key)
         return self.trials_from_pulses(kn, self.sample_pulses(kp, batch_size))

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -20,6 +19,7 @@ from ._utils import (
     make_trials,
     onehot_targets,
     resolve,
+    sampler,
     score_onehot,
     uniforms,
     window,
@@ -103,12 +103,8 @@ class AntiReach(EpochTask):
         }
         return self._trials(L, inputs, targets, mask, conditions)
 
-    @jitted
-    def sample(self, key, batch_size: int):
-        batch_size = self._check_batch_size(batch_size)
-        ku, kt = jax.random.split(key)
-        gt = integers(uniforms(ku, 1, batch_size)[0], 0, self.dim_ring - 1)
-        return self.trials_from_conditions(kt, gt)
+    def _draw(self, key, batch_size: int) -> dict:
+        return {"ground_truth": integers(uniforms(key, 1, batch_size)[0], 0, self.dim_ring - 1)}
 
     def conditions(self, key, *, repeats: int = 1):
         """Every target unit, `repeats` times."""
@@ -210,7 +206,7 @@ class SineWaveGenerator(AbstractTask):
         conditions = {"index": index, "frequency": jnp.asarray(self.frequencies)[index]}
         return make_trials(inputs, targets, mask, conditions, {"trial": whole}, self.dt)
 
-    @jitted
+    @sampler
     def sample(self, key, batch_size: int):
         batch_size = self._check_batch_size(batch_size)
         idx = integers(uniforms(key, 1, batch_size)[0], 0, len(self.frequencies) - 1)

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import steps
-from ._epochs import ChoiceTask, EpochTask, duration_steps
+from ._epochs import ChoiceTask, EpochTask, duration_steps, sample_steps
 from ._utils import (
     as_batch,
     as_batches,
@@ -80,11 +80,8 @@ class GoNogo(EpochTask):
         targets, mask = onehot_targets(jnp.ones_like(go), dec, L.trial, 2)
         return self._trials(L, inputs, targets, mask, {"go": go})
 
-    @jitted
-    def sample(self, key, batch_size: int):
-        batch_size = self._check_batch_size(batch_size)
-        ku, kt = jax.random.split(key)
-        return self.trials_from_conditions(kt, integers(uniforms(ku, 1, batch_size)[0], 0, 1))
+    def _draw(self, key, batch_size: int) -> dict:
+        return {"go": integers(uniforms(key, 1, batch_size)[0], 0, 1)}
 
     def conditions(self, key, *, repeats: int = 1):
         """Go and no-go trials, `repeats` each."""
@@ -110,7 +107,7 @@ READY_SET_GO_PRESETS = {
         dt=80.0,
         fixation=80.0,
         ready=80.0,
-        measure=(800.0, 1440.0),
+        measure=("floor_uniform", 800.0, 1500.0),
         set=80.0,
         gain=1.0,
         prod_margin=0.2,
@@ -204,13 +201,9 @@ class ReadySetGo(EpochTask):
         }
         return self._trials(L, inputs, targets, mask, conditions)
 
-    @jitted
-    def sample(self, key, batch_size: int):
-        batch_size = self._check_batch_size(batch_size)
-        ku, kt = jax.random.split(key)
-        lo, hi = self._measure_steps()
-        m = integers(uniforms(ku, 1, batch_size)[0], lo, hi).astype(jnp.float32) * self.dt
-        return self.trials_from_conditions(kt, m)
+    def _draw(self, key, batch_size: int) -> dict:
+        u = uniforms(key, 1, batch_size)[0]
+        return {"measure": sample_steps(u, self.measure, self.dt).astype(jnp.float32) * self.dt}
 
     def conditions(self, key, *, repeats: int = 1, measures=None):
         """Every measured interval the task can draw (or `measures`, ms), `repeats` each."""
@@ -243,13 +236,15 @@ class ReadySetGo(EpochTask):
 
 
 INTERVAL_PRESETS = {
-    # NeuroGym IntervalDiscrimination at dt = 80 ms (durations floored to multiples of 80).
+    # NeuroGym IntervalDiscrimination at dt = 80 ms: its fixed 300, 500 and 300 ms are floored
+    # to 240, 480 and 240 ms, the stimuli U(300, 600) and the delay U(800, 1500) to the dt grid
+    # (3-7 and 10-18 steps, the extremes rarer).
     "neurogym": dict(
         dt=80.0,
         fixation=240.0,
-        stim1=(320.0, 560.0),
-        delay1=(800.0, 1440.0),
-        stim2=(320.0, 560.0),
+        stim1=("floor_uniform", 300.0, 600.0),
+        delay1=("floor_uniform", 800.0, 1500.0),
+        stim2=("floor_uniform", 300.0, 600.0),
         delay2=480.0,
         decision=240.0,
     ),
@@ -305,17 +300,11 @@ class IntervalDiscrimination(ChoiceTask):
         inputs = L.stack(L.until("decision"), L.window("stim1"), L.window("stim2"))
         len1, len2 = L.length_ms("stim1"), L.length_ms("stim2")
         target = jnp.where(len1 > len2, 1.0, -1.0)
-        targets, mask = self._decision_targets(L, target)
-        conditions = {"duration1": len1, "duration2": len2, "target": target}
-        return self._trials(L, inputs, targets, mask, conditions)
+        return self._choice_trials(L, inputs, target, {"duration1": len1, "duration2": len2})
 
-    @jitted
-    def sample(self, key, batch_size: int):
-        batch_size = self._check_batch_size(batch_size)
-        ku, kt = jax.random.split(key)
-        L = self._layout(ku, batch_size)
-        d1, d2 = L.length_ms("stim1"), L.length_ms("stim2")
-        return self.trials_from_conditions(kt, d1, d2)
+    def _draw(self, key, batch_size: int) -> dict:
+        L = self._layout(key, batch_size)
+        return {"duration1": L.length_ms("stim1"), "duration2": L.length_ms("stim2")}
 
     def _values(self, name):
         lo, hi = duration_steps(getattr(self, name), self.dt)

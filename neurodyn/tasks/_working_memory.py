@@ -147,24 +147,20 @@ class DelayComparison(ChoiceTask):
             stim = ((f1 - mid) / span_)[:, None] * s1 + ((f2 - mid) / span_)[:, None] * s2
             noise = self.input_noise * normal(k_noise, (L.batch, L.n_steps, 1))
             inputs = stim[:, :, None] + noise
-        targets, mask = self._decision_targets(L, target)
-        conditions = {"f1": f1, "f2": f2, "target": target, "delay": L.length_ms("delay")}
-        return self._trials(L, inputs, targets, mask, conditions)
+        conditions = {"f1": f1, "f2": f2, "delay": L.length_ms("delay")}
+        return self._choice_trials(L, inputs, target, conditions)
 
-    @jitted
-    def sample(self, key, batch_size: int):
-        batch_size = self._check_batch_size(batch_size)
-        kp, kt = jax.random.split(key)
+    def _draw(self, key, batch_size: int) -> dict:
         pairs = jnp.asarray(self.pairs, dtype=jnp.float32)
-        idx = integers(uniforms(kp, 1, batch_size)[0], 0, pairs.shape[0] - 1)
-        return self.trials_from_conditions(kt, pairs[idx, 0], pairs[idx, 1])
+        idx = integers(uniforms(key, 1, batch_size)[0], 0, pairs.shape[0] - 1)
+        return {"f1": pairs[idx, 0], "f2": pairs[idx, 1]}
 
     def conditions(self, key, *, repeats: int = 1, pairs=None, durations=None):
         """Every pair (default: the task's), `repeats` times; variable epochs at their longest
         unless `durations` (`{epoch: ms}`) says otherwise."""
         p = np.asarray(self.pairs if pairs is None else pairs, dtype=np.float32).reshape(-1, 2)
-        f1, f2 = np.repeat(p[:, 0], repeats), np.repeat(p[:, 1], repeats)
-        return self.trials_from_conditions(key, f1, f2, durations=self._grid_durations(durations))
+        g = grid(repeats, pair=np.arange(p.shape[0]))["pair"]
+        return self._grid_trials(key, durations, f1=p[g, 0], f2=p[g, 1])
 
     @jitted
     def evaluate(self, outputs, trials) -> dict:
@@ -266,28 +262,15 @@ class DelayMatchSample(ChoiceTask):
             inputs = L.concat(L.until("stimulus2", "stop")[:, :, None], stim)
         else:
             inputs = stim + noise
-        targets, mask = self._decision_targets(L, target)
-        conditions = {
-            "sample": sample,
-            "test": test,
-            "match": match,
-            "target": target,
-            "delay": L.length_ms("delay"),
-        }
-        return self._trials(L, inputs, targets, mask, conditions)
+        conditions = {"sample": sample, "test": test, "match": match, "delay": L.length_ms("delay")}
+        return self._choice_trials(L, inputs, target, conditions)
 
-    @jitted
-    def sample(self, key, batch_size: int):
-        batch_size = self._check_batch_size(batch_size)
-        ku, kt = jax.random.split(key)
-        u = uniforms(ku, 2, batch_size)
-        s, t = integers(u[0], 0, 1), integers(u[1], 0, 1)
-        return self.trials_from_conditions(kt, s, t)
+    def _draw(self, key, batch_size: int) -> dict:
+        u = uniforms(key, 2, batch_size)
+        return {"sample": integers(u[0], 0, 1), "test": integers(u[1], 0, 1)}
 
     def conditions(self, key, *, repeats: int = 1, durations=None):
         """The four (sample, test) combinations A-A, A-B, B-A, B-B, `repeats` times each, the
         delay at its longest unless `durations` (`{epoch: ms}`) says otherwise."""
         g = grid(repeats, sample=np.array([0, 1]), test=np.array([0, 1]))
-        return self.trials_from_conditions(
-            key, g["sample"], g["test"], durations=self._grid_durations(durations)
-        )
+        return self._grid_trials(key, durations, **g)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ._base import AbstractTask
-from ._utils import as_batch, check_int, check_number, grid, jitted, make_trials, normal
+from ._utils import as_batch, check_int, check_number, grid, jitted, make_trials, normal, sampler
 
 RULES = (
     "fdgo", "reactgo", "delaygo", "fdanti", "reactanti", "delayanti",
@@ -82,8 +84,10 @@ class Yang19(AbstractTask):
     it to the end of the trial (Yang et al.'s weights 1, 5 and ×2 on fixation with
     `weighted_mask=True`).
 
-    `rules` picks the rules to sample (by name) and `rule_probs` their probabilities (uniform
-    by default); `sample` draws a rule per trial. Trials have variable lengths (padded to
+    `Yang19.ALL_RULES` lists the 20 rule names (in the order of the rule inputs). `rules` picks
+    the rules the task draws (by name) and `rule_probs` their probabilities (uniform by
+    default); `sample` draws a rule per trial, `sample_rule` a batch of one rule and
+    `sample_rules` a batch of any mix of the task's rules. Trials have variable lengths (padded to
     `n_steps` with mask 0). Performance (`evaluate`): at each trial's last step, fixating means
     fixation output > 0.5; a trial is correct when it fixates where it should, or does not
     fixate and the population-vector angle of the ring output is within 0.2π of the target.
@@ -99,6 +103,7 @@ class Yang19(AbstractTask):
     weighted_mask: bool = eqx.field(static=True)
     rules: tuple[str, ...] = eqx.field(static=True)
     rule_probs: tuple[float, ...] = eqx.field(static=True)
+    ALL_RULES: ClassVar[tuple[str, ...]] = RULES
 
     def __init__(
         self,
@@ -350,25 +355,50 @@ class Yang19(AbstractTask):
         }
         return make_trials(inputs, targets, mask, conditions, epochs, self.dt)
 
-    @jitted
     def sample(self, key, batch_size: int):
         """A batch mixing the task's rules with probabilities `rule_probs`."""
-        batch_size = self._check_batch_size(batch_size)
+        return self._sample_mix(key, batch_size, self._cdf(self.rule_probs))
+
+    def sample_rules(self, key, batch_size: int, rules, probs=None):
+        """A batch mixing `rules` (names among the task's `rules`) with probabilities `probs`
+        (uniform by default); rules not named are not drawn. The same compiled program as
+        `sample` (the mix is an argument), so any mix costs no compilation."""
+        names = (rules,) if isinstance(rules, str) else tuple(rules)
+        foreign = [r for r in names if r not in self.rules]
+        if not names or foreign:
+            raise ValueError(
+                f"rules must be names among the task's rules {self.rules}, got {foreign or names}"
+            )
+        p = np.ones(len(names)) if probs is None else np.asarray(probs, dtype=np.float64)
+        if p.shape != (len(names),) or not np.all(np.isfinite(p)) or np.any(p < 0) or p.sum() <= 0:
+            raise ValueError(f"probs must hold one non-negative weight per rule, got {probs!r}")
+        weights = np.zeros(len(self.rules))
+        for name, w in zip(names, p):
+            weights[self.rules.index(name)] += w
+        return self._sample_mix(key, batch_size, self._cdf(weights / weights.sum()))
+
+    def sample_rule(self, key, batch_size: int, rule: str):
+        """A batch of one rule (by name, among the task's `rules`)."""
+        if not isinstance(rule, str):
+            raise ValueError(f"rule must be a rule name, got {rule!r}")
+        return self.sample_rules(key, batch_size, (rule,))
+
+    @staticmethod
+    def _cdf(probs):
+        """The cumulative probabilities that split [0, 1) between the rules; 2 (never reached
+        by a uniform draw) from the last rule of non-zero probability on, so that rounding
+        never picks a rule of probability 0."""
+        cdf = np.cumsum(probs)[:-1]
+        cdf[np.flatnonzero(np.asarray(probs) > 0)[-1] :] = 2.0
+        return np.asarray(cdf, np.float32)
+
+    @sampler
+    def _sample_mix(self, key, batch_size: int, cdf):
         kr, ku, kn = jax.random.split(key, 3)
         idx = jnp.asarray([RULES.index(r) for r in self.rules], jnp.int32)
-        cdf = jnp.asarray(np.cumsum(self.rule_probs)[:-1], jnp.float32)
         which = jnp.sum(jax.random.uniform(kr, (batch_size,))[:, None] >= cdf[None, :], axis=1)
         u = jax.random.uniform(ku, (_K * batch_size,)).reshape(_K, batch_size)
         return self.trials_from_uniforms(kn, idx[which], u)
-
-    def sample_rule(self, key, batch_size: int, rule: str):
-        """A batch of one rule (by name)."""
-        if rule not in RULES:
-            raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
-        batch_size = self._check_batch_size(batch_size)
-        ku, kn = jax.random.split(key)
-        u = jax.random.uniform(ku, (_K * batch_size,)).reshape(_K, batch_size)
-        return self.trials_from_uniforms(kn, np.full(batch_size, RULES.index(rule)), u)
 
     def conditions(self, key, *, repeats: int = 1, n_locations: int = 8):
         """Every rule of the task × `n_locations` stimulus-1 directions × 2 (the binary factor of
