@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 import neurodyn as nd
-from neurodyn.models._noise import _cos_pi, _log, step_normal, stream_key
+from neurodyn._noise import _cos_pi, _log, step_normal, stream_key
 
 B, T, N = 48, 24, 256  # 294,912 draws per array
 SHAPE = (B, T, N)

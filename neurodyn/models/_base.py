@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._noise import NOISE_RNGS, stream_key
+from .._noise import NOISE_RNGS, stream_key
 from ._nonlinearity import get_nonlinearity
 from ._scan import run_rnn
 

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ._noise import step_normal
+from .._noise import step_normal
 from ._nonlinearity import get_derivative
 
 

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..models import fast_normal
+from .._noise import fast_normal
 from ._trials import Trials
 
 # ---------------------------------------------------------------------------------------------

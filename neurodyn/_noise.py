@@ -1,4 +1,6 @@
-"""Counter-based standard-normal draws for the network noise ξ, generated one time step at a time.
+"""Counter-based standard-normal draws for the network noise ξ, generated one time step at a time
+(also the tasks' input noise; it lives below both `models` and `tasks`, which import nothing
+else of neurodyn; public as `neurodyn.models.fast_normal`).
 
 `jax.random.normal(key, [B, T, N])` costs about as much as the rest of a training step on a CPU
 (the Threefry lowering on CPU is a rolled loop over the whole array, followed by an inverse-erf
