@@ -82,7 +82,7 @@ def train_and_report(
         grid_roll = result.model.simulate(grid.inputs, key=k_noise)
         choice = the_task.evaluate(grid_roll.outputs, grid)["choice"]
         curve = tasks.psychometric(choice, grid.conditions["coherence"])
-        plot.plot_psychometric(curve, ax=axes[1])
+        plot.psychometric(curve, ax=axes[1])
         axes[1].set_xscale("symlog", linthresh=top * 0.0125)
     else:
         axes[1].set_axis_off()

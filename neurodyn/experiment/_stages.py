@@ -134,7 +134,7 @@ def performance(ctx: Context) -> tuple[list[str], dict]:
     plot.plot_loss(history_object(ctx.run_dir), ax=axes[0])
     axes[0].set_title(f"{ctx.config.task.name}: training")
     if curve is not None:
-        plot.plot_psychometric(curve, ax=axes[1])
+        plot.psychometric(curve, ax=axes[1])
     else:
         axes[1].set_axis_off()
     axes[1].set_title(f"held-out accuracy {summary['accuracy']:.3f}")
