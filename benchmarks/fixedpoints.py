@@ -56,7 +56,6 @@ import time
 from pathlib import Path
 
 
-
 def _pin_early() -> None:
     """Pin the process to `--cores` cores before JAX starts: XLA sizes its thread pool from
     the cores it sees at start-up, and a pool of two threads sharing one pinned core spins
