@@ -15,9 +15,11 @@ What is measured, in one run on one machine (CPU unless JAX/torch see an acceler
 * Goal: every start at q(x) = ½‖F(x) − x‖² < 1e-12, then the same filters (q < 1e-12,
   distance outliers at 10× the starts' mean distance to their centroid, greedy
   de-duplication at 1e-3 in order of q), then Jacobians and eigenvalues of the unique points.
-* neurodyn: `neurodyn.fixedpoints.find(model, x0, u, tol_q=1e-12)` with its defaults
-  (per-point Adam with per-point plateau decay and stopping, Newton–Krylov polishing inside a
-  trust region, vmapped, jitted chunks on the points still running).
+* neurodyn: `neurodyn.fixedpoints.find(model, x0, u, tol_q=1e-12, learning_rate=1.0)`
+  (FixedPointFinder's initial learning rate, as on the PyTorch side), otherwise its defaults
+  (per-point Adam with per-point plateau decay and stopping, a point
+  stalled when q has not halved in 300 steps, damped Newton–Krylov polishing inside a trust
+  region after every chunk, vmapped, jitted chunks on blocks of the points still running).
 * PyTorch: FixedPointFinder's joint optimisation written here from scratch: one Adam
   optimiser over all points on the *mean* q, initial learning rate 1.0, ReduceLROnPlateau
   (factor 0.5, patience `--patience`) stepped on the mean q, with FixedPointFinder's stopping
@@ -31,8 +33,9 @@ What is measured, in one run on one machine (CPU unless JAX/torch see an acceler
   table reports how many each found, how many of each side's points have a partner on the
   other side, and their stability counts.
 * Timing: neurodyn cold (first call: tracing and compilation) and warm (median of
-  `--repeats`, run before and after the PyTorch run); the ratio uses warm time. The load
-  average of the machine is printed before and after.
+  `--repeats`, run before and after the PyTorch run); the ratio uses warm wall time. The CPU
+  time of the process (both sides pinned to the same core) is printed beside it, as a check
+  on a loaded machine; the load average is printed before and after.
 
 Target (from the issue): neurodyn at least 10× faster, with the same set of fixed points. The
 script prints whether it is met; it does not fail when it is not.
@@ -52,7 +55,21 @@ import platform
 import time
 from pathlib import Path
 
-import jax
+
+def _pin_early() -> None:
+    """Pin the process to `--cores` cores before JAX starts: XLA sizes its thread pool from
+    the cores it sees at start-up, and a pool of two threads sharing one pinned core spins
+    (it made neurodyn's timings here ~10× slower before this was done first)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--cores", type=int, default=1)
+    cores = parser.parse_known_args()[0].cores
+    if cores > 0:
+        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:cores]))
+
+
+_pin_early()
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)  # noqa: E402 - before any array is made
 
@@ -78,9 +95,7 @@ def _float64(model):
 
 
 def _load32(path):
-    with jax.enable_x64(False):  # the checkpoints hold float32 arrays
-        model = nd.load(path)
-    return _float64(model)
+    return _float64(nd.load(path))  # the checkpoints hold float32 arrays: load keeps them
 
 
 def trained_network(n_neurons: int, cache: Path):
@@ -203,21 +218,22 @@ def bench(n_neurons: int, args, cache: Path) -> dict:
     u = jnp.zeros(model.n_inputs)
 
     def run_neurodyn():
-        t0 = time.perf_counter()
-        out = fp.find(model, x0, u, tol_q=TOL_Q, progress=False)
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = fp.find(model, x0, u, tol_q=TOL_Q, learning_rate=1.0, progress=False)
         jax.block_until_ready(out.xstar)
-        return out, time.perf_counter() - t0
+        return out, time.perf_counter() - t0, time.process_time() - c0
 
-    fps, cold = run_neurodyn()
-    warm = []
+    fps, cold, _ = run_neurodyn()
+    warm, warm_cpu = [], []
     finder = TorchFixedPointFinder(model, max_iters=args.max_iters, patience=args.patience)
     for r in range(args.repeats):  # interleaved: neurodyn, torch (once), neurodyn, ...
-        fps, t = run_neurodyn()
+        fps, t, c = run_neurodyn()
         warm.append(t)
+        warm_cpu.append(c)
         if r == 0:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             tx, t_unst, iters, t_conv = finder.run(x0)
-            torch_time = time.perf_counter() - t0
+            torch_time, torch_cpu = time.perf_counter() - t0, time.process_time() - c0
 
     nx = np.asarray(fps.xstar)
     matched_nd, matched_torch = match(nx, tx)
@@ -225,11 +241,13 @@ def bench(n_neurons: int, args, cache: Path) -> dict:
         n=n_neurons,
         nd_cold=cold,
         nd_warm=float(np.median(warm)),
+        nd_cpu=float(np.median(warm_cpu)),
         nd_converged=fps.report.counts()["converged"],
         nd_points=len(nx),
         nd_kinds=stability_counts(fps.n_unstable),
         nd_max_iters=int(np.asarray(fps.n_iters).max()) if len(nx) else 0,
         torch=torch_time,
+        torch_cpu=torch_cpu,
         torch_iters=iters,
         torch_converged=t_conv,
         torch_points=len(tx),
@@ -255,8 +273,7 @@ def main():
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.repeats = [16], 1
-    if args.cores > 0:  # before JAX starts its thread pool: both sides get the same cores
-        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: args.cores]))
+    if args.cores > 0:  # the process was pinned at import (_pin_early): both sides alike
         torch.set_num_threads(args.cores)
     torch.set_flush_denormal(True)
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -270,7 +287,8 @@ def main():
           f"(1 min) / {load_before[2]:.1f} (15 min)")
     rows = [bench(n, args, args.cache) for n in args.sizes]
     header = (f"{'N':>4} | {'neurodyn warm':>13} | {'cold':>7} | {'torch FPF':>9} | "
-              f"{'speed-up':>8} | {'conv nd/torch':>13} | {'unique nd/torch/matched':>23} | "
+              f"{'speed-up':>8} | {'cpu nd/torch':>14} | {'conv nd/torch':>13} | "
+              f"{'unique nd/torch/matched':>23} | "
               f"{'kinds nd':>10} | {'kinds torch':>11} | torch iters")
     print(header)
     print("-" * len(header))
@@ -281,6 +299,7 @@ def main():
         ok &= speed >= 10 and same
         print(f"{r['n']:>4} | {r['nd_warm']:>11.2f} s | {r['nd_cold']:>5.1f} s | "
               f"{r['torch']:>7.1f} s | {speed:>7.1f}x | "
+              f"{r['nd_cpu']:>5.2f}/{r['torch_cpu']:<6.1f} s | "
               f"{r['nd_converged']:>5}/{r['torch_converged']:<7} | "
               f"{r['nd_points']:>6}/{r['torch_points']}/"
               f"{r['matched_nd']},{r['matched_torch']:<8} | "

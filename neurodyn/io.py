@@ -21,6 +21,7 @@ from typing import Any
 
 import equinox as eqx
 import jax
+import numpy as np
 
 from ._version import __version__
 
@@ -144,8 +145,43 @@ def _read(path: Path) -> tuple[dict, bytes]:
     return header, payload
 
 
+def _with_file_dtypes(like, leaves, path: Path, name: str):
+    """The skeleton `like` with every array leaf given the dtype the file records for it.
+
+    A skeleton takes the precision JAX is configured for (float64 under `jax_enable_x64`), but
+    a file holds the precision it was saved in. Each leaf keeps its kind (float, complex,
+    integer, bool) and takes the file's width, as far as JAX can hold it: without x64 a 64-bit
+    file loads as 32-bit arrays, as `jnp.asarray` would make them."""
+    specs = [x for x in jax.tree_util.tree_leaves(like) if _is_array(x)]
+    ok = isinstance(leaves, list) and len(leaves) == len(specs)
+    if ok:
+        try:
+            stored = [(tuple(int(d) for d in shape), np.dtype(dtype)) for shape, dtype in leaves]
+        except (TypeError, ValueError):
+            ok = False
+    if ok:
+        ok = all(
+            shape == tuple(x.shape) and dtype.kind == np.dtype(x.dtype).kind
+            for (shape, dtype), x in zip(stored, specs)
+        )
+    if not ok:
+        raise ValueError(
+            f"{path}: array shapes in the file {leaves} do not match a {name} with these "
+            f"hyperparameters {_leaf_specs(like)}"
+        )
+    dtypes = iter(jax.dtypes.canonicalize_dtype(dtype) for _, dtype in stored)
+
+    def retype(x):
+        return jax.ShapeDtypeStruct(x.shape, next(dtypes)) if _is_array(x) else x
+
+    return jax.tree_util.tree_map(retype, like)
+
+
 def load(path: str | os.PathLike) -> Any:
-    """Read a checkpoint written by `save`. Never unpickles; checks class, shapes and integrity."""
+    """Read a checkpoint written by `save`. Never unpickles; checks class, shapes and integrity.
+
+    Arrays load with the dtypes they were saved with, whatever `jax_enable_x64` says (but
+    without x64, 64-bit arrays load as 32-bit, as JAX holds no 64-bit arrays then)."""
     path = Path(path)
     header, payload = _read(path)
     name = header.get("class")
@@ -156,12 +192,8 @@ def load(path: str | os.PathLike) -> Any:
         like = eqx.filter_eval_shape(build, header["hyperparameters"])
     except (TypeError, ValueError) as err:
         raise ValueError(f"{path}: the hyperparameters in the header are invalid: {err}") from None
+    like = _with_file_dtypes(like, header.get("leaves"), path, name)
     expected = _leaf_specs(like)
-    if expected != header.get("leaves"):
-        raise ValueError(
-            f"{path}: array shapes in the file {header.get('leaves')} do not match a {name} "
-            f"with these hyperparameters {expected}"
-        )
     try:
         obj = eqx.tree_deserialise_leaves(_io.BytesIO(payload), like)
     except Exception as err:  # malformed .npy data despite a matching hash

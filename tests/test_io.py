@@ -1,6 +1,7 @@
 import json
 import os
 
+import equinox as eqx
 import jax
 import numpy as np
 import pytest
@@ -90,3 +91,38 @@ def test_save_errors(tmp_path, model):
         nd.save(tmp_path / "x.eqx", model, metadata={"f": object()})
     with pytest.raises(FileNotFoundError):
         nd.load(tmp_path / "missing.eqx")
+
+
+def test_load_keeps_the_files_dtypes_whatever_x64_says(tmp_path, model):
+    """A float32 file loads as float32 under jax_enable_x64 (the skeleton would be float64),
+    and a float64 file loads as float64 there and as float32 without x64."""
+    path32 = nd.save(tmp_path / "net32.eqx", model)
+    u = np.linspace(-1, 1, 20, dtype=np.float32).reshape(2, 10, 1)
+    expected = np.asarray(model.simulate(u, key=None, noise=False).outputs)
+    with jax.enable_x64(True):
+        loaded = nd.load(path32)
+        dtypes = {str(x.dtype) for x in jax.tree_util.tree_leaves(loaded) if eqx.is_array(x)}
+        assert dtypes == {"float32"}
+        out = loaded.simulate(u, key=None, noise=False).outputs
+        assert out.dtype == np.float32
+        np.testing.assert_array_equal(np.asarray(out), expected)
+        model64 = nd.models.LowRankRNN(24, 2, 1, 1, key=jax.random.key(3))
+        assert model64.m.dtype == np.float64
+        path64 = nd.save(tmp_path / "net64.eqx", model64)
+        loaded64 = nd.load(path64)
+        assert loaded64.m.dtype == np.float64
+        np.testing.assert_array_equal(np.asarray(loaded64.m), np.asarray(model64.m))
+    assert not jax.config.jax_enable_x64  # the flag is restored
+    loaded64_32 = nd.load(path64)  # without x64 JAX holds no float64: rounded to float32
+    assert loaded64_32.m.dtype == np.float32
+    np.testing.assert_allclose(np.asarray(loaded64_32.m), np.asarray(model64.m), rtol=1e-7)
+
+
+def test_load_rejects_a_leaf_of_another_kind(tmp_path, model):
+    path = nd.save(tmp_path / "net.eqx", model)
+    head, _, payload = path.read_bytes().partition(b"\n")
+    header = json.loads(head)
+    header["leaves"][0][1] = "int32"  # a float leaf declared as integers
+    path.write_bytes(json.dumps(header).encode() + b"\n" + payload)
+    with pytest.raises(ValueError, match="do not match"):
+        nd.load(path)

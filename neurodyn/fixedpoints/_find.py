@@ -3,11 +3,11 @@
 Sussillo & Barak (2013) minimise q(x) = ½‖F(x, u) − x‖² from many starting states; the
 minima with q = 0 are fixed points, those with small q > 0 slow points. Golub & Sussillo's
 FixedPointFinder (2018) runs one Adam optimiser jointly on the mean q. Here every point has its
-own Adam state and step size and stops on its own; the points run together in one vmapped,
-jitted `lax.scan` chunk at a time (a `tqdm` bar moves between chunks), and after each chunk a
-damped Newton iteration (J_r Δ = −r) polishes the points that are near true fixed points to
-machine precision, so Adam only has to reach the basin. Finished points are compacted out of
-the batch (in a few fixed sizes, to bound recompilation).
+own Adam state and step size and stops on its own; the points run together in vmapped,
+jitted chunks (a `tqdm` bar moves between chunks), and after each chunk a damped
+Newton–Krylov iteration (J_r Δ = −r) polishes the points that are near true fixed points to
+machine precision, so Adam only has to reach the basin. The live points are gathered into
+blocks of a few fixed sizes (to bound recompilation), so finished points cost nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from ._filters import filter_points
 from ._jacobian import decompose
 from ._optimize import Carry, Params, Static, chunk, init_carry, polish
-from ._result import CONVERGED, MAX_STEPS, STATUS_NAMES, FixedPoints, Report
+from ._result import CONVERGED, MAX_STEPS, STALLED, STATUS_NAMES, FixedPoints, Report
 from ._system import (
     check_callable,
     check_dynamics,
@@ -33,18 +33,33 @@ from ._system import (
     system_dt,
 )
 
-# Newton polishing is tried again on a point once Adam has cut its q by this factor since
-# the last try (a try costs about as much as `krylov_dim` / 2 Adam steps per Newton step).
-RETRY = 1e-2
+# A point stalls when its q has not fallen below this fraction of its value `stall_steps` ago.
+STALL_FACTOR = 0.5
 
 
-def _bucket(n_active: int, n_total: int) -> int:
-    """Batch size for `n_active` of P points: the smallest of P, ⌈P/4⌉, ⌈P/16⌉, … that holds
-    them, but no smaller than the first that is ≤ 64: a large search sheds its finished
-    points while only a few sizes (three for P = 1024) are ever compiled."""
-    size = n_total
-    while size > 64 and -(-size // 4) >= n_active:
-        size = -(-size // 4)
+# Points are optimised in blocks of at most about this many states × N² (N the state size):
+# big enough that one jitted step is a matrix product rather than per-operation overhead, small
+# enough that a Newton–Krylov block's Krylov bases stay in cache (a 1024-point GMRES at
+# N = 128 costs 4× more per point than a 128-point one) and that finished points leave the
+# batch. A block that is not full is padded to block/2 or block/4 points, so that each kernel
+# is compiled for at most three batch sizes.
+BLOCK_WORK = 2**21
+
+
+def _block_size(n_points: int, n_states: int) -> int:
+    """Most points run together: the power of two nearest below BLOCK_WORK / N² (at least
+    64), or the smallest power of two ≥ P if that is smaller."""
+    target = max(64, BLOCK_WORK // max(n_states, 1) ** 2)
+    block = 1 << (target.bit_length() - 1)
+    return min(block, 1 << (n_points - 1).bit_length())
+
+
+def _padded(n: int, block: int) -> int:
+    """The batch size for n ≤ block points: the smallest of block, block/2, block/4 that
+    holds them."""
+    size = block
+    while size // 2 >= n and size // 2 >= max(block // 4, 1):
+        size //= 2
     return size
 
 
@@ -97,10 +112,11 @@ def find(
     patience: int = 20,
     lr_factor: float = 0.5,
     lr_min: float = 1e-6,
+    stall_steps: int | None = 300,
     newton: bool = True,
     newton_steps: int = 8,
     newton_radius: float = 10.0,
-    krylov_dim: int = 32,
+    krylov_dim: int = 12,
     filter: bool = True,
     max_q: float | None = None,
     tol_unique: float | None = 1e-3,
@@ -130,15 +146,21 @@ def find(
             `jax_enable_x64` for tighter tolerances on large networks.
         max_steps, learning_rate, chunk_size: Adam budget per point, initial step size, and
             steps per jitted chunk (the progress bar and Newton polishing run between chunks).
+            FixedPointFinder starts at 1.0, which is faster on large networks; 0.3 misses
+            fewer of the points that few starts lead to on small systems.
         patience, lr_factor, lr_min: the step size is multiplied by `lr_factor` after `patience`
             steps without a 0.1 % fall in q; a point whose step size drops below `lr_min`
             has stalled (a slow point, or q's minimum is not zero).
-        newton, newton_steps: polish with up to `newton_steps` inexact Newton iterations
-            after each Adam chunk, every point whose q has fallen tenfold since it was last
-            polished (a step is taken only if it lowers q).
+        stall_steps: with `newton`, a point whose q has not halved in `stall_steps` steps
+            (checked every `stall_steps` steps) has stalled too, since Newton could not finish
+            it; it is reported with status "stalled". None: no such test.
+        newton, newton_steps: after each Adam chunk, polish every live point whose q has not
+            risen since it was last polished with up to `newton_steps` inexact Newton
+            iterations, each the longest of Δ, Δ/2, Δ/4, Δ/8 that lowers q (backtracking).
         krylov_dim: each Newton step solves J Δ = −r by GMRES in a Krylov space of at most
-            this many dimensions (Jacobian-vector products only; exact Newton when the state
-            has no more dimensions than this).
+            this many dimensions (Jacobian-vector products only; its cost grows as
+            krylov_dim² · N); states of at most max(krylov_dim, 32) dimensions get exact
+            Newton steps (full Jacobian and LU).
         newton_radius: Newton's result is taken only if it lies within `newton_radius` ×
             (the point's current Adam step size) of where Adam is, in the max norm, so Newton
             finishes the point Adam is converging to and never jumps elsewhere: Newton's basins
@@ -173,7 +195,8 @@ def find(
         return find_latent(
             system, initial_states, inputs, dynamics=dynamics, period=period, tol_q=tol_q,
             max_steps=max_steps, learning_rate=learning_rate, chunk_size=chunk_size,
-            patience=patience, lr_factor=lr_factor, lr_min=lr_min, newton=newton,
+            patience=patience, lr_factor=lr_factor, lr_min=lr_min, stall_steps=stall_steps,
+            newton=newton,
             newton_steps=newton_steps, newton_radius=newton_radius, krylov_dim=krylov_dim,
             filter=filter, max_q=max_q,
             tol_unique=tol_unique, outlier_distance=outlier_distance, jacobians=jacobians,
@@ -186,6 +209,9 @@ def find(
     chunk_size = check_positive("chunk_size", chunk_size, integer=True)
     patience = check_positive("patience", patience, integer=True)
     lr_min = check_positive("lr_min", lr_min)
+    stall_steps = check_positive("stall_steps", stall_steps, integer=True, allow_none=True)
+    if not newton:  # Adam alone approaches a slow manifold slowly: only lr_min stalls it
+        stall_steps = None
     newton_steps = check_positive("newton_steps", newton_steps, integer=True)
     krylov_dim = check_positive("krylov_dim", krylov_dim, integer=True)
     if isinstance(newton_radius, bool) or not newton_radius > 0:  # inf allowed
@@ -211,7 +237,7 @@ def find(
     )
     carry = _optimise(
         system, init_carry(x0, learning_rate), u, static, params, max_steps, chunk_size,
-        newton, progress,
+        newton, stall_steps, progress,
     )
 
     status = np.where(carry.active, MAX_STEPS, carry.status)
@@ -252,41 +278,34 @@ def find(
     return fps
 
 
-def _gathered(fn, carry: Carry, rows: np.ndarray, u_host: np.ndarray, *args) -> Carry:
-    """`fn(part, u_part, *args)` on the points `rows` only (padded to a bucket size by
-    repeating a row, so that few batch sizes are ever compiled), written back into `carry`."""
-    n_points = carry.x.shape[0]
-    size = _bucket(rows.size, n_points)
-    if size == n_points:
-        idx = None
-        part, part_u = carry, u_host
-    else:
-        idx = np.concatenate([rows, np.full(size - rows.size, rows[0])])
-        part = Carry(*(a if a.ndim == 0 else a[idx] for a in carry))
-        part_u = u_host[idx]
-    part = Carry(*(np.asarray(a) for a in fn(part, part_u, *args)))
-    if idx is None:
-        return part
-    new = []
-    for full, p in zip(carry, part):
-        if full.ndim == 0:
-            new.append(p)
-        else:
-            full = full.copy()
-            full[idx] = p
-            new.append(full)
+def _blocked(fn, carry: Carry, rows: np.ndarray, u_host: np.ndarray, block: int, *args):
+    """`fn(part, u_part, *args)` on the points `rows` only, in blocks of `block` points (the
+    last padded to a `_padded` size by repeating a row), written back into `carry`."""
+    new = [a.copy() for a in carry]
+    for start in range(0, rows.size, block):
+        group = rows[start:start + block]
+        size = _padded(group.size, block)
+        idx = np.concatenate([group, np.full(size - group.size, group[0])])
+        part = fn(Carry(*(a[idx] for a in carry)), u_host[idx], *args)
+        for full, p in zip(new, part):
+            full[idx] = np.asarray(p)
     return Carry(*new)
 
 
-def _optimise(system, carry: Carry, u, static, params, max_steps, chunk_size, newton, progress):
+def _optimise(
+    system, carry: Carry, u, static, params, max_steps, chunk_size, newton, stall_steps, progress
+):
     """The host loop: jitted Adam chunks on the live points, then Newton–Krylov polishing of
-    the live points whose q has fallen by `RETRY` since they were last polished, with a
-    progress bar between chunks. The state is kept in NumPy between calls, so gathering the
-    live points costs no extra compilations beyond a few bucket sizes."""
+    the live points whose q has fallen since they were last polished, then the stall test,
+    with a progress bar between chunks. The state is kept in NumPy between calls and the live
+    points are gathered into blocks of a few fixed sizes, so finished points cost nothing and
+    only those sizes are ever compiled."""
     carry = Carry(*(np.asarray(a) for a in carry))
     u_host = np.asarray(u)
-    n_points = carry.x.shape[0]
+    n_points, n_states = carry.x.shape
+    block = _block_size(n_points, n_states)
     q_tried = np.full((n_points,), np.inf, carry.q_best.dtype)
+    q_check, next_check = None, stall_steps or max_steps + 1
 
     def adam(part, part_u, n):
         return chunk(system, part, part_u, np.int32(n), static, params)
@@ -303,13 +322,25 @@ def _optimise(system, carry: Carry, u, static, params, max_steps, chunk_size, ne
                 break
             # short chunks first, so that Newton can finish the easy points early
             n = min(chunk_size, max(8, 2 * steps), max_steps - steps)
-            carry = _gathered(adam, carry, live, u_host, n)
+            carry = _blocked(adam, carry, live, u_host, block, n)
             steps += n
             if newton:
-                due = np.flatnonzero(carry.active & (carry.q_best <= RETRY * q_tried))
+                # Newton from a point's best state is deterministic: retry only if it moved
+                due = np.flatnonzero(carry.active & (carry.q_best <= q_tried))
                 if due.size:
-                    carry = _gathered(newton_polish, carry, due, u_host)
+                    carry = _blocked(newton_polish, carry, due, u_host, block)
                     q_tried[due] = carry.q_best[due]
+            if q_check is None:
+                q_check = carry.q_best.copy()
+            elif steps >= next_check:
+                # stalled: q has not halved in the last `stall_steps` steps
+                stuck = carry.active & ~(carry.q_best <= STALL_FACTOR * q_check)
+                carry = carry._replace(
+                    active=carry.active & ~stuck,
+                    status=np.where(stuck, STALLED, carry.status).astype(carry.status.dtype),
+                )
+                q_check = carry.q_best.copy()
+                next_check = steps + stall_steps
             bar.update(n)
             live_q = carry.q_best[carry.active]
             bar.set_postfix(

@@ -1,7 +1,8 @@
 """The pure, jitted kernels of the fixed-point search: Adam chunks and Newton–Krylov polishing.
 
 Every point is optimised independently (vmap), with its own adaptive learning rate: Adam
-directions (`optax.scale_by_adam`, elementwise, so per point) scaled by a per-point step size
+directions (Kingma & Ba 2015, with a per-point step count, so that a point's bias correction
+does not depend on which other points share its batch) scaled by a per-point step size
 that is multiplied by `lr_factor` when q has not fallen by a relative `plateau_rtol` for
 `patience` steps, as ReduceLROnPlateau does, but per point. A point stops when q < tol_q
 (converged), when its step size falls below `lr_min` (stalled: a slow point or a failure), or
@@ -26,7 +27,6 @@ from typing import NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import optax
 
 from ._result import CONVERGED, NON_FINITE, STALLED
 from ._system import residual_fn
@@ -34,6 +34,10 @@ from ._system import residual_fn
 # A Newton iteration goes on only while each step cuts q at least this much (‖r‖ tenfold):
 # inside Newton's basin it does far better, outside it this stops it after one step.
 NEWTON_PROGRESS = 1e-2
+# Newton steps tried per iteration: Δ, Δ/2, …, Δ/2^(NEWTON_BACKTRACK − 1)
+NEWTON_BACKTRACK = 4
+# Adam's constants (Kingma & Ba 2015; the defaults of optax and torch)
+ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-8
 
 
 class Static(NamedTuple):
@@ -57,7 +61,7 @@ class Params(NamedTuple):
 
 
 class Carry(NamedTuple):
-    """Per-point optimiser state, every array with a leading point axis (but `count`)."""
+    """Per-point optimiser state, every array with a leading point axis."""
 
     x: jax.Array  # current state
     x_best: jax.Array  # lowest-q state so far
@@ -65,12 +69,11 @@ class Carry(NamedTuple):
     q_plateau: jax.Array  # reference value of the plateau test
     mu: jax.Array
     nu: jax.Array
-    count: jax.Array  # Adam's step count (shared)
     lr: jax.Array
     bad: jax.Array  # steps since the last relative improvement
     active: jax.Array
     status: jax.Array
-    n_iters: jax.Array
+    n_iters: jax.Array  # Adam steps taken (also Adam's bias-correction count)
 
 
 def init_carry(x, lr0: float) -> Carry:
@@ -84,7 +87,6 @@ def init_carry(x, lr0: float) -> Carry:
         q_plateau=inf,
         mu=jnp.zeros_like(x),
         nu=jnp.zeros_like(x),
-        count=jnp.zeros((), jnp.int32),
         lr=jnp.full((p,), lr0, x.dtype),
         bad=jnp.zeros((p,), jnp.int32),
         active=jnp.ones((p,), bool),
@@ -116,19 +118,19 @@ def _adam_step(c: Carry, system, u, st: Static, pr: Params) -> Carry:
     stalled = c.active & ~converged & ~broke & (lr < pr.lr_min)
 
     g = jnp.where(finite[:, None], g, 0.0)
-    direction, state = optax.scale_by_adam().update(
-        g, optax.ScaleByAdamState(c.count, c.mu, c.nu)
-    )
     moving = c.active & ~converged & ~broke & ~stalled
-    keep = c.active[:, None]
+    keep = moving[:, None]
+    mu = ADAM_B1 * c.mu + (1 - ADAM_B1) * g
+    nu = ADAM_B2 * c.nu + (1 - ADAM_B2) * g * g
+    t = (c.n_iters + 1).astype(g.dtype)[:, None]
+    direction = (mu / (1 - ADAM_B1**t)) / (jnp.sqrt(nu / (1 - ADAM_B2**t)) + ADAM_EPS)
     return Carry(
-        x=jnp.where(moving[:, None], c.x - c.lr[:, None] * direction, c.x),
+        x=jnp.where(keep, c.x - c.lr[:, None] * direction, c.x),
         x_best=x_best,
         q_best=q_best,
         q_plateau=jnp.where(c.active & improved, q, c.q_plateau),
-        mu=jnp.where(keep, state.mu, c.mu),
-        nu=jnp.where(keep, state.nu, c.nu),
-        count=state.count,
+        mu=jnp.where(keep, mu, c.mu),
+        nu=jnp.where(keep, nu, c.nu),
         lr=jnp.where(c.active, lr, c.lr),
         bad=jnp.where(c.active, bad, c.bad),
         active=moving,
@@ -194,10 +196,16 @@ def gmres(matvec, b, k: int):
     return y @ basis[:k]
 
 
+# States of at most this many dimensions get exact Newton steps (full Jacobian, LU) whatever
+# krylov_dim is: cheaper there than GMRES, whose cost grows as krylov_dim² · N.
+EXACT_NEWTON_MAX = 32
+
+
 def newton_direction(res, x, u, krylov_dim: int):
     """(r(x), Δ) with J_r Δ ≈ −r: an LU solve with the full Jacobian when the state has at
-    most `krylov_dim` dimensions, otherwise GMRES in `krylov_dim` dimensions."""
-    if x.shape[-1] <= krylov_dim:
+    most max(`krylov_dim`, EXACT_NEWTON_MAX) dimensions, otherwise GMRES in `krylov_dim`
+    dimensions."""
+    if x.shape[-1] <= max(krylov_dim, EXACT_NEWTON_MAX):
         r = res(x, u)
         jac = jax.jacfwd(res)(x, u)
         return r, jax.scipy.linalg.lu_solve(jax.scipy.linalg.lu_factor(jac), -r)
@@ -218,14 +226,19 @@ def _newton_point(x, u, q0, radius, tol_q, system, st: Static):
     def body(state):
         y, q, _, i = state
         _, step = newton_direction(res, y, u, st.krylov_dim)
-        trial = y + step
-        qt = _q(res, trial, u)
-        ok = (
-            jnp.isfinite(qt)
-            & (qt < q)
-            & jnp.all(jnp.isfinite(trial))
-            & (jnp.max(jnp.abs(trial - x)) <= radius)
+        # backtracking: the longest of the steps Δ, Δ/2, Δ/4, … that lowers q (the Newton
+        # direction is a descent direction of q), within the trust region
+        scales = 0.5 ** jnp.arange(NEWTON_BACKTRACK, dtype=y.dtype)
+        trials = y[None] + scales[:, None] * step[None]
+        qts = jax.vmap(lambda z: _q(res, z, u))(trials)
+        oks = (
+            jnp.isfinite(qts)
+            & (qts < q)
+            & jnp.all(jnp.isfinite(trials), axis=-1)
+            & (jnp.max(jnp.abs(trials - x[None]), axis=-1) <= radius)
         )
+        k = jnp.argmax(oks)
+        ok, trial, qt = oks[k], trials[k], qts[k]
         going = ok & (qt < NEWTON_PROGRESS * q)
         return jnp.where(ok, trial, y), jnp.where(ok, qt, q), going, i + 1
 
