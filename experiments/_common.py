@@ -135,15 +135,17 @@ def _commit() -> str:
         return "unknown"
 
 
-def write(study: Study, out: Path, config_name: str, cfg: dict, seconds: float) -> dict:
-    """Write results.json, results.md and figure.png into `out`; returns the JSON record."""
+def write(study: Study, out: Path, config_name: str, cfg: dict, seconds: float,
+          commit: str | None = None) -> dict:
+    """Write results.json, results.md and figure.png into `out`; returns the JSON record.
+    `commit` is the code's commit when the study started (default: now)."""
     import neurodyn as nd
 
     out.mkdir(parents=True, exist_ok=True)
     record = {
         "title": study.title, "reference": study.reference, "config_name": config_name,
         "config": cfg, "seconds": round(seconds, 1), "small_scale": config_name == "small",
-        "neurodyn": nd.__version__, "jax": jax.__version__, "commit": _commit(),
+        "neurodyn": nd.__version__, "jax": jax.__version__, "commit": commit or _commit(),
         "machine": f"{platform.machine()} {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}",
         "rows": [vars(r) for r in study.rows], "data": study.data,
     }
@@ -212,13 +214,14 @@ def main(run_file: str, compute, argv=None) -> dict:
 
     matplotlib.use("Agg")
     t0, c0 = time.perf_counter(), time.process_time()
+    commit = _commit()  # the code that runs is the code at the start
     _PARTS["dir"] = out / "parts"
     try:
         study = compute(cfg)
     finally:
         _PARTS["dir"] = None
     study.data["cpu_seconds"] = round(time.process_time() - c0, 1)
-    record = write(study, out, args.config, cfg, time.perf_counter() - t0)
+    record = write(study, out, args.config, cfg, time.perf_counter() - t0, commit)
     shutil.rmtree(out / "parts", ignore_errors=True)  # finished: a rerun recomputes everything
     print((out / "results.md").read_text())
     return record

@@ -17,8 +17,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
-from tqdm.auto import tqdm
 
+from .._progress import tqdm
 from ._filters import filter_points
 from ._jacobian import decompose
 from ._optimize import Carry, Params, Static, chunk, init_carry, polish

@@ -21,15 +21,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from .._progress import tqdm
 from ..models import AbstractRNN
 from ..tasks import AbstractTask, Trials
 from ._loss import masked_mse
-
-with warnings.catch_warnings():
-    # In a notebook without ipywidgets, tqdm.auto falls back to the text bar, which works, but
-    # warns "IProgress not found" on import; the fallback is what we want, so stay quiet.
-    warnings.filterwarnings("ignore", message="IProgress not found")
-    from tqdm.auto import tqdm
 
 
 @dataclasses.dataclass
