@@ -207,7 +207,12 @@ def test_two_dimensional_saddle_and_nodes_and_flow():
 
     from neurodyn.plot._fixedpoints import plot_eigenvalues, plot_flow_2d
 
-    assert plot_flow_2d(flow, fps) is not None
+    ax = plot_flow_2d(flow, fps)
+    marks = {c.get_label(): np.asarray(c.get_offsets()) for c in ax.collections
+             if c.get_label() in ("stable", "saddle", "unstable")}
+    assert set(marks) == {"stable", "saddle"}  # the origin is a saddle, not a source
+    np.testing.assert_allclose(marks["saddle"], [[0, 0]], atol=1e-6)
+    np.testing.assert_allclose(np.sort(marks["stable"][:, 0]), [-1, 1], atol=1e-6)
     assert plot_eigenvalues(fps) is not None
 
 

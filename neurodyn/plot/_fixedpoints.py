@@ -114,7 +114,8 @@ def plot_eigenvalues(fps: FixedPoints, index=None, ax=None, **style):
 
 def plot_flow_2d(flow: Flow2D, fps: FixedPoints | None = None, ax=None, **style):
     """A 2-D flow field (`fixedpoints.flow_2d`): streamlines coloured by speed, the two
-    nullclines (dx = 0 and dy = 0) and the fixed points (stable filled, unstable hollow)."""
+    nullclines (dx = 0 and dy = 0) and the fixed points: stable filled, saddles hollow circles,
+    sources (every mode unstable) hollow triangles."""
     if not isinstance(flow, Flow2D):
         raise ValueError(f"flow must be a Flow2D from fixedpoints.flow_2d, got {type(flow)}")
     ax = _axes(ax, size=(4.5, 4))
@@ -128,9 +129,17 @@ def plot_flow_2d(flow: Flow2D, fps: FixedPoints | None = None, ax=None, **style)
     if fps is not None and fps.n_points:
         x = np.asarray(fps.xstar)
         stable = np.asarray(fps.stable) if fps.stable is not None else np.zeros(len(x), bool)
-        ax.scatter(x[stable, 0], x[stable, 1], s=40, c="k", zorder=4, label="stable")
-        ax.scatter(x[~stable, 0], x[~stable, 1], s=40, facecolors="white", edgecolors="k",
-                   zorder=4, label="unstable")
+        # saddles (some modes unstable, some not) apart from fully unstable points (sources)
+        n_unst = (np.asarray(fps.n_unstable) if fps.n_unstable is not None
+                  else np.full(len(x), x.shape[1]))
+        saddle = ~stable & (n_unst < x.shape[1])
+        kinds = (("stable", stable, dict(c="k")),
+                 ("saddle", saddle, dict(facecolors="white", edgecolors="k")),
+                 ("unstable", ~stable & ~saddle, dict(facecolors="white", edgecolors="k",
+                                                      marker="^")))
+        for label, sel, look in kinds:
+            if sel.any():
+                ax.scatter(x[sel, 0], x[sel, 1], s=40, zorder=4, label=label, **look)
         ax.legend(frameon=False, loc="upper right")
     ax.set_xlim(flow.x.min(), flow.x.max())
     ax.set_ylim(flow.y.min(), flow.y.max())
