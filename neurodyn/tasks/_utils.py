@@ -88,9 +88,10 @@ def _compiled(task, method, batch_size: int):
 
 
 def normal(key, shape):
-    """Standard normal draws of `shape`, float32, from the models' counter-based generator
-    (`neurodyn.models.fast_normal`, drawn flat: several times faster than `jax.random.normal`
-    on a CPU, and tested for its moments, law and independence in tests/test_noise.py)."""
+    """Standard normal draws of `shape`, float32, from the counter-based generator that the
+    models' noise uses too (`neurodyn/_noise.py`, public as `neurodyn.models.fast_normal`):
+    several times faster than `jax.random.normal` on a CPU, and tested for its moments, law
+    and independence in tests/test_noise.py."""
     return fast_normal(key, (1, int(np.prod(shape)))).reshape(shape)
 
 
