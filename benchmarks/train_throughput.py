@@ -16,9 +16,12 @@ What is measured, in one run on one machine (CPU unless JAX/torch see an acceler
      per-step time includes everything `fit` does per step: sampling trials inside the jitted
      step, the non-finite-step check and one validation pass (32 trials) every C steps.
    * PyTorch: the same update rule written here from scratch, eager mode, one step =
-     sample trials with torch ops + forward over 51 time steps + backward + Adam step;
-     timed over S steps after a warm-up. `torch.set_num_threads(--threads)`, denormals
-     flushed to zero (XLA's CPU default) so neither side pays for denormal arithmetic, and
+     sample trials with torch ops + forward over 51 time steps + backward + Adam step, and
+     the same validation pass as `fit` (a noisy forward over 32 fixed trials, loss and
+     accuracy) after every C steps, so that both sides do the same work; timed over S steps
+     after a warm-up (S a multiple of C: both sides then validate S/C times).
+     `torch.set_num_threads(--threads)`, denormals flushed to zero (XLA's CPU default) so
+     neither side pays for denormal arithmetic, and
      `OMP_WAIT_POLICY=PASSIVE` unless set in the environment (see the comment at the imports).
 
    Update rule (both sides), alpha = dt/tau = 0.2, phi = tanh, xi ~ N(0, I):
@@ -162,13 +165,27 @@ def torch_masked_mse(outputs, targets, mask):
 
 
 class TorchTrainer:
-    """One network, its Adam optimiser and its random stream."""
+    """One network, its Adam optimiser, its random stream and its validation trials."""
 
     def __init__(self, task: TorchDecisionTask, seed: int):
         self.task = task
         self.gen = torch.Generator().manual_seed(seed)
         self.model = TorchLowRankRNN(N_NEURONS, RANK, 1, 1, gen=self.gen)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=LEARNING_RATE)
+        self.val = task.sample(VAL_TRIALS, self.gen)
+
+    @torch.no_grad()
+    def validate(self):
+        """What `fit` does at the end of every chunk of `eval_every` steps: a noisy forward
+        pass over the validation trials, their loss and accuracy (the sign of the mean output
+        over the decision epoch against the target's)."""
+        inputs, targets, mask = self.val
+        xi = torch.randn(inputs.shape[0], self.task.n_steps, N_NEURONS, generator=self.gen)
+        outputs = self.model(inputs, xi)
+        loss = torch_masked_mse(outputs, targets, mask)
+        choice = torch.sign((outputs * mask).sum(dim=(1, 2)))
+        accuracy = (choice == torch.sign((targets * mask).sum(dim=(1, 2)))).float().mean()
+        return loss, accuracy
 
     def step(self):
         inputs, targets, mask = self.task.sample(BATCH, self.gen)
@@ -179,8 +196,14 @@ class TorchTrainer:
         self.opt.step()
         return loss.detach()
 
-    def train(self, steps: int) -> np.ndarray:
-        return torch.stack([self.step() for _ in range(steps)]).numpy()
+    def train(self, steps: int, eval_every: int) -> np.ndarray:
+        """`steps` Adam steps, validating after every `eval_every` of them (like `fit`)."""
+        losses = []
+        for i in range(steps):
+            losses.append(self.step())
+            if (i + 1) % eval_every == 0:
+                self.validate()
+        return torch.stack(losses).numpy()
 
 
 # --------------------------------------------------------------------------- timing helpers
@@ -241,13 +264,13 @@ def bench_per_step(args, task, torch_task):
           f"; torch {extra} steps; {args.repeats} repeats", flush=True)
     cold, _ = timed(run_fit, task, jax.random.key(100), chunk, chunk)
     run_fit(task, jax.random.key(101), chunk + extra, chunk)  # warm the longer call's host code
-    TorchTrainer(torch_task, seed=0).train(max(5, min(20, extra)))  # torch warm-up
+    TorchTrainer(torch_task, seed=0).train(max(5, min(20, extra)), chunk)  # torch warm-up
 
     short, per_step, torch_ms, ratio = [], [], [], []
     for r in range(args.repeats):
         settle()
         trainer = TorchTrainer(torch_task, seed=1 + r)  # fresh network, like each fit call
-        t_torch, torch_losses = timed(trainer.train, extra)
+        t_torch, torch_losses = timed(trainer.train, extra, chunk)
         settle()
         t_short, res = timed(run_fit, task, jax.random.key(200 + r), chunk, chunk)
         check_completed(res.history, chunk, "fit")
@@ -284,7 +307,7 @@ def bench_ensemble(args, task, torch_task):
 
     def sequential_torch(seed0):
         for i in range(members):
-            TorchTrainer(torch_task, seed=seed0 + i).train(extra)
+            TorchTrainer(torch_task, seed=seed0 + i).train(extra, chunk)
 
     cfg = warm.history.config
     print(f"  fit_ensemble layout: {cfg.get('devices', 1)} device(s), "
@@ -519,6 +542,10 @@ def main(argv=None):
                  "ensemble_repeats", "threads"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
+    for steps, chunk in (("steps", "chunk"), ("ensemble_steps", "ensemble_chunk")):
+        if getattr(args, steps) % getattr(args, chunk):
+            parser.error(f"--{steps.replace('_', '-')} must be a multiple of "
+                         f"--{chunk.replace('_', '-')} (both sides then validate equally often)")
 
     args.load_start = os.getloadavg()[0]
     torch.set_num_threads(args.threads)
