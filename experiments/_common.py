@@ -155,6 +155,10 @@ def write(study: Study, out: Path, config_name: str, cfg: dict, seconds: float,
              f"Config `{config_name}`; {record['seconds']} s wall "
              f"({study.data.get('cpu_seconds', '?')} s CPU) on {record['machine']}; neurodyn "
              f"{record['neurodyn']} (commit {record['commit']}).", ""]
+    parts = study.data.get("part_commits") or {}
+    if any(c != record["commit"] for c in parts.values()):
+        lines[-2] = lines[-2][:-1] + "; resumed, parts computed at " + ", ".join(
+            f"{name} {c}" for name, c in parts.items()) + "."
     if config_name == "small":
         lines += [SMALL_NOTE, ""]
     lines += ["| quantity | measured | published | note |", "|---|---|---|---|"]
@@ -167,7 +171,8 @@ def write(study: Study, out: Path, config_name: str, cfg: dict, seconds: float,
     return record
 
 
-_PARTS: dict[str, Path | None] = {"dir": None}
+# While a study runs: where its parts go, the commit it started at, and each part's commit.
+_PARTS: dict = {"dir": None, "commit": None, "commits": {}}
 
 
 def cached(name: str, inputs: dict, fn):
@@ -181,13 +186,18 @@ def cached(name: str, inputs: dict, fn):
     path = folder / f"{name}-{digest[:12]}.json"
     if path.exists():
         print(f"[{name}] reusing {path}", flush=True)
-        return json.loads(path.read_text())["result"]
+        kept = json.loads(path.read_text())
+        _PARTS["commits"][name] = kept.get("commit")
+        return kept["result"]
     t0 = time.perf_counter()
     result = fn()
     folder.mkdir(parents=True, exist_ok=True)
+    # The code that ran is the code at the start of the study (HEAD may move meanwhile).
+    commit = _PARTS["commit"] or _commit()
     _atomic(path, json.dumps(_jsonable(dict(
         inputs=inputs, result=result, seconds=round(time.perf_counter() - t0, 1),
-        commit=_commit())), indent=1))
+        commit=commit)), indent=1))
+    _PARTS["commits"][name] = commit
     print(f"[{name}] done in {time.perf_counter() - t0:.0f} s", flush=True)
     return json.loads(path.read_text())["result"]
 
@@ -215,12 +225,15 @@ def main(run_file: str, compute, argv=None) -> dict:
     matplotlib.use("Agg")
     t0, c0 = time.perf_counter(), time.process_time()
     commit = _commit()  # the code that runs is the code at the start
-    _PARTS["dir"] = out / "parts"
+    _PARTS.update(dir=out / "parts", commit=commit, commits={})
     try:
         study = compute(cfg)
     finally:
-        _PARTS["dir"] = None
+        _PARTS["dir"] = _PARTS["commit"] = None
     study.data["cpu_seconds"] = round(time.process_time() - c0, 1)
+    if _PARTS["commits"]:
+        # A resumed study ran its parts in several processes, perhaps at several commits.
+        study.data["part_commits"] = dict(_PARTS["commits"])
     record = write(study, out, args.config, cfg, time.perf_counter() - t0, commit)
     shutil.rmtree(out / "parts", ignore_errors=True)  # finished: a rerun recomputes everything
     print((out / "results.md").read_text())

@@ -195,3 +195,24 @@ def test_cached_parts_resume_and_key_on_inputs(tmp_path, monkeypatch):
     assert calls == [1, 1, 3]  # the second call with the same inputs was read back
     assert first == again == dict(value=2.0, items=[1]) and other["value"] == 6.0
     assert len(list((tmp_path / "parts").glob("p-*.json"))) == 2
+
+
+def test_cached_parts_record_the_commit_the_study_started_at(tmp_path, monkeypatch):
+    # HEAD may move while a long study runs; the code that ran is the code at its start.
+    monkeypatch.setattr(C, "_commit", lambda: "moved-on")
+    monkeypatch.setitem(C._PARTS, "dir", tmp_path / "parts")
+    monkeypatch.setitem(C._PARTS, "commit", "at-start")
+    monkeypatch.setitem(C._PARTS, "commits", {})
+    C.cached("a", dict(v=1), lambda: dict(x=1))
+    (path,) = (tmp_path / "parts").glob("a-*.json")
+    assert json.loads(path.read_text())["commit"] == "at-start"
+    # A resumed study reports each part's own commit, including parts read back from disk.
+    path.write_text(path.read_text().replace("at-start", "older"))
+    monkeypatch.setitem(C._PARTS, "commits", {})
+    C.cached("a", dict(v=1), lambda: dict(x=1))
+    C.cached("b", dict(v=2), lambda: dict(x=2))
+    assert C._PARTS["commits"] == {"a": "older", "b": "at-start"}
+    study = C.Study("t", "r", [C.Row("q", 1.0)], data=dict(part_commits=C._PARTS["commits"]))
+    record = C.write(study, tmp_path / "out", "paper", {}, 1.0, commit="at-start")
+    assert record["data"]["part_commits"] == {"a": "older", "b": "at-start"}
+    assert "parts computed at a older, b at-start" in (tmp_path / "out" / "results.md").read_text()
