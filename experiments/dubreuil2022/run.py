@@ -176,7 +176,8 @@ def figure(results):
             labels.append(f"{n_pop}-pop\nresampled")
         ax.set_xticks(range(len(labels)), labels, fontsize=8)
         ax.axhline(0.5, ls=":", c="grey")
-        ax.set(ylim=(0.3, 1.05), ylabel="accuracy", title=r["task"])
+        lowest = min([acc.min(), *(min(a) for a in r["resampled"].values())])
+        ax.set(ylim=(min(0.3, lowest - 0.05), 1.05), ylabel="accuracy", title=r["task"])
     fig.tight_layout()
     return fig
 
