@@ -151,14 +151,14 @@ def write(study: Study, out: Path, config_name: str, cfg: dict, seconds: float,
     }
     record = _jsonable(record)
     _atomic(out / "results.json", json.dumps(record, indent=1))
+    parts = study.data.get("part_commits") or {}
+    resumed = ""
+    if any(c != record["commit"] for c in parts.values()):
+        resumed = "; resumed, parts computed at " + ", ".join(f"{k} {c}" for k, c in parts.items())
     lines = [f"# {study.title}", "", f"Reference: {study.reference}", "",
              f"Config `{config_name}`; {record['seconds']} s wall "
              f"({study.data.get('cpu_seconds', '?')} s CPU) on {record['machine']}; neurodyn "
-             f"{record['neurodyn']} (commit {record['commit']}).", ""]
-    parts = study.data.get("part_commits") or {}
-    if any(c != record["commit"] for c in parts.values()):
-        lines[-2] = lines[-2][:-1] + "; resumed, parts computed at " + ", ".join(
-            f"{name} {c}" for name, c in parts.items()) + "."
+             f"{record['neurodyn']} (commit {record['commit']}){resumed}.", ""]
     if config_name == "small":
         lines += [SMALL_NOTE, ""]
     lines += ["| quantity | measured | published | note |", "|---|---|---|---|"]
