@@ -203,6 +203,8 @@ def test_input_errors():
         model.simulate(jnp.zeros((3, 5, 2)), key=jax.random.key(0), x0=jnp.zeros((8,)))
     with pytest.raises(ValueError, match="noise must be"):
         model.simulate(jnp.zeros((3, 5, 2)), key=None, noise=jnp.zeros((3, 5, 7)))
+    with pytest.raises(ValueError, match="states must be True or False"):
+        model.simulate(jnp.zeros((3, 5, 2)), key=jax.random.key(0), states="no")
     with pytest.raises(ValueError, match="rho"):
         nd.models.FullRankRNN(8, 1, 1, rho=-1.0, key=jax.random.key(0))
 
@@ -231,7 +233,7 @@ def _plain_loop(model, inputs, x0, xi):
 
 @pytest.mark.parametrize(
     "kind, nonlinearity",
-    [("lowrank", "tanh"), ("fullrank", "softplus")],
+    [("lowrank", "tanh"), ("fullrank", "softplus"), ("lowrank", "relu"), ("fullrank", "sigmoid")],
 )
 def test_gradients_match_autodiff_of_plain_loop(kind, nonlinearity):
     # `simulate` has a hand-written reverse pass: check every gradient it gives (all parameter
@@ -263,3 +265,37 @@ def test_gradients_match_autodiff_of_plain_loop(kind, nonlinearity):
     got, want = loss(ours), loss(_plain_loop)
     for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5 * float(np.max(np.abs(w))))
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "identity"])
+def test_outputs_only_and_trainable_gradients_match_plain_loop(nonlinearity):
+    # The path `fit` takes: `simulate(states=False)` (no [B, T, N] states kept) and gradients
+    # for the trainable leaves only (eqx.partition), against autodiff of the plain loop.
+    model = nd.models.LowRankRNN(12, 2, 2, 2, nonlinearity=nonlinearity, noise_std=0.3,
+                                 train=("m", "input_gains", "output_vectors"),
+                                 key=jax.random.key(3))
+    model = _perturb_gains(model, jax.random.key(4))
+    keys = jax.random.split(jax.random.key(5), 3)
+    inputs = jax.random.normal(keys[0], (3, 7, 2))
+    x0 = 0.5 * jax.random.normal(keys[1], (3, 12))
+    xi = jax.random.normal(keys[2], (3, 7, 12))
+    params, fixed = eqx.partition(model, model.trainable())
+
+    def loss(sim):
+        def f(p):
+            return jnp.sum(jnp.sin(sim(eqx.combine(p, fixed))))
+
+        return jax.jit(jax.grad(f))(params)
+
+    def ours(m):
+        roll = m.simulate(inputs, key=None, x0=x0, noise=xi, states=False)
+        assert roll.states is None
+        return roll.outputs
+
+    got, want = loss(ours), loss(lambda m: _plain_loop(m, inputs, x0, xi)[1])
+    got_leaves, want_leaves = jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)
+    assert len(got_leaves) == 3  # m, g_in, w_out
+    for g, w in zip(got_leaves, want_leaves):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5 * float(np.max(np.abs(w))))
+    full = model.simulate(inputs, key=None, x0=x0, noise=xi)
+    np.testing.assert_array_equal(ours(model), full.outputs)

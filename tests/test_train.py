@@ -51,6 +51,22 @@ def test_same_seed_same_history(decision_task):
     np.testing.assert_array_equal(a.model.m, b.model.m)
 
 
+def test_validation_scores_the_parameters_each_chunk_ends_with(decision_task):
+    # Validation runs inside the compiled chunk: recompute the last one from the returned model
+    # (keep_best=False: the model after the last chunk) with the validation noise key.
+    model = nd.models.LowRankRNN(32, 1, 1, 1, key=jax.random.key(0))
+    val = decision_task.sample(jax.random.key(7), 16)
+    key = jax.random.key(8)
+    fit = nd.train.fit(model, decision_task, key=key, steps=20, eval_every=10, val_trials=val,
+                       keep_best=False, progress=False)
+    outputs = fit.model.simulate(val.inputs, key=jax.random.split(key)[1]).outputs
+    assert fit.history.val_loss[-1] == pytest.approx(
+        float(nd.train.masked_mse(outputs, val)), rel=1e-5)
+    assert fit.history.val_accuracy[-1] == pytest.approx(
+        float(decision_task.evaluate(outputs, val)["accuracy"]))
+    assert not np.array_equal(fit.model.m, model.m)
+
+
 def test_non_finite_loss_stops_and_returns_last_good(decision_task):
     model = nd.models.LowRankRNN(32, 1, 1, 1, key=jax.random.key(0))
     # An optimiser that blows the parameters up after a few steps.

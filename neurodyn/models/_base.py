@@ -26,9 +26,10 @@ from ._scan import run_rnn
 
 
 class Rollout(NamedTuple):
-    """A simulated trajectory: `states[..., T, N]` (x after each update), `outputs[..., T, O]`."""
+    """A simulated trajectory: `states[..., T, N]` (x after each update; None when simulated
+    with `states=False`), `outputs[..., T, O]`."""
 
-    states: Float[Array, "*batch time neurons"]
+    states: Float[Array, "*batch time neurons"] | None
     outputs: Float[Array, "*batch time outputs"]
 
 
@@ -166,6 +167,7 @@ class AbstractRNN(eqx.Module):
         key: PRNGKeyArray | None,
         x0: Float[Array, "*batch neurons"] | None = None,
         noise: bool | Float[Array, "*batch time neurons"] = True,
+        states: bool = True,
     ) -> Rollout:
         """Run the network on `inputs` of shape `[B, T, I]` (or one trial `[T, I]`).
 
@@ -176,7 +178,8 @@ class AbstractRNN(eqx.Module):
         up front. `noise=False` runs noise-free (then `key` may be None); an array of that
         shape supplies the draws ξ yourself. `x0` (default zeros) is the state before the
         first input. Returns `Rollout(states, outputs)` where `states[t]` is x after the
-        update with u_t.
+        update with u_t. `states=False` returns `states=None` and never stores the [B, T, N]
+        states: faster and lighter when only the outputs are needed (a loss, a validation).
 
         Reverse-mode gradients (`jax.grad`, `jax.vjp`) go through a hand-written adjoint pass
         (`neurodyn.models._scan`); forward mode (`jax.jvp`, `jax.jacfwd`) through `simulate` is
@@ -195,12 +198,14 @@ class AbstractRNN(eqx.Module):
                     f"x0 must have shape {batch_shape + (n,)} (batch shape of inputs plus "
                     f"n_neurons), got {x0.shape}"
                 )
+        if not isinstance(states, bool):
+            raise ValueError(f"states must be True or False, got {states!r}")
         xi, words = self._noise_draws(inputs, key, noise)
         # The checks above run eagerly (clear errors); the loop itself is one compiled program,
         # so calling `simulate` from a notebook costs no more than inside a jitted function.
-        return _simulate_compiled(self, inputs, x0, xi, words)
+        return _simulate_compiled(self, inputs, x0, xi, words, states)
 
-    def _simulate_core(self, inputs, x0, xi, words) -> Rollout:
+    def _simulate_core(self, inputs, x0, xi, words, with_states=True) -> Rollout:
         batch_shape = inputs.shape[:-2]
         n_steps, n = inputs.shape[-2], self.n_neurons
         n_trials = int(np.prod(batch_shape))  # explicit: reshape(-1) fails when n_inputs = 0
@@ -210,12 +215,13 @@ class AbstractRNN(eqx.Module):
         flat_x0 = x0.reshape((n_trials, n))
         if xi is not None:
             xi = jnp.swapaxes(xi.reshape((n_trials, n_steps, n)), 0, 1)
-        states_tm, outputs_tm = run_rnn((self, flat_x0, u_tm, xi), words)
+        states_tm, outputs_tm = run_rnn((self, flat_x0, u_tm, xi), words, with_states)
 
         def batch_major(a):
             return jnp.swapaxes(a, 0, 1).reshape(batch_shape + a.shape[:1] + a.shape[2:])
 
-        return Rollout(states=batch_major(states_tm), outputs=batch_major(outputs_tm))
+        states = None if states_tm is None else batch_major(states_tm)
+        return Rollout(states=states, outputs=batch_major(outputs_tm))
 
     def _noise_draws(self, inputs, key, noise):
         """(ξ array or None, stream words or None) for `simulate`."""
@@ -266,5 +272,5 @@ class AbstractRNN(eqx.Module):
 
 
 @eqx.filter_jit
-def _simulate_compiled(model, inputs, x0, xi, words):
-    return model._simulate_core(inputs, x0, xi, words)
+def _simulate_compiled(model, inputs, x0, xi, words, with_states):
+    return model._simulate_core(inputs, x0, xi, words, with_states)

@@ -34,6 +34,17 @@ DERIVATIVES: dict[str, Callable[[jax.Array, jax.Array], jax.Array]] = {
 }
 
 
+# φ'(x) from the rates alone, for the nonlinearities where r = φ(x) determines it (then the
+# reverse pass of `simulate` keeps only the rates, not the states).
+RATE_DERIVATIVES: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "tanh": lambda r: 1 - r * r,
+    "relu": lambda r: (r > 0).astype(r.dtype),
+    "softplus": lambda r: -jnp.expm1(-r),  # σ(x) = 1 − e^{−softplus(x)}
+    "sigmoid": lambda r: r * (1 - r),
+    "identity": lambda r: jnp.ones_like(r),
+}
+
+
 def get_derivative(name: str) -> Callable[[jax.Array, jax.Array], jax.Array]:
     """φ' as a function of (x, φ(x))."""
     if name in DERIVATIVES:

@@ -112,7 +112,7 @@ def _loss_of(p, fz, key, spec: _Spec):
     k_task, k_noise = jax.random.split(key)
     trials = spec.task.sample(k_task, spec.batch_size)
     model = eqx.combine(p, fz)
-    return spec.loss_fn(model.simulate(trials.inputs, key=k_noise).outputs, trials)
+    return spec.loss_fn(model.simulate(trials.inputs, key=k_noise, states=False).outputs, trials)
 
 
 def _one_step(carry, step, spec: _Spec):
@@ -150,36 +150,43 @@ def _members(fn, group: int | None):
     return mapped
 
 
+def _chunk_validated(p, fz, opt_state, key, active, val_key, steps, val_trials, spec: _Spec):
+    """One member: a chunk of steps (kept only if the member is still `active`), then the
+    validation loss and accuracy of the parameters it ends with."""
+    new_p, new_state, losses, ok = _chunk(p, fz, opt_state, key, steps, spec)
+    p = _select(active, new_p, p)
+    opt_state = _select(active, new_state, opt_state)
+    val_loss, val_acc = _validate(p, fz, val_key, val_trials, spec)
+    return p, opt_state, losses, ok, val_loss, val_acc
+
+
 @eqx.filter_jit
-def _chunk_ensemble(p, fz, opt_state, keys, steps, spec: _Spec, group, mesh):
-    def run(p, fz, opt_state, keys, steps):
-        fn = _members(functools.partial(_chunk, steps=steps, spec=spec), group)
-        return fn(p, fz, opt_state, keys)
+def _chunk_ensemble(p, fz, opt_state, keys, active, val_keys, steps, val_trials, spec: _Spec,
+                    group, mesh):
+    def run(p, fz, opt_state, keys, active, val_keys, steps, val_trials):
+        fn = functools.partial(_chunk_validated, steps=steps, val_trials=val_trials, spec=spec)
+        return _members(fn, group)(p, fz, opt_state, keys, active, val_keys)
 
+    per_member = (p, fz, opt_state, keys, active, val_keys)
     if mesh is None:
-        return run(p, fz, opt_state, keys, steps)
-    # Members are split across devices; each device trains its share (no communication).
+        return run(*per_member, steps, val_trials)
+    # Members are split across devices; each device trains and validates its share (no
+    # communication).
     P = jax.sharding.PartitionSpec
-    dynamic, static = eqx.partition((p, fz, opt_state, keys), eqx.is_array)
+    dynamic, static = eqx.partition(per_member, eqx.is_array)
 
-    def local(d, steps):
-        return run(*eqx.combine(d, static), steps)
+    def local(d, shared):
+        return run(*eqx.combine(d, static), *shared)
 
     return jax.shard_map(
         local, mesh=mesh, in_specs=(P("members"), P()), out_specs=P("members"), check_vma=False
-    )(dynamic, steps)
+    )(dynamic, (steps, val_trials))
 
 
 def _validate(p, fz, key, val_trials, spec: _Spec):
     model = eqx.combine(p, fz)
-    outputs = model.simulate(val_trials.inputs, key=key).outputs
+    outputs = model.simulate(val_trials.inputs, key=key, states=False).outputs
     return spec.loss_fn(outputs, val_trials), spec.task.evaluate(outputs, val_trials)["accuracy"]
-
-
-@eqx.filter_jit
-def _validate_ensemble(p, fz, key, val_trials, spec: _Spec):
-    fn = functools.partial(_validate, val_trials=val_trials, spec=spec)
-    return eqx.filter_vmap(fn)(p, fz, key)
 
 
 @jax.jit
@@ -229,10 +236,16 @@ def _train(
 
     spec = _Spec(task, optimizer, batch_size, loss_fn)
     chunk_fn = functools.partial(_chunk_ensemble, spec=spec, group=group, mesh=mesh)
-    val_fn = functools.partial(_validate_ensemble, spec=spec, val_trials=val_trials)
     opt_state = eqx.filter_vmap(optimizer.init)(params)
 
     step_keys, val_keys = _split_keys(train_keys)
+    if mesh is not None:
+        # Place the members' arrays as the chunks return them, so that the first chunk is
+        # compiled for the same layout as the others (else it compiles twice).
+        sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("members"))
+        params, frozen, opt_state, step_keys, val_keys = jax.device_put(
+            (params, frozen, opt_state, step_keys, val_keys), sharding
+        )
 
     losses = np.full((n_members, steps), np.nan, dtype=np.float64)
     eval_step, val_loss, val_acc = [], [], []
@@ -247,13 +260,11 @@ def _train(
     try:
         while done < steps and active.any():
             n = min(eval_every, steps - done)
-            new_params, new_state, chunk_loss, ok = chunk_fn(
-                params, frozen, opt_state, step_keys, np.arange(done, done + n, dtype=np.int32)
-            )
             # Members that stopped (early stop / non-finite) keep their parameters.
-            act = jnp.asarray(active)
-            params = _select(act, new_params, params)
-            opt_state = _select(act, new_state, opt_state)
+            params, opt_state, chunk_loss, ok, vl, va = chunk_fn(
+                params, frozen, opt_state, step_keys, active, val_keys,
+                np.arange(done, done + n, dtype=np.int32), val_trials,
+            )
             chunk_loss, ok = np.asarray(chunk_loss), np.asarray(ok)
             losses[:, done : done + n] = np.where(active[:, None], chunk_loss, np.nan)
             done += n
@@ -270,7 +281,6 @@ def _train(
                 stop_reason[i] = "non_finite"
             active &= ~bad
 
-            vl, va = val_fn(params, frozen, val_keys)
             vl, va = np.asarray(vl, dtype=np.float64), np.asarray(va, dtype=np.float64)
             eval_step.append(done)
             val_loss.append(vl)
