@@ -299,3 +299,13 @@ def test_outputs_only_and_trainable_gradients_match_plain_loop(nonlinearity):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5 * float(np.max(np.abs(w))))
     full = model.simulate(inputs, key=None, x0=x0, noise=xi)
     np.testing.assert_array_equal(ours(model), full.outputs)
+
+
+def test_gradients_without_a_rate_derivative_keep_the_states(monkeypatch):
+    # A nonlinearity whose φ' is not written in terms of φ(x) (here ELU, added for the test):
+    # the reverse pass keeps the states and differentiates φ at x.
+    from neurodyn.models import _nonlinearity
+
+    monkeypatch.setitem(_nonlinearity.NONLINEARITIES, "elu", jax.nn.elu)
+    assert "elu" not in _nonlinearity.RATE_DERIVATIVES
+    test_gradients_match_autodiff_of_plain_loop("lowrank", "elu")

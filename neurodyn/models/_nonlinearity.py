@@ -23,19 +23,8 @@ def get_nonlinearity(name: str) -> Callable[[jax.Array], jax.Array]:
     return NONLINEARITIES[name]
 
 
-# φ'(x) written with the rates r = φ(x) that the simulation has already computed (the reverse
-# pass of `simulate` uses these; other names fall back to automatic differentiation).
-DERIVATIVES: dict[str, Callable[[jax.Array, jax.Array], jax.Array]] = {
-    "tanh": lambda x, r: 1 - r * r,
-    "relu": lambda x, r: (x > 0).astype(x.dtype),
-    "softplus": lambda x, r: jax.nn.sigmoid(x),
-    "sigmoid": lambda x, r: r * (1 - r),
-    "identity": lambda x, r: jnp.ones_like(x),
-}
-
-
-# φ'(x) from the rates alone, for the nonlinearities where r = φ(x) determines it (then the
-# reverse pass of `simulate` keeps only the rates, not the states).
+# φ'(x) from the rates r = φ(x) alone (so the reverse pass of `simulate` keeps only the rates,
+# not the states); a nonlinearity missing here falls back to autodiff of φ at x.
 RATE_DERIVATIVES: dict[str, Callable[[jax.Array], jax.Array]] = {
     "tanh": lambda r: 1 - r * r,
     "relu": lambda r: (r > 0).astype(r.dtype),
@@ -45,9 +34,10 @@ RATE_DERIVATIVES: dict[str, Callable[[jax.Array], jax.Array]] = {
 }
 
 
-def get_derivative(name: str) -> Callable[[jax.Array, jax.Array], jax.Array]:
-    """φ' as a function of (x, φ(x))."""
-    if name in DERIVATIVES:
-        return DERIVATIVES[name]
+def get_derivative(name: str) -> Callable[[jax.Array | None, jax.Array], jax.Array]:
+    """φ' as a function of (x, φ(x)); x may be None for the names in `RATE_DERIVATIVES`."""
+    if name in RATE_DERIVATIVES:
+        from_rates = RATE_DERIVATIVES[name]
+        return lambda x, r: from_rates(r)
     phi = get_nonlinearity(name)
     return lambda x, r: jax.jvp(phi, (x,), (jnp.ones_like(x),))[1]

@@ -98,13 +98,7 @@ def _run_bwd(residuals, cotangents, perturbed, diff, words, with_states):
     rates, states = residuals
     g_states, g_outputs = cotangents
     alpha = model.alpha
-    if states is None:
-        rate_dphi = RATE_DERIVATIVES[model.nonlinearity]
-
-        def dphi(x, r):
-            return rate_dphi(r)
-    else:
-        dphi = get_derivative(model.nonlinearity)
+    dphi = get_derivative(model.nonlinearity)  # from the rates when states is None
     w_out = _readout_matrix(model)
     # The parameters to differentiate, and the two maps they enter: the drive J φ(x) + W_in u of
     # one step, and the readout.
