@@ -28,3 +28,14 @@ def trained_decision(decision_task):
     return nd.train.fit(
         model, decision_task, key=jax.random.key(1), steps=400, eval_every=100, progress=False
     )
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print how many bad inputs the property-based tests tried, per public entry point."""
+    from badinput import TRIED
+
+    if TRIED:
+        terminalreporter.section("bad inputs tried (all answered by clear errors if passed)")
+        for entry, count in sorted(TRIED.items()):
+            terminalreporter.write_line(f"{entry:40s} {count:5d}")
+        terminalreporter.write_line(f"{'total':40s} {sum(TRIED.values()):5d}")
