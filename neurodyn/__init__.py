@@ -12,6 +12,7 @@ from . import (
     tasks as tasks,
     train as train,
 )
+from ._cache import enable_compilation_cache as _enable_compilation_cache
 from ._version import __version__ as __version__
 from .experiment import citation as citation
 from .io import load as load, save as save
@@ -20,3 +21,5 @@ from .models import FullRankRNN as _FullRankRNN, LowRankRNN as _LowRankRNN
 io.register_class(_LowRankRNN)
 io.register_class(_FullRankRNN)
 del _FullRankRNN, _LowRankRNN
+
+_enable_compilation_cache()  # JAX's persistent compilation cache, per user (see _cache.py)
