@@ -1,3 +1,4 @@
+import hashlib
 import json
 import os
 
@@ -7,6 +8,17 @@ import numpy as np
 import pytest
 
 import neurodyn as nd
+
+
+def signed(header: dict, payload: bytes) -> bytes:
+    """A format-2 file with this (edited) header, checksum recomputed as the format documents:
+    SHA-256 of the whole file with the digest (the header's last entry) written as 64 zeros."""
+    header = {k: v for k, v in header.items() if k != "sha256"}
+    header["sha256"] = "0" * 64
+    head = json.dumps(header).encode()
+    digest = hashlib.sha256(head + b"\n" + payload).hexdigest()
+    assert head.endswith(b'"sha256": "' + b"0" * 64 + b'"}')
+    return head[:-66] + digest.encode() + b'"}' + b"\n" + payload
 
 
 @pytest.fixture
@@ -60,11 +72,11 @@ def test_mismatched_shapes_and_unknown_class(tmp_path, model):
     head, _, payload = path.read_bytes().partition(b"\n")
     header = json.loads(head)
     header["hyperparameters"]["n_neurons"] = 25
-    path.write_bytes(json.dumps(header).encode() + b"\n" + payload)
+    path.write_bytes(signed(header, payload))  # consistent checksum, inconsistent shapes
     with pytest.raises(ValueError, match="do not match"):
         nd.load(path)
     header["class"] = "os.system"
-    path.write_bytes(json.dumps(header).encode() + b"\n" + payload)
+    path.write_bytes(signed(header, payload))
     with pytest.raises(ValueError, match="unknown class"):
         nd.load(path)
 
@@ -123,6 +135,6 @@ def test_load_rejects_a_leaf_of_another_kind(tmp_path, model):
     head, _, payload = path.read_bytes().partition(b"\n")
     header = json.loads(head)
     header["leaves"][0][1] = "int32"  # a float leaf declared as integers
-    path.write_bytes(json.dumps(header).encode() + b"\n" + payload)
+    path.write_bytes(signed(header, payload))
     with pytest.raises(ValueError, match="do not match"):
         nd.load(path)
