@@ -1,6 +1,6 @@
 """Cognitive tasks as pure, batched trial generators, and their registry."""
 
-from ._base import AbstractTask as AbstractTask
+from ._base import MAX_STEPS as MAX_STEPS, AbstractTask as AbstractTask
 from ._context import (
     ContextDecisionMaking as ContextDecisionMaking,
     MultiSensoryIntegration as MultiSensoryIntegration,

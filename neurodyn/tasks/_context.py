@@ -10,15 +10,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._validate import check_number
 from ._epochs import ChoiceTask
 from ._utils import (
     as_batches,
-    check_number,
     check_values,
     choose,
     grid,
     integers,
-    jitted,
+    keyed,
     normal,
     signs,
     uniforms,
@@ -149,7 +149,7 @@ class ContextDecisionMaking(_ContextTask):
     def n_inputs(self) -> int:
         return 7 if self.preset == "neurogym" else 4
 
-    @jitted
+    @keyed
     def trials_from_conditions(self, key, coh_a, coh_b, context, *, durations=None):
         """Trials with the given per-trial signed coherences and contexts (0 = attend A).
 
@@ -252,7 +252,7 @@ class MultiSensoryIntegration(_ContextTask):
     def n_inputs(self) -> int:
         return 5 if self.preset == "neurogym" else 4
 
-    @jitted
+    @keyed
     def trials_from_conditions(self, key, coh_visual, coh_auditory, modality, *, durations=None):
         """Trials with given signed coherences (0 for an absent channel) and modalities."""
         cv, ca, modality = as_batches(

@@ -7,9 +7,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._validate import check_int, check_number
 from ._epochs import ChoiceTask
 from ._trials import Trials
-from ._utils import check_number, check_values, jitted, normal
+from ._utils import as_batch, check_values, keyed, normal
 
 PRESETS = {
     # Dubreuil, Valente, Beiran, Mastrogiuseppe & Ostojic 2022, Nat. Neurosci.
@@ -86,16 +87,16 @@ class PerceptualDecisionMaking(ChoiceTask):
     def n_inputs(self) -> int:
         return 3 if self._onehot else 1
 
-    @jitted
+    @keyed
     def trials_from_conditions(self, key, coherence) -> Trials:
-        """Trials with the given per-trial coherences `[B]` (input noise drawn from `key`)."""
-        coherence = jnp.asarray(coherence, dtype=jnp.float32)
-        if coherence.ndim != 1:
-            raise ValueError(f"coherence must be a 1-D array [batch], got shape {coherence.shape}")
-        L = self._layout(key, coherence.shape[0])
+        """Trials with the given per-trial coherences `[B]`; `key` draws the variable epochs,
+        the side of c = 0 trials (preset `neurogym`) and the input noise, each from its own
+        split of `key`."""
+        coherence = as_batch(coherence, "coherence")
+        k_layout, k_side, k_noise = jax.random.split(key, 3)
+        L = self._layout(k_layout, coherence.shape[0])
         stim = L.window("stimulus")[:, :, None]
         if self._onehot:
-            k_side, k_noise = jax.random.split(key)
             side = jnp.where(jax.random.bernoulli(k_side, 0.5, coherence.shape), 1.0, -1.0)
             target = jnp.where(coherence == 0, side, jnp.sign(coherence))
             sens = jnp.stack([0.5 + coherence / 200.0, 0.5 - coherence / 200.0], axis=-1)
@@ -104,17 +105,17 @@ class PerceptualDecisionMaking(ChoiceTask):
             inputs = L.concat(L.window("fixation")[:, :, None], sens)
         else:
             target = jnp.sign(coherence)
-            noise = self.input_noise * normal(key, (L.batch, L.n_steps, 1))
+            noise = self.input_noise * normal(k_noise, (L.batch, L.n_steps, 1))
             inputs = coherence[:, None, None] * stim + noise
         return self._choice_trials(L, inputs, target, {"coherence": coherence})
 
     trials_from_coherence = trials_from_conditions
 
     def _draw(self, key, batch_size: int) -> dict:
+        k_coh, k_side = jax.random.split(key)
         coh = jnp.asarray(self.coherences, dtype=jnp.float32)
-        coherence = coh[jax.random.randint(key, (batch_size,), 0, len(self.coherences))]
+        coherence = coh[jax.random.randint(k_coh, (batch_size,), 0, len(self.coherences))]
         if self.preset == "neurogym":  # |c| from the list, the side at random
-            _, k_side = jax.random.split(key)
             coherence = coherence * jnp.where(
                 jax.random.bernoulli(k_side, 0.5, coherence.shape), 1.0, -1.0
             )
@@ -127,5 +128,6 @@ class PerceptualDecisionMaking(ChoiceTask):
         if coherences is None and self.preset == "neurogym":
             c = np.asarray(self.coherences, dtype=np.float32)
             coherences = np.unique(np.concatenate([-c, c]))
-        coh = np.asarray(self.coherences if coherences is None else coherences, dtype=np.float32)
-        return self.trials_from_conditions(key, np.repeat(coh, repeats))
+        coh = check_values(self.coherences if coherences is None else coherences, "coherences")
+        coh = np.asarray(coh, dtype=np.float32)
+        return self.trials_from_conditions(key, np.repeat(coh, check_int(repeats, "repeats")))

@@ -19,13 +19,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._base import AbstractTask, steps
+from .._validate import ArgumentTypeError, check_number
+from ._base import MAX_STEPS, AbstractTask, steps, too_many_steps
 from ._trials import Trials
 from ._utils import (
-    check_number,
     choose,
+    evaluator,
     integers,
-    jitted,
     make_trials,
     normal,
     onehot_targets,
@@ -45,25 +45,31 @@ from ._utils import (
 
 def normalize_duration(spec, dt: float, name: str):
     """Validate a duration spec; fixed durations come back as a float, others as a tuple."""
-    if isinstance(spec, (int, float, np.number)) and not isinstance(spec, bool):
-        steps(float(spec), dt, name)
-        return float(spec)
+    if isinstance(spec, (int, float, np.number)) and not isinstance(spec, (bool, np.bool_)):
+        spec = check_number(spec, name, unit="ms")
+        steps(spec, dt, name)
+        return spec
     if not isinstance(spec, (tuple, list)) or len(spec) == 0:
-        raise ValueError(f"{name} must be a duration in ms or a (lo, hi) range, got {spec!r}")
+        raise ArgumentTypeError(
+            f"{name} must be a duration in ms or a (lo, hi) range, got {spec!r}"
+        )
     if not isinstance(spec[0], str):
         spec = ("uniform", *spec)
     kind = spec[0]
     if kind == "uniform":
         if len(spec) != 3:
             raise ValueError(f"{name}: a uniform range is (lo, hi), got {spec!r}")
-        lo, hi = (float(check_number(v, name)) for v in spec[1:])
+        lo, hi = (check_number(v, name, unit="ms") for v in spec[1:])
         steps(lo, dt, name)
         steps(hi, dt, name)
         if hi < lo:
             raise ValueError(f"{name}: the range must have lo <= hi, got {spec!r}")
         return ("uniform", lo, hi)
     if kind == "choice":
-        vals = tuple(float(v) for v in np.atleast_1d(spec[1]))
+        if len(spec) != 2 or isinstance(spec[1], (str, bytes)):
+            raise ValueError(f"{name}: choice is (\"choice\", (d1, d2, ...)) in ms, got {spec!r}")
+        options = spec[1] if isinstance(spec[1], (tuple, list)) else (spec[1],)
+        vals = tuple(check_number(v, name, unit="ms") for v in options)
         if len(vals) == 0:
             raise ValueError(f"{name}: choice needs at least one duration, got {spec!r}")
         for v in vals:
@@ -72,16 +78,19 @@ def normalize_duration(spec, dt: float, name: str):
     if kind == "floor_uniform":
         if len(spec) != 3:
             raise ValueError(f"{name}: floor_uniform is (lo, hi) in ms, got {spec!r}")
-        lo = check_number(spec[1], f"{name} lo", low=0)
-        hi = check_number(spec[2], f"{name} hi", low=0)
+        lo = check_number(spec[1], f"{name} lo", unit="ms")
+        hi = check_number(spec[2], f"{name} hi", unit="ms")
+        if lo < 0:
+            raise ValueError(f"{name} lo must be >= 0, got {lo:g}")
         if hi < lo:
             raise ValueError(f"{name}: the range must have lo <= hi, got {spec!r}")
+        _floor_steps(lo, hi, dt, name)
         return ("floor_uniform", lo, hi)
     if kind == "truncexp":
         if len(spec) != 4:
             raise ValueError(f"{name}: a truncated exponential is (mean, lo, hi), got {spec!r}")
-        mean = check_number(spec[1], f"{name} mean", low=0, low_open=True)
-        lo, hi = float(spec[2]), float(spec[3])
+        mean = check_number(spec[1], f"{name} mean", low=0, low_open=True, unit="ms")
+        lo, hi = (check_number(v, name, unit="ms") for v in spec[2:])
         steps(lo, dt, name)
         steps(hi, dt, name)
         if hi <= lo:
@@ -130,8 +139,10 @@ def sample_steps(u, spec, dt: float):
     return jnp.clip(n, a, b)
 
 
-def _floor_steps(lo: float, hi: float, dt: float) -> tuple[int, int]:
+def _floor_steps(lo: float, hi: float, dt: float, name: str = "duration") -> tuple[int, int]:
     """(shortest, longest) of floor(U[lo, hi) / dt): hi itself is never drawn."""
+    if not np.isfinite(hi / dt) or hi / dt > MAX_STEPS:
+        raise too_many_steps(hi / dt, dt, f"{name} ({hi:g} ms)")
     a = int(np.floor(lo / dt + 1e-6))
     return a, max(a, int(np.ceil(hi / dt - 1e-6)) - 1)
 
@@ -399,7 +410,7 @@ class ChoiceTask(EpochTask):
             return onehot_targets(jnp.where(target > 0, 1, 2), dec, layout.trial, 3)
         return scalar_targets(target, jnp.broadcast_to(dec, (layout.batch, layout.n_steps)))
 
-    @jitted
+    @evaluator
     def evaluate(self, outputs, trials) -> dict:
         """Sign of the mean output over the decision epoch (one output), or the choice unit
         with the largest mean output there (NeuroGym's layout; `choice` +1 for unit 1)."""

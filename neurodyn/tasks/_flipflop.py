@@ -7,12 +7,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._validate import check_bool, check_int, check_key, check_number
 from ._base import AbstractTask, steps
 from ._utils import (
     bernoulli,
-    check_int,
-    check_number,
-    jitted,
+    evaluator,
+    keyed,
     make_trials,
     normal,
     resolve,
@@ -95,14 +95,14 @@ class FlipFlop(AbstractTask):
         self.preset = preset
         self.dt = cfg["dt"]
         self.n_bits = check_int(cfg["n_bits"], "n_bits")
-        if steps(cfg["duration"], self.dt, "duration") < 1:
+        self.duration = check_number(cfg["duration"], "duration", unit="ms")
+        if steps(self.duration, self.dt, "duration") < 1:
             raise ValueError("duration must last at least one time step")
-        self.duration = float(cfg["duration"])
         self.pulse_prob = check_number(cfg["pulse_prob"], "pulse_prob", low=0, high=1)
-        self.first_pulse = bool(cfg["first_pulse"])
+        self.first_pulse = check_bool(cfg["first_pulse"], "first_pulse")
         self.input_noise = check_number(cfg["input_noise"], "input_noise", low=0)
-        steps(cfg["settle"], self.dt, "settle")
-        self.settle = float(cfg["settle"])
+        self.settle = check_number(cfg["settle"], "settle", unit="ms")
+        steps(self.settle, self.dt, "settle")
 
     @property
     def n_inputs(self) -> int:
@@ -123,7 +123,7 @@ class FlipFlop(AbstractTask):
         idx = jnp.where(pulses != 0, t, -1)
         return jax.lax.cummax(idx, axis=1)
 
-    @jitted
+    @keyed
     def trials_from_pulses(self, key, pulses):
         """Trials for given pulse trains `[B, T, n_bits]` with entries in {−1, 0, +1}."""
         pulses = jnp.asarray(pulses, dtype=jnp.float32)
@@ -148,6 +148,7 @@ class FlipFlop(AbstractTask):
 
     def sample_pulses(self, key, batch_size: int):
         """Random pulse trains `[B, T, n_bits]`."""
+        key = check_key(key, "key")
         batch_size = self._check_batch_size(batch_size)
         k_on, k_sign = jax.random.split(key)
         shape = (batch_size, self.n_steps, self.n_bits)
@@ -167,6 +168,11 @@ class FlipFlop(AbstractTask):
         pulse per bit at t = 0 and then held with no further input (what fixed-point analyses
         start from); or the given pulse trains. `key` only draws the input noise."""
         if pulses is None:
+            if self.n_bits > 16:
+                raise ValueError(
+                    f"pulses: the default grid holds the 2**n_bits corners, too many for "
+                    f"n_bits={self.n_bits} (at most 16); pass pulses"
+                )
             corners = np.array(np.meshgrid(*[[-1.0, 1.0]] * self.n_bits, indexing="ij"))
             corners = corners.reshape(self.n_bits, -1).T  # [2^n, n_bits]
             corners = np.repeat(corners, check_int(repeats, "repeats"), axis=0)
@@ -174,7 +180,7 @@ class FlipFlop(AbstractTask):
             pulses[:, 0, :] = corners
         return self.trials_from_pulses(key, pulses)
 
-    @jitted
+    @evaluator
     def evaluate(self, outputs, trials) -> dict:
         """Sign agreement with the held bits, outside `settle` ms after each pulse.
 
@@ -182,7 +188,6 @@ class FlipFlop(AbstractTask):
         per-trial `correct` (every scored entry right), `accuracy` (mean of `correct`),
         `choice` (sign of the output at the last step, `[B, n_bits]`) and `mse` (masked).
         """
-        outputs = self._check_outputs(outputs, trials)
         pulses = trials.conditions["pulses"]
         last = self._last_pulse(pulses)
         t = jnp.arange(pulses.shape[1], dtype=jnp.int32)[None, :, None]

@@ -7,6 +7,8 @@ import dataclasses
 import numpy as np
 from scipy import optimize, special
 
+from .._validate import check_array, check_bool, check_choice, check_number
+
 _MODELS = ("probit", "logistic")
 
 
@@ -89,14 +91,18 @@ def fit_psychometric(
 ) -> PsychometricFit:
     """Maximum-likelihood fit of ψ(x) (see `PsychometricFit`) to `n_positive` choices = +1
     out of `n` trials at each condition value in `values`."""
-    if model not in _MODELS:
-        raise ValueError(f"fit must be one of {_MODELS}, got {model!r}")
-    if not (0 < float(max_lapse) < 0.5):
-        raise ValueError(f"max_lapse must lie in (0, 0.5), got {max_lapse!r}")
-    x = np.asarray(values, dtype=np.float64).reshape(-1)
-    k = np.asarray(n_positive, dtype=np.float64).reshape(-1)
-    n = np.asarray(n, dtype=np.float64).reshape(-1)
-    if not (x.shape == k.shape == n.shape) or x.size < 2 or np.unique(x).size < 2:
+    check_choice(model, "model", _MODELS)
+    lapses = check_bool(lapses, "lapses")
+    max_lapse = _check_max_lapse(max_lapse)
+    x = np.asarray(check_array(values, "values")).reshape(-1)
+    k = np.asarray(check_array(n_positive, "n_positive")).reshape(-1)
+    n = np.asarray(check_array(n, "n")).reshape(-1)
+    if not (x.shape == k.shape == n.shape):
+        raise ValueError(
+            f"values, n_positive and n must have one entry per condition value each, got "
+            f"{x.size}, {k.size} and {n.size}"
+        )
+    if x.size < 2 or np.unique(x).size < 2:
         raise ValueError("a psychometric fit needs counts at two or more condition values")
     if not np.all(np.isfinite(x)) or np.any(n <= 0) or np.any(k < 0) or np.any(k > n):
         raise ValueError("values must be finite, with 0 <= n_positive <= n and n > 0")
@@ -134,6 +140,10 @@ def fit_psychometric(
     )
 
 
+def _check_max_lapse(max_lapse) -> float:
+    return check_number(max_lapse, "max_lapse", low=0, high=0.5, low_open=True, high_open=True)
+
+
 def psychometric(
     choice, condition, *, fit: str | None = None, lapses: bool = False, max_lapse: float = 0.2
 ) -> dict:
@@ -145,15 +155,17 @@ def psychometric(
     `"fit"`, a `PsychometricFit` (bias, slope, threshold, lapse rates if `lapses=True`,
     log-likelihood) fitted by maximum likelihood on the per-trial choices.
     """
-    choice = np.asarray(choice).reshape(-1)
-    condition = np.asarray(condition).reshape(-1)
+    choice = np.asarray(check_array(choice, "choice", min_size=1)).reshape(-1)
+    condition = np.asarray(check_array(condition, "condition", min_size=1)).reshape(-1)
     if choice.shape != condition.shape:
         raise ValueError(
             f"choice and condition must have one entry per trial, got {choice.shape} and "
             f"{condition.shape}"
         )
-    if fit is not None and fit not in _MODELS:
+    if fit is not None and (not isinstance(fit, str) or fit not in _MODELS):
         raise ValueError(f"fit must be None or one of {_MODELS}, got {fit!r}")
+    lapses = check_bool(lapses, "lapses")
+    max_lapse = _check_max_lapse(max_lapse)
     values = np.unique(condition)
     k = np.array([np.sum(choice[condition == v] > 0) for v in values])
     n = np.array([np.sum(condition == v) for v in values])

@@ -4,18 +4,20 @@
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._validate import check_bool, check_int, check_number
 from ._base import AbstractTask, steps
 from ._epochs import EpochTask
 from ._utils import (
     as_batch,
-    check_int,
     check_values,
+    evaluator,
     grid,
     integers,
-    jitted,
+    keyed,
     make_trials,
     onehot_targets,
     resolve,
@@ -71,7 +73,7 @@ class AntiReach(EpochTask):
     ):
         cfg = self._configure(ANTI_REACH_PRESETS, locals(), at_least_one=("stimulus", "decision"))
         self.dim_ring = check_int(cfg["dim_ring"], "dim_ring", low=2)
-        self.anti = bool(cfg["anti"])
+        self.anti = check_bool(cfg["anti"], "anti")
 
     @property
     def epoch_names(self):
@@ -85,7 +87,7 @@ class AntiReach(EpochTask):
     def n_outputs(self) -> int:
         return 1 + self.dim_ring
 
-    @jitted
+    @keyed
     def trials_from_conditions(self, key, ground_truth, *, durations=None):
         """Trials whose correct reach is to ring unit `ground_truth [B]` (0…dim_ring−1)."""
         gt = as_batch(ground_truth, "ground_truth", jnp.int32)
@@ -111,11 +113,10 @@ class AntiReach(EpochTask):
         gt = grid(repeats, ground_truth=np.arange(self.dim_ring))["ground_truth"]
         return self.trials_from_conditions(key, gt)
 
-    @jitted
+    @evaluator
     def evaluate(self, outputs, trials) -> dict:
         """The choice unit with the largest mean output over the decision (`choice` = its ring
         index), correct when it is the target unit; `no_response` if fixation stays on top."""
-        outputs = self._check_outputs(outputs, trials)
         dec = window(trials.epochs["decision"], trials.n_steps)
         s = score_onehot(outputs, dec, trials.conditions["ground_truth"] + 1)
         s["choice"] = s["choice"] - 1
@@ -166,14 +167,14 @@ class SineWaveGenerator(AbstractTask):
         )
         self.preset = preset
         self.dt = cfg["dt"]
-        if steps(cfg["duration"], self.dt, "duration") < 1:
+        self.duration = check_number(cfg["duration"], "duration", unit="ms")
+        if steps(self.duration, self.dt, "duration") < 1:
             raise ValueError("duration must last at least one time step")
-        self.duration = float(cfg["duration"])
         nyquist = 500.0 / self.dt
         self.frequencies = check_values(
             cfg["frequencies"], "frequencies", low=0, high=nyquist, nonzero=True
         )
-        self.r2_threshold = float(cfg["r2_threshold"])
+        self.r2_threshold = check_number(cfg["r2_threshold"], "r2_threshold", high=1)
 
     @property
     def n_inputs(self) -> int:
@@ -191,7 +192,7 @@ class SineWaveGenerator(AbstractTask):
         t = (np.arange(self.n_steps) + 1) * self.dt / 1000.0
         return np.sin(2 * np.pi * np.asarray(self.frequencies)[:, None] * t[None, :])
 
-    @jitted
+    @keyed
     def trials_from_conditions(self, key, index):
         """Trials for frequency indices `index [B]` (0…n−1). `key` is unused (no noise)."""
         del key
@@ -208,18 +209,17 @@ class SineWaveGenerator(AbstractTask):
 
     @sampler
     def sample(self, key, batch_size: int):
-        batch_size = self._check_batch_size(batch_size)
-        idx = integers(uniforms(key, 1, batch_size)[0], 0, len(self.frequencies) - 1)
-        return self.trials_from_conditions(key, idx)
+        k_draw, k_trials = jax.random.split(key)
+        idx = integers(uniforms(k_draw, 1, batch_size)[0], 0, len(self.frequencies) - 1)
+        return self.trials_from_conditions(k_trials, idx)
 
     def conditions(self, key, *, repeats: int = 1):
         """Every frequency, `repeats` times."""
         idx = grid(repeats, index=np.arange(len(self.frequencies)))["index"]
         return self.trials_from_conditions(key, idx)
 
-    @jitted
+    @evaluator
     def evaluate(self, outputs, trials) -> dict:
-        outputs = self._check_outputs(outputs, trials)
         z, y = outputs[:, :, 0], trials.targets[:, :, 0]
         r2 = 1.0 - jnp.sum((z - y) ** 2, 1) / jnp.sum((y - jnp.mean(y, 1, keepdims=True)) ** 2, 1)
         sines = jnp.asarray(self._sines(), jnp.float32)  # [F, T]

@@ -15,8 +15,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._base import AbstractTask
-from ._utils import check_int, make_trials
+from .._validate import ArgumentTypeError, check_int, check_key
+from ._base import MAX_STEPS, AbstractTask
+from ._utils import evaluator, make_trials
+
+# The environment that measures the trial length at construction is seeded with this fixed
+# value, so that equal arguments always build equal tasks (it sets `n_steps` only: sampled
+# trials come from the key given to `sample`).
+_PROBE_SEED = 0
 
 
 def _neurogym():
@@ -43,8 +49,10 @@ class NeuroGymTask(AbstractTask):
     trials may be cut; pass `n_steps` to be sure). Inputs are NeuroGym's observations; targets
     the one-hot of its ground-truth action (unit 0 = fixation) on every step of the trial, where
     the mask is 1. `trials.epochs` holds NeuroGym's periods, `trials.conditions` the numeric
-    entries of its `trial` dict. Sampling is reproducible from the key (the environment is
-    reseeded from it).
+    entries of its `trial` dict. Sampling is reproducible from the key: NeuroGym draws with
+    its own NumPy generators, so `sample` turns its key into 128 bits of entropy
+    (`jax.random.bits`), and NumPy's `SeedSequence` spawns from them one independent seed for
+    the environment's generator and one for each of its timing distributions.
     """
 
     env: object = eqx.field(static=True)
@@ -56,9 +64,17 @@ class NeuroGymTask(AbstractTask):
     condition_names: tuple[str, ...] = eqx.field(static=True)
 
     def __init__(self, env, *, env_kwargs=None, n_steps=None, probe: int = 200):
+        if env_kwargs is not None and not isinstance(env_kwargs, dict):
+            raise ArgumentTypeError(f"env_kwargs must be a dict, got {env_kwargs!r}")
+        probe = check_int(probe, "probe")
+        if n_steps is not None:
+            n_steps = check_int(n_steps, "n_steps", high=MAX_STEPS)
         ngym = _neurogym()
         if isinstance(env, str):
-            env = ngym.make(env, **(env_kwargs or {}))
+            try:
+                env = ngym.make(env, **(env_kwargs or {}))
+            except Exception as err:  # noqa: BLE001 - gymnasium's errors name no argument
+                raise ValueError(f"env: NeuroGym cannot make {env!r}: {err}") from None
         elif env_kwargs:
             raise ValueError("env_kwargs only applies when env is a NeuroGym id")
         env = getattr(env, "unwrapped", env)
@@ -69,9 +85,9 @@ class NeuroGymTask(AbstractTask):
         self.n_in = int(np.prod(env.observation_space.shape))
         self.n_out = int(env.action_space.n)
         probe_env = copy.deepcopy(env)
-        _reseed(probe_env, 0)
+        _reseed(probe_env, np.random.SeedSequence(_PROBE_SEED))
         lengths, periods, names = [], None, None
-        for _ in range(check_int(probe, "probe")):
+        for _ in range(probe):
             trial = probe_env.new_trial()
             lengths.append(probe_env.ob.shape[0])
             keys = tuple(k for k, v in trial.items() if _numeric(v))
@@ -80,7 +96,7 @@ class NeuroGymTask(AbstractTask):
                 periods = tuple(probe_env.start_ind)
         self.periods = periods
         self.condition_names = names
-        self.steps = check_int(n_steps, "n_steps") if n_steps is not None else max(lengths)
+        self.steps = n_steps if n_steps is not None else max(lengths)
 
     @property
     def n_inputs(self) -> int:
@@ -94,9 +110,9 @@ class NeuroGymTask(AbstractTask):
     def n_steps(self) -> int:
         return self.steps
 
-    def _host(self, seed, batch: int):
+    def _host(self, entropy, batch: int):
         env = copy.deepcopy(self.env)
-        _reseed(env, int(seed))
+        _reseed(env, np.random.SeedSequence(np.asarray(entropy, np.uint32).tolist()))
         T = self.steps
         obs = np.zeros((batch, T, self.n_in), np.float32)
         gt = np.zeros((batch, T), np.int32)
@@ -118,8 +134,9 @@ class NeuroGymTask(AbstractTask):
 
     def sample(self, key, batch_size: int):
         """Trials from NeuroGym, reseeded from `key` (runs on the host, trial by trial)."""
+        key = check_key(key, "key")
         batch = self._check_batch_size(batch_size)
-        seed = jax.random.randint(key, (), 0, np.iinfo(np.int32).max)
+        entropy = jax.random.bits(key, (4,), jnp.uint32)  # NeuroGym's seeds derive from these
         T = self.steps
         shapes = (
             jax.ShapeDtypeStruct((batch, T, self.n_in), jnp.float32),
@@ -129,7 +146,7 @@ class NeuroGymTask(AbstractTask):
             {p: jax.ShapeDtypeStruct((batch, 2), jnp.int32) for p in self.periods},
         )
         obs, gt, valid, conds, epochs = jax.pure_callback(
-            lambda s: self._host(s, batch), shapes, seed, vmap_method="sequential"
+            lambda s: self._host(s, batch), shapes, entropy, vmap_method="sequential"
         )
         targets = jax.nn.one_hot(gt, self.n_out, dtype=jnp.float32) * valid[:, :, None]
         mask = jnp.broadcast_to(valid[:, :, None], targets.shape)
@@ -144,13 +161,13 @@ class NeuroGymTask(AbstractTask):
 
     def conditions(self, key, *, repeats: int = 1):
         """NeuroGym has no grid of conditions: `repeats` random trials from `key`."""
-        return self.sample(key, repeats)
+        return self.sample(key, check_int(repeats, "repeats"))
 
+    @evaluator
     def evaluate(self, outputs, trials) -> dict:
         """choice = the output unit with the largest mean over the steps where the ground truth
         is not fixation (the last step of the trial when there are none, e.g. no-go);
         correct when it is the ground-truth action there (`conditions["label"]`)."""
-        outputs = self._check_outputs(outputs, trials)
         gt = jnp.argmax(trials.targets, -1) * (trials.mask[:, :, 0] > 0)
         win = (gt != 0).astype(jnp.float32)
         t = jnp.arange(trials.n_steps)[None, :]
@@ -169,9 +186,14 @@ def _label(gt):
     return jnp.take_along_axis(gt, first[:, None], 1)[:, 0]
 
 
-def _reseed(env, seed: int) -> None:
-    env.seed(seed)
-    for i, v in enumerate(getattr(env, "timing", {}).values()):
+def _reseed(env, seeds: np.random.SeedSequence) -> None:
+    """Seed NeuroGym's generators from `seeds`: the environment's (and its action space's),
+    then one independent child seed per timing distribution with its own generator (NeuroGym's
+    `seed` would give them all the environment's seed)."""
+    timing = list(getattr(env, "timing", {}).values())
+    children = seeds.spawn(1 + len(timing))
+    env.seed(int(children[0].generate_state(1)[0]))
+    for v, child in zip(timing, children[1:]):
         rng = getattr(v, "rng", None)
         if isinstance(rng, np.random.RandomState):
-            v.rng = np.random.RandomState(seed + 1 + i)
+            v.rng = np.random.RandomState(child.generate_state(1)[0])

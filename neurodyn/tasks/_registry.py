@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+
+from .._validate import ArgumentTypeError
 from ._base import AbstractTask
 from ._context import ContextDecisionMaking, MultiSensoryIntegration
 from ._decision import PerceptualDecisionMaking
@@ -27,10 +30,26 @@ def names() -> list[str]:
 
 
 def make(name: str, **kwargs) -> AbstractTask:
-    """Build a registered task by name, e.g. `make("PerceptualDecisionMaking", preset=...)`."""
+    """Build a registered task by name, e.g. `make("PerceptualDecisionMaking", preset=...)`.
+
+    Every keyword is checked by the task's constructor (a `ValueError` or `TypeError` that
+    names it); a keyword the task does not take is refused here, with the ones it takes."""
+    if not isinstance(name, str):
+        raise ArgumentTypeError(
+            f"name must be a task name (str) such as 'PerceptualDecisionMaking', got {name!r}"
+        )
     if name not in _REGISTRY:
         raise ValueError(f"unknown task name {name!r}; known tasks: {', '.join(names())}")
-    return _REGISTRY[name](**kwargs)
+    cls = _REGISTRY[name]
+    params = inspect.signature(cls.__init__).parameters
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    known = [n for n, p in params.items() if n != "self" and p.kind is not p.VAR_KEYWORD]
+    unknown = [k for k in kwargs if k not in known]
+    if unknown and not takes_any:
+        raise ValueError(
+            f"{unknown[0]} is not a keyword of {name}; it takes: {', '.join(known)}"
+        )
+    return cls(**kwargs)
 
 
 for _cls in (

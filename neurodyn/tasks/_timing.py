@@ -8,15 +8,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._base import steps
+from .._validate import check_number
+from ._base import MAX_STEPS, steps, too_many_steps
 from ._epochs import ChoiceTask, EpochTask, duration_steps, sample_steps
 from ._utils import (
     as_batch,
     as_batches,
-    check_number,
+    evaluator,
     grid,
     integers,
-    jitted,
+    keyed,
     onehot_targets,
     uniforms,
     window,
@@ -69,7 +70,7 @@ class GoNogo(EpochTask):
     def n_outputs(self) -> int:
         return 2
 
-    @jitted
+    @keyed
     def trials_from_conditions(self, key, go, *, durations=None):
         """Trials for `go [B]` (1 = go cue, 0 = no-go cue)."""
         go = as_batch(go, "go", jnp.int32)
@@ -87,11 +88,10 @@ class GoNogo(EpochTask):
         """Go and no-go trials, `repeats` each."""
         return self.trials_from_conditions(key, grid(repeats, go=np.array([0, 1]))["go"])
 
-    @jitted
+    @evaluator
     def evaluate(self, outputs, trials) -> dict:
         """choice = 1 (responded) when the mean go output over the decision exceeds the mean
         fixation output; correct when choice = go."""
-        outputs = self._check_outputs(outputs, trials)
         dec = window(trials.epochs["decision"], trials.n_steps)
         go_out = window_mean(outputs[:, :, 1], dec)
         fix_out = window_mean(outputs[:, :, 0], dec)
@@ -152,9 +152,12 @@ class ReadySetGo(EpochTask):
         prod_margin=None,
     ):
         cfg = self._configure(READY_SET_GO_PRESETS, locals(), at_least_one=("measure", "set"))
-        self.ready = float(cfg["ready"])
+        self.ready = check_number(cfg["ready"], "ready", unit="ms")
         steps(self.ready, self.dt, "ready")
         self.gain = check_number(cfg["gain"], "gain", low=0, low_open=True)
+        production = 2 * self.gain * self._measure_steps()[1]
+        if production > MAX_STEPS:
+            raise too_many_steps(production, self.dt, f"the production epoch (gain={self.gain:g})")
         self.prod_margin = check_number(cfg["prod_margin"], "prod_margin", low=0)
         if steps(self.ready, self.dt, "ready") > self._measure_steps()[0]:
             raise ValueError("ready must not outlast the shortest measured interval")
@@ -179,7 +182,7 @@ class ReadySetGo(EpochTask):
     def n_outputs(self) -> int:
         return 2
 
-    @jitted
+    @keyed
     def trials_from_conditions(self, key, measure):
         """Trials for measured intervals `measure [B]` (ms, multiples of dt)."""
         measure = as_batch(measure, "measure")
@@ -211,11 +214,10 @@ class ReadySetGo(EpochTask):
         m = np.arange(lo, hi + 1) * self.dt if measures is None else np.asarray(measures)
         return self.trials_from_conditions(key, grid(repeats, measure=m)["measure"])
 
-    @jitted
+    @evaluator
     def evaluate(self, outputs, trials) -> dict:
         """`choice` = produced interval (ms; −1 when the go output never wins), `correct` when
         within prod_margin × target + 25 ms, `no_response` when it never went."""
-        outputs = self._check_outputs(outputs, trials)
         T = trials.n_steps
         prod = trials.epochs["production"]
         win = window(prod, T)
@@ -291,7 +293,7 @@ class IntervalDiscrimination(ChoiceTask):
     def n_inputs(self) -> int:
         return 3
 
-    @jitted
+    @keyed
     def trials_from_conditions(self, key, duration1, duration2, *, durations=None):
         """Trials with given stimulus durations `[B]` (ms)."""
         d1, d2 = as_batches(duration1=duration1, duration2=duration2)

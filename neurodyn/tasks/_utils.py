@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._noise import fast_normal
+from .._validate import ArgumentTypeError, check_choice, check_int, check_key, check_number
 from ._trials import Trials
 
 # ---------------------------------------------------------------------------------------------
@@ -41,6 +42,40 @@ def jitted(method):
     return wrapper
 
 
+def keyed(method):
+    """`jitted` for a method whose first argument is a PRNG key (`trials_from_conditions`):
+    the key is checked before anything is traced."""
+
+    @functools.wraps(method)
+    def wrapper(self, key, *args, **kwargs):
+        return _call(method, self, check_key(key, "key"), *args, **kwargs)
+
+    return wrapper
+
+
+def evaluator(method):
+    """`jitted` for `evaluate(self, outputs, trials)`: the arguments are checked eagerly
+    (`AbstractTask._check_outputs`: a `Trials` batch, outputs of its targets' shape, no NaN
+    or Inf). Outputs traced under an outer `jit` cannot be checked for their values; there a
+    trial whose outputs are not all finite is never `correct` and `accuracy` is NaN, so that a
+    diverged network is not scored as a chance-level one."""
+
+    @functools.wraps(method)
+    def wrapper(self, outputs, trials):
+        outputs = self._check_outputs(outputs, trials)
+        return _call(_score_finite, method, self, outputs, trials)
+
+    return wrapper
+
+
+def _score_finite(method, task, outputs, trials) -> dict:
+    score = dict(method(task, outputs, trials))
+    finite = jnp.all(jnp.isfinite(outputs), axis=(1, 2))
+    score["correct"] = score["correct"] & finite
+    score["accuracy"] = jnp.where(jnp.all(finite), score["accuracy"], jnp.nan)
+    return score
+
+
 def sampler(method):
     """Compile `sample(self, key, batch_size, *arrays)` as a `jax.jit` of the key (and arrays),
     one program per task configuration and batch size (equal tasks share it).
@@ -53,6 +88,7 @@ def sampler(method):
 
     @functools.wraps(method)
     def wrapper(self, key, batch_size, *arrays):
+        key = check_key(key, "key")
         batch_size = self._check_batch_size(batch_size)
         try:
             fn = _compiled(self, method, batch_size)
@@ -78,7 +114,7 @@ def _compiled(task, method, batch_size: int):
         fn = _BY_CONFIG[shared] = jax.jit(
             lambda key, *arrays: method(task, key, batch_size, *arrays)
         )
-    _BY_ID[fast] = (weakref.ref(task, lambda _, k=fast: _BY_ID.pop(k, None)), fn)
+    _BY_ID[fast] = (weakref.ref(task, lambda _, k=fast, d=_BY_ID: d.pop(k, None)), fn)
     return fn
 
 
@@ -130,47 +166,22 @@ def signs(u):
 
 def resolve(presets: dict, preset: str, given: dict) -> dict:
     """The preset's settings overridden by every keyword that is not None."""
-    if preset not in presets:
-        raise ValueError(f"preset must be one of {sorted(presets)}, got {preset!r}")
+    check_choice(preset, "preset", sorted(presets))
     cfg = {**presets[preset], **{k: v for k, v in given.items() if v is not None}}
-    dt = cfg["dt"]
-    if (
-        isinstance(dt, bool)
-        or not isinstance(dt, (int, float, np.number))
-        or not (np.isfinite(dt) and dt > 0)
-    ):
-        raise ValueError(f"dt must be a positive number (ms), got {dt!r}")
-    cfg["dt"] = float(dt)
+    cfg["dt"] = check_number(cfg["dt"], "dt", low=0, low_open=True, unit="ms")
     return cfg
-
-
-def check_number(value, name: str, *, low=None, high=None, low_open=False) -> float:
-    """A finite float in [low, high] (or (low, high] with low_open)."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not np.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if low is not None and (v < low or (low_open and v == low)):
-        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
-    if high is not None and v > high:
-        raise ValueError(f"{name} must be <= {high}, got {value!r}")
-    return v
-
-
-def check_int(value, name: str, *, low: int = 1) -> int:
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, (int, np.integer))
-        or (value < low)
-    ):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def check_values(values, name: str, *, low=None, high=None, nonzero=False) -> tuple[float, ...]:
     """A non-empty tuple of finite floats within [low, high] (and != 0 with nonzero)."""
+    if isinstance(values, (str, bytes, dict)) or values is None:
+        raise ArgumentTypeError(f"{name} must be a list of numbers, got {values!r}")
+    try:
+        kind = np.asarray(values).dtype.kind
+    except (TypeError, ValueError):  # ragged nesting
+        kind = "O"
+    if kind not in "iuf":
+        raise ArgumentTypeError(f"{name} must be a list of numbers, got {values!r}")
     arr = np.atleast_1d(np.asarray(values, dtype=np.float64)).reshape(-1)
     if arr.size == 0 or not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be a non-empty list of finite numbers, got {values!r}")

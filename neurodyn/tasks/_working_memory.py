@@ -8,8 +8,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._validate import ArgumentTypeError, check_number
 from ._epochs import ChoiceTask
-from ._utils import as_batches, check_number, grid, integers, jitted, normal, uniforms
+from ._utils import as_batches, evaluator, grid, integers, keyed, normal, uniforms
 
 
 def _romo_pairs(differences=(8, 16, 24), f_min=10, f_max=34):
@@ -101,7 +102,12 @@ class DelayComparison(ChoiceTask):
         cfg = self._configure(
             DELAY_COMPARISON_PRESETS, locals(), at_least_one=("stimulus1", "stimulus2", "decision")
         )
-        p = np.asarray(cfg["pairs"], dtype=np.float64)
+        try:
+            p = np.asarray(cfg["pairs"], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ArgumentTypeError(
+                f"pairs must be a non-empty list of (f1, f2) frequencies, got {cfg['pairs']!r}"
+            ) from None
         if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0 or not np.all(np.isfinite(p)):
             raise ValueError(f"pairs must be a non-empty list of (f1, f2), got {cfg['pairs']!r}")
         if np.any(p <= 0) or np.any(p[:, 0] == p[:, 1]):
@@ -127,7 +133,7 @@ class DelayComparison(ChoiceTask):
     def f_max(self) -> float:
         return float(np.max(self.pairs))
 
-    @jitted
+    @keyed
     def trials_from_conditions(self, key, f1, f2, *, durations=None):
         """Trials with given frequencies `[B]`; `durations` (`{epoch: ms or [B] ms}`) optional."""
         f1, f2 = as_batches(f1=f1, f2=f2)
@@ -162,7 +168,7 @@ class DelayComparison(ChoiceTask):
         g = grid(repeats, pair=np.arange(p.shape[0]))["pair"]
         return self._grid_trials(key, durations, f1=p[g, 0], f2=p[g, 1])
 
-    @jitted
+    @evaluator
     def evaluate(self, outputs, trials) -> dict:
         """Choice = sign of the mean decision output (Dubreuil et al.'s `accuracy_romo`), plus
         the graded fit: `mse` and `correlation` of that mean with (f1 − f2)/f_span.
@@ -245,7 +251,7 @@ class DelayMatchSample(ChoiceTask):
     def n_inputs(self) -> int:
         return 3 if self.preset == "neurogym" else 2
 
-    @jitted
+    @keyed
     def trials_from_conditions(self, key, sample, test, *, durations=None):
         """Trials with given sample and test stimuli `[B]` (0 = A, 1 = B); `durations`
         (`{epoch: ms or [B] ms}`) optional."""

@@ -9,8 +9,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._base import AbstractTask
-from ._utils import as_batch, check_int, check_number, grid, jitted, make_trials, normal, sampler
+from .._validate import ArgumentTypeError, check_bool, check_int, check_number
+from ._base import MAX_STEPS, AbstractTask, too_many_steps
+from ._utils import as_batch, evaluator, grid, keyed, make_trials, normal, sampler
 
 RULES = (
     "fdgo", "reactgo", "delaygo", "fdanti", "reactanti", "delayanti",
@@ -29,6 +30,17 @@ _SHOWN = np.concatenate([np.ones((6, 2)), _SHOWN, np.ones((4, 2))]).astype(np.fl
 _WEIGHT = np.concatenate([np.ones((6, 2)), _WEIGHT, np.ones((4, 2))]).astype(np.float32)
 _MATCH_GO = np.array([1] * 16 + [1, 0, 1, 0])
 _K = 18  # uniforms per trial (see `trials_from_uniforms`)
+# The longest trial of each family, without the 500 ms response (ms).
+_FAMILY_MS = {
+    0: 700 + 1500,
+    1: 2500,
+    2: 700 + 600 + 1600,
+    3: 400 + 1600,
+    4: 600 + 300 + 1600 + 300 + 300,
+    5: 600 + 300 + 1600,
+    6: 600 + 300 + 1600,
+}
+_LONGEST_MS = max(_FAMILY_MS.values()) + 500
 
 YANG19_PRESETS = {
     # Yang et al. 2019: dt 20 ms, 32 units per ring, input noise 0.01·sqrt(2/α) with α = 0.2,
@@ -132,23 +144,46 @@ class Yang19(AbstractTask):
         )
         self.preset = preset
         self.dt = cfg["dt"]
+        if _LONGEST_MS / self.dt > MAX_STEPS:
+            raise too_many_steps(_LONGEST_MS / self.dt, self.dt, "a trial")
         if 100.0 % self.dt > 1e-9 and abs(100.0 % self.dt - self.dt) > 1e-9:
             raise ValueError(f"dt must divide 100 ms (Yang et al.'s timings), got {self.dt}")
         self.n_ring = check_int(cfg["n_ring"], "n_ring", low=2)
         self.input_noise = check_number(cfg["input_noise"], "input_noise", low=0)
-        self.weighted_mask = bool(cfg["weighted_mask"])
-        rules = (cfg["rules"],) if isinstance(cfg["rules"], str) else tuple(cfg["rules"])
-        unknown = [r for r in rules if r not in RULES]
+        self.weighted_mask = check_bool(cfg["weighted_mask"], "weighted_mask")
+        rules = cfg["rules"]
+        if isinstance(rules, str):
+            rules = (rules,)
+        elif isinstance(rules, (list, tuple)):
+            rules = tuple(rules)
+        else:
+            raise ArgumentTypeError(
+                f"rules must be a rule name or a list of names from {RULES}, got {rules!r}"
+            )
+        unknown = [r for r in rules if not isinstance(r, str) or r not in RULES]
         if not rules or unknown:
             raise ValueError(f"rules must be names from {RULES}, got unknown {unknown or rules}")
         self.rules = rules
-        probs = (
-            np.ones(len(rules))
-            if cfg["rule_probs"] is None
-            else np.asarray(cfg["rule_probs"], dtype=np.float64)
-        )
-        if probs.shape != (len(rules),) or np.any(probs < 0) or probs.sum() <= 0:
-            raise ValueError("rule_probs must hold one non-negative weight per rule")
+        try:
+            probs = (
+                np.ones(len(rules))
+                if cfg["rule_probs"] is None
+                else np.asarray(cfg["rule_probs"], dtype=np.float64)
+            )
+        except (TypeError, ValueError):
+            raise ArgumentTypeError(
+                f"rule_probs must hold one non-negative weight per rule, got {cfg['rule_probs']!r}"
+            ) from None
+        if (
+            probs.shape != (len(rules),)
+            or not np.all(np.isfinite(probs))
+            or np.any(probs < 0)
+            or probs.sum() <= 0
+        ):
+            raise ValueError(
+                f"rule_probs must hold one finite non-negative weight per rule (not all 0), "
+                f"got {cfg['rule_probs']!r}"
+            )
         self.rule_probs = tuple(float(p) for p in probs / probs.sum())
 
     @property
@@ -161,19 +196,10 @@ class Yang19(AbstractTask):
 
     @property
     def n_steps(self) -> int:
-        longest = {
-            0: 700 + 1500,
-            1: 2500,
-            2: 700 + 600 + 1600,
-            3: 400 + 1600,
-            4: 600 + 300 + 1600 + 300 + 300,
-            5: 600 + 300 + 1600,
-            6: 600 + 300 + 1600,
-        }
-        ms = max(longest[int(_FAMILY[RULES.index(r)])] for r in self.rules) + 500
+        ms = max(_FAMILY_MS[int(_FAMILY[RULES.index(r)])] for r in self.rules) + 500
         return int(np.floor(ms / self.dt + 1e-6))
 
-    @jitted
+    @keyed
     def trials_from_uniforms(self, key, rule, u):
         """Trials for rules `rule [B]` (indices into `RULES`) with every random choice taken
         from uniforms `u [18, B]` in [0, 1) (rows: 0 stimulus-1 location, 1–2 distance to
@@ -421,12 +447,11 @@ class Yang19(AbstractTask):
         u[15] = (g["loc"] % 10 + 0.5) / 10
         return self.trials_from_uniforms(key, g["rule"], u)
 
-    @jitted
+    @evaluator
     def evaluate(self, outputs, trials) -> dict:
         """Yang et al.'s performance at each trial's last step (see the class docstring);
         `choice` = the population-vector angle (−1 when fixating), `rule_accuracy` the accuracy
         of each of the task's rules (NaN for a rule absent from the batch)."""
-        outputs = self._check_outputs(outputs, trials)
         last = trials.epochs["trial"][:, 1] - 1
         y = jnp.take_along_axis(outputs, last[:, None, None], axis=1)[:, 0, :]
         fixating = y[:, 0] > 0.5
