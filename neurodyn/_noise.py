@@ -1,6 +1,6 @@
 """Counter-based standard-normal draws for the network noise ξ, generated one time step at a time
-(also the tasks' input noise; it lives below both `models` and `tasks`, which import nothing
-else of neurodyn; public as `neurodyn.models.fast_normal`).
+(also the tasks' input noise; it lives below both `models` and `tasks`, and imports only the
+argument checks of `_validate`; public as `neurodyn.models.fast_normal`).
 
 `jax.random.normal(key, [B, T, N])` costs about as much as the rest of a training step on a CPU
 (the Threefry lowering on CPU is a rolled loop over the whole array, followed by an inverse-erf
@@ -34,6 +34,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ._validate import ArgumentTypeError, check_int, check_key
+
 NOISE_RNGS = ("fast", "threefry")
 
 _U32 = jnp.uint32
@@ -47,6 +49,23 @@ def _h(x):
     x = x ^ (x >> _U32(15))
     x = x * _U32(0x735A2D97)
     return x ^ (x >> _U32(15))
+
+
+# The counters c of one time step are uint32: 2 · n_trials · ceil(N/2) of them must fit.
+MAX_PAIRS_PER_STEP = 2**31
+
+
+def check_stream_size(n_trials: int, n_neurons: int, name: str) -> None:
+    """Refuse a step of more draws than the uint32 counters address (they would wrap around
+    and repeat draws); `name` is the argument that sets the number of trials."""
+    pairs = -(-int(n_neurons) // 2)
+    if int(n_trials) * pairs > MAX_PAIRS_PER_STEP:
+        raise ValueError(
+            f"{name}: {n_trials} trials of {n_neurons} neurons need {2 * n_trials * pairs} noise "
+            f"draws per time step, more than the 2**32 that the noise generator "
+            f"(noise_rng='fast') addresses; use fewer trials per call (at most "
+            f"{MAX_PAIRS_PER_STEP // max(pairs, 1)} for {n_neurons} neurons)"
+        )
 
 
 def stream_key(key) -> jax.Array:
@@ -134,10 +153,20 @@ def fast_normal(key, shape, dtype=jnp.float32) -> jax.Array:
     step t gets `step_normal(stream_key(key), t, ...)[b]`. Useful to reproduce a noisy run with
     `noise=fast_normal(key, shape)`, and for testing the generator.
     """
-    shape = tuple(int(s) for s in shape)
-    if len(shape) < 2:
-        raise ValueError(f"shape must be (*batch, time, neurons), got {shape}")
-    return _fast_normal(key, shape, jnp.dtype(dtype))
+    key = check_key(key, "key")
+    if not isinstance(shape, (tuple, list)) or len(shape) < 2:
+        raise ArgumentTypeError(
+            f"shape must be a tuple (*batch, time, neurons) of at least two sizes, got {shape!r}"
+        )
+    shape = tuple(check_int(s, "shape", low=0) for s in shape)
+    check_stream_size(math.prod(shape[:-2]), shape[-1], "shape")
+    try:
+        kind = None if dtype is None else jnp.dtype(dtype)
+    except TypeError:
+        kind = None
+    if kind is None or not jnp.issubdtype(kind, jnp.floating):
+        raise ArgumentTypeError(f"dtype must be a floating-point dtype, got {dtype!r}")
+    return _fast_normal(key, shape, kind)
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))

@@ -83,9 +83,11 @@ def test_non_finite_loss_stops_and_returns_last_good(decision_task):
 
 def test_early_stop(decision_task):
     model = nd.models.LowRankRNN(32, 1, 1, 1, key=jax.random.key(0))
+    # An optimiser that never moves the parameters (a learning rate of 0 is refused).
     fit = nd.train.fit(model, decision_task, key=jax.random.key(1), steps=200, eval_every=10,
-                       learning_rate=0.0, early_stop=2, val_trials=16, progress=False)
-    # With a zero learning rate nothing improves after the first evaluation.
+                       optimizer=optax.set_to_zero(), early_stop=2, val_trials=16,
+                       progress=False)
+    # With no updates nothing improves after the first evaluation.
     assert fit.history.stop_reason == "early_stop"
     assert list(fit.history.eval_step) == [10, 20, 30]
 

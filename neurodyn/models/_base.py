@@ -12,6 +12,7 @@ Subclasses only say how J φ(x) is computed (low-rank or dense).
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 import equinox as eqx
@@ -20,7 +21,17 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._noise import NOISE_RNGS, stream_key
+from .._noise import NOISE_RNGS, check_stream_size, stream_key
+from .._validate import (
+    ArgumentTypeError,
+    check_array,
+    check_bool,
+    check_choice,
+    check_finite_tree,
+    check_int,
+    check_key,
+    check_number,
+)
 from ._nonlinearity import get_nonlinearity
 from ._scan import run_rnn
 
@@ -33,43 +44,45 @@ class Rollout(NamedTuple):
     outputs: Float[Array, "*batch time outputs"]
 
 
-def _check_positive(name: str, value: float) -> None:
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number (ms), got {value!r}")
-
-
 def check_common(
     n_neurons: int, n_inputs: int, n_outputs: int, tau: float, dt: float, noise_std: float
-) -> None:
-    """Validation shared by all RNN constructors (plain ValueErrors, known at trace time)."""
-    for name, value, low in (
-        ("n_neurons", n_neurons, 1),
-        ("n_inputs", n_inputs, 0),
-        ("n_outputs", n_outputs, 0),
-    ):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    _check_positive("tau", tau)
-    _check_positive("dt", dt)
+) -> tuple[int, int, int, float, float, float]:
+    """Validation shared by all RNN constructors; returns the values normalised (Python ints
+    and floats). Plain errors naming the argument, raised before anything is traced."""
+    n_neurons = check_int(n_neurons, "n_neurons", low=1)
+    n_inputs = check_int(n_inputs, "n_inputs", low=0)
+    n_outputs = check_int(n_outputs, "n_outputs", low=0)
+    tau = check_number(tau, "tau", low=0, low_open=True, unit="ms")
+    dt = check_number(dt, "dt", low=0, low_open=True, unit="ms")
     if dt / tau > 1:
         raise ValueError(
             f"dt/tau must be <= 1 for a stable Euler update, got dt={dt} ms, tau={tau} ms "
             f"(dt/tau = {dt / tau:.3g})"
         )
-    if not np.isfinite(noise_std) or noise_std < 0:
-        raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
+    noise_std = check_number(noise_std, "noise_std", low=0)
+    return n_neurons, n_inputs, n_outputs, tau, dt, noise_std
 
 
 def check_noise_rng(noise_rng: str) -> str:
-    if noise_rng not in NOISE_RNGS:
-        raise ValueError(f"noise_rng must be one of {list(NOISE_RNGS)}, got {noise_rng!r}")
-    return noise_rng
+    return check_choice(noise_rng, "noise_rng", NOISE_RNGS)
 
 
-def check_train(train: tuple[str, ...] | frozenset[str] | set[str], allowed: tuple[str, ...]):
-    """Normalise the `train=` argument to a sorted tuple of known parameter groups."""
+def check_train(train, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """Normalise the `train=` argument (a group name or a collection of them) to a sorted
+    tuple of known parameter groups."""
     if isinstance(train, str):
         train = (train,)
+    if not isinstance(train, Iterable) or isinstance(train, (bytes, Mapping)):
+        raise ArgumentTypeError(
+            f"train must be a parameter group name or a sequence of them from {list(allowed)}, "
+            f"got {type(train).__name__} {train!r}"
+        )
+    train = tuple(train)
+    odd = [name for name in train if not isinstance(name, str)]
+    if odd:
+        raise ArgumentTypeError(
+            f"train must hold parameter group names (strings) from {list(allowed)}, got {odd!r}"
+        )
     train = tuple(sorted(set(train)))
     unknown = [name for name in train if name not in allowed]
     if unknown:
@@ -185,22 +198,26 @@ class AbstractRNN(eqx.Module):
         (`neurodyn.models._scan`); forward mode (`jax.jvp`, `jax.jacfwd`) through `simulate` is
         not supported: differentiate `step` for Jacobians of the dynamics.
         """
-        inputs = jnp.asarray(inputs)
-        self._check_inputs(inputs)
+        self._check_weight_shapes()
+        inputs = self._check_inputs(inputs)
         batch_shape = inputs.shape[:-2]
         n = self.n_neurons
-        if x0 is None:
-            x0 = jnp.zeros(batch_shape + (n,), dtype=jnp.result_type(self.w_in, inputs))
-        else:
-            x0 = jnp.asarray(x0)
+        if x0 is not None:
+            x0 = check_array(x0, "x0", finite=False, to="jax")
             if x0.shape != batch_shape + (n,):
                 raise ValueError(
                     f"x0 must have shape {batch_shape + (n,)} (batch shape of inputs plus "
                     f"n_neurons), got {x0.shape}"
                 )
-        if not isinstance(states, bool):
-            raise ValueError(f"states must be True or False, got {states!r}")
+        states = check_bool(states, "states")
+        if key is not None:
+            key = check_key(key, "key")
         xi, words = self._noise_draws(inputs, key, noise)
+        # Values are checked only where they are concrete (an eager call): inside `fit` and
+        # any jitted caller everything is traced and these checks add nothing to the program.
+        self._check_values(inputs, x0, xi)
+        if x0 is None:
+            x0 = jnp.zeros(batch_shape + (n,), dtype=jnp.result_type(self.w_in, inputs))
         # The checks above run eagerly (clear errors); the loop itself is one compiled program,
         # so calling `simulate` from a notebook costs no more than inside a jitted function.
         return _simulate_compiled(self, inputs, x0, xi, words, states)
@@ -226,7 +243,7 @@ class AbstractRNN(eqx.Module):
     def _noise_draws(self, inputs, key, noise):
         """(ξ array or None, stream words or None) for `simulate`."""
         noise_shape = inputs.shape[:-1] + (self.n_neurons,)
-        if isinstance(noise, bool):
+        if isinstance(noise, (bool, np.bool_)):
             if not noise or self.noise_std == 0:
                 return None, None
             if key is None:
@@ -236,8 +253,10 @@ class AbstractRNN(eqx.Module):
                 )
             if self.noise_rng == "threefry":
                 return jax.random.normal(key, noise_shape, dtype=self.w_in.dtype), None
+            check_stream_size(int(np.prod(inputs.shape[:-2], dtype=np.int64)), self.n_neurons,
+                              "inputs")
             return None, stream_key(key)
-        xi = jnp.asarray(noise)
+        xi = check_array(noise, "noise", finite=False, to="jax")
         if xi.shape != noise_shape:
             raise ValueError(
                 f"noise must be True, False or an array of standard-normal draws of shape "
@@ -245,7 +264,8 @@ class AbstractRNN(eqx.Module):
             )
         return xi, None
 
-    def _check_inputs(self, inputs: Array) -> None:
+    def _check_inputs(self, inputs) -> Array:
+        inputs = check_array(inputs, "inputs", finite=False, to="jax")
         if inputs.ndim not in (2, 3):
             raise ValueError(
                 f"inputs must have shape [batch, time, inputs] or [time, inputs], got shape "
@@ -255,9 +275,30 @@ class AbstractRNN(eqx.Module):
             raise ValueError(
                 f"inputs: last axis must equal n_inputs={self.n_inputs}, got shape {inputs.shape}"
             )
-        if not isinstance(inputs, jax.core.Tracer):
-            if not np.all(np.isfinite(np.asarray(inputs))):
-                raise ValueError("inputs contain NaN or Inf values")
+        return inputs
+
+    def _check_weight_shapes(self) -> None:
+        """The weights fit the sizes (refuses, e.g., a stacked ensemble: shapes only, so this
+        is free inside jit and vmap)."""
+        n, n_in, n_out = self.n_neurons, self.n_inputs, self.n_outputs
+        for field, shape in (("w_in", (n_in, n)), ("g_in", (n_in,)),
+                             ("w_out", (n, n_out)), ("g_out", (n_out,))):
+            got = tuple(jnp.shape(getattr(self, field)))
+            if got != shape:
+                raise ValueError(
+                    f"model: {field} has shape {got} where a {type(self).__name__} of "
+                    f"n_neurons={n}, n_inputs={n_in}, n_outputs={n_out} has {shape} (a stacked "
+                    "ensemble? pick a member with neurodyn.train.member(model, i) or simulate "
+                    "the members under eqx.filter_vmap)"
+                )
+
+    def _check_values(self, inputs, x0, xi) -> None:
+        """NaN or Inf in the inputs, x0, the noise draws or the weights: a clear error before the
+        rollout (concrete values only; traced ones are the caller's to check)."""
+        for name, value in (("inputs", inputs), ("x0", x0), ("noise", xi)):
+            if value is not None and not isinstance(value, jax.core.Tracer):
+                check_array(value, name)
+        check_finite_tree(self, "model")
 
     # ---------------------------------------------------------------- training
     def trainable(self):

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._validate import check_key, check_number
 from ._base import AbstractRNN, check_common, check_noise_rng, check_train
 from ._nonlinearity import get_nonlinearity
 
@@ -55,23 +56,24 @@ class FullRankRNN(AbstractRNN):
         rho: float = 1.0,
         key: PRNGKeyArray,
     ):
-        check_common(n_neurons, n_inputs, n_outputs, tau, dt, noise_std)
+        n_neurons, n_inputs, n_outputs, tau, dt, noise_std = check_common(
+            n_neurons, n_inputs, n_outputs, tau, dt, noise_std
+        )
         get_nonlinearity(nonlinearity)
-        if not np.isfinite(rho) or rho < 0:
-            raise ValueError(f"rho must be a finite number >= 0, got {rho!r}")
-        self.n_neurons = int(n_neurons)
-        self.n_inputs, self.n_outputs = int(n_inputs), int(n_outputs)
-        self.tau, self.dt, self.noise_std = float(tau), float(dt), float(noise_std)
-        self.nonlinearity = nonlinearity
+        self.rho = check_number(rho, "rho", low=0)
         self.train = check_train(train, FULLRANK_GROUPS)
-        self.readout_std = float(readout_std)
+        self.readout_std = check_number(readout_std, "readout_std", low=0)
         self.noise_rng = check_noise_rng(noise_rng)
-        self.rho = float(rho)
+        key = check_key(key, "key")
+        self.n_neurons = n_neurons
+        self.n_inputs, self.n_outputs = n_inputs, n_outputs
+        self.tau, self.dt, self.noise_std = tau, dt, noise_std
+        self.nonlinearity = nonlinearity
         kj, ki, ko = jax.random.split(key, 3)
-        self.J = rho / np.sqrt(n_neurons) * jax.random.normal(kj, (n_neurons, n_neurons))
+        self.J = self.rho / np.sqrt(n_neurons) * jax.random.normal(kj, (n_neurons, n_neurons))
         self.w_in = jax.random.normal(ki, (n_inputs, n_neurons))
         self.g_in = jnp.ones((n_inputs,))
-        self.w_out = readout_std * jax.random.normal(ko, (n_neurons, n_outputs))
+        self.w_out = self.readout_std * jax.random.normal(ko, (n_neurons, n_outputs))
         self.g_out = jnp.ones((n_outputs,))
 
     def recurrent(self, r):

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._validate import ArgumentTypeError, check_array, check_finite_tree
 from ._base import Rollout
 from ._lowrank import LowRankRNN
 from ._nonlinearity import get_nonlinearity
@@ -51,10 +52,12 @@ class LatentDynamics(eqx.Module):
 
     def __init__(self, model: LowRankRNN):
         if not isinstance(model, LowRankRNN):
-            raise ValueError(
+            raise ArgumentTypeError(
                 f"model must be a LowRankRNN, got {type(model).__name__} (truncate a "
                 "FullRankRNN with neurodyn.lowrank.truncate first)"
             )
+        model._check_weight_shapes()
+        check_finite_tree(model, "model")
         self.m = model.m
         self.n = model.n
         self.input_vectors = model.input_weights.T
@@ -139,7 +142,7 @@ class LatentDynamics(eqx.Module):
 def simulate_latent(system, inputs, s0=None) -> Rollout:
     """Run `system.step` over `inputs [..., T, I]` from `s0` (zeros by default); for any latent
     system with `n_inputs`, `n_latents`, `step` and `readout` (also the mean-field one)."""
-    inputs = jnp.asarray(inputs)
+    inputs = check_array(inputs, "inputs", to="jax")
     if inputs.ndim not in (2, 3) or inputs.shape[-1] != system.n_inputs:
         raise ValueError(
             f"inputs must have shape [batch, time, {system.n_inputs}] or [time, "
@@ -147,7 +150,10 @@ def simulate_latent(system, inputs, s0=None) -> Rollout:
         )
     batch = inputs.shape[:-2]
     size = system.n_latents
-    s0 = jnp.zeros(batch + (size,), dtype=inputs.dtype) if s0 is None else jnp.asarray(s0)
+    if s0 is None:
+        s0 = jnp.zeros(batch + (size,), dtype=inputs.dtype)
+    else:
+        s0 = check_array(s0, "s0", to="jax")
     if s0.shape != batch + (size,):
         raise ValueError(
             f"s0 must have shape {batch + (size,)} (batch shape of inputs plus rank + "

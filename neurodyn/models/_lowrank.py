@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._validate import check_int, check_key, check_number
 from ._base import AbstractRNN, check_common, check_noise_rng, check_train
 from ._fullrank import FullRankRNN
 from ._nonlinearity import get_nonlinearity
@@ -59,23 +60,25 @@ class LowRankRNN(AbstractRNN):
         noise_rng: str = "fast",
         key: PRNGKeyArray,
     ):
-        check_common(n_neurons, n_inputs, n_outputs, tau, dt, noise_std)
-        if not isinstance(rank, int) or isinstance(rank, bool) or not 1 <= rank <= n_neurons:
-            raise ValueError(f"rank must be an integer in [1, n_neurons={n_neurons}], got {rank!r}")
+        n_neurons, n_inputs, n_outputs, tau, dt, noise_std = check_common(
+            n_neurons, n_inputs, n_outputs, tau, dt, noise_std
+        )
+        rank = check_int(rank, "rank", low=1, high=n_neurons)
         get_nonlinearity(nonlinearity)
-        self.n_neurons, self.rank = int(n_neurons), int(rank)
-        self.n_inputs, self.n_outputs = int(n_inputs), int(n_outputs)
-        self.tau, self.dt, self.noise_std = float(tau), float(dt), float(noise_std)
-        self.nonlinearity = nonlinearity
         self.train = check_train(train, LOWRANK_GROUPS)
-        self.readout_std = float(readout_std)
+        self.readout_std = check_number(readout_std, "readout_std", low=0)
         self.noise_rng = check_noise_rng(noise_rng)
+        key = check_key(key, "key")
+        self.n_neurons, self.rank = n_neurons, rank
+        self.n_inputs, self.n_outputs = n_inputs, n_outputs
+        self.tau, self.dt, self.noise_std = tau, dt, noise_std
+        self.nonlinearity = nonlinearity
         km, kn, ki, ko = jax.random.split(key, 4)
         self.m = jax.random.normal(km, (n_neurons, rank))
         self.n = jax.random.normal(kn, (n_neurons, rank))
         self.w_in = jax.random.normal(ki, (n_inputs, n_neurons))
         self.g_in = jnp.ones((n_inputs,))
-        self.w_out = readout_std * jax.random.normal(ko, (n_neurons, n_outputs))
+        self.w_out = self.readout_std * jax.random.normal(ko, (n_neurons, n_outputs))
         self.g_out = jnp.ones((n_outputs,))
 
     def recurrent(self, r):
@@ -124,7 +127,10 @@ class LowRankRNN(AbstractRNN):
 
     def to_full_rank(self, *, train=("J", "input_gains", "output_gains")) -> FullRankRNN:
         """The same network as a `FullRankRNN` with J = m nᵀ/N (identical dynamics)."""
-        full = FullRankRNN(
+        # Every array is replaced below, so nothing random is drawn: the constructor (with its
+        # checks) runs on an abstract key under eval_shape and only its structure is kept.
+        abstract_key = jax.ShapeDtypeStruct((2,), jnp.uint32)
+        full = jax.eval_shape(lambda key: FullRankRNN(
             self.n_neurons,
             self.n_inputs,
             self.n_outputs,
@@ -136,8 +142,8 @@ class LowRankRNN(AbstractRNN):
             readout_std=self.readout_std,
             noise_rng=self.noise_rng,
             rho=0.0,
-            key=jax.random.key(0),
-        )
+            key=key,
+        ), abstract_key)
         return eqx.tree_at(
             lambda f: (f.J, f.w_in, f.g_in, f.w_out, f.g_out),
             full,

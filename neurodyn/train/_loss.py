@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Scalar
 
+from .._validate import ArgumentTypeError
 from ..tasks import Trials
 
 
@@ -15,6 +16,13 @@ def masked_mse(outputs: Float[Array, "batch time outputs"], trials: Trials) -> S
 
     (the loss of Dubreuil et al. 2022, where trials of different lengths weigh the same).
     """
+    if not isinstance(trials, Trials):
+        raise ArgumentTypeError(f"trials must be a Trials batch, got {type(trials).__name__}")
+    if jnp.shape(outputs) != trials.targets.shape:
+        raise ValueError(
+            f"outputs must have the shape of trials.targets {tuple(trials.targets.shape)}, got "
+            f"{tuple(jnp.shape(outputs))}"
+        )
     err = trials.mask * (outputs - trials.targets) ** 2
     per_trial = jnp.sum(err, axis=(1, 2)) / jnp.maximum(jnp.sum(trials.mask, axis=(1, 2)), 1.0)
     return jnp.mean(per_trial)
