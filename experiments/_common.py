@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import math
 import os
@@ -22,6 +23,8 @@ from typing import Any
 
 import jax
 import numpy as np
+
+from neurodyn.experiment._files import write_bytes, write_text
 
 try:
     import tomllib
@@ -85,7 +88,11 @@ def require(cfg: dict, keys: dict[str, type], optional: dict[str, type] | None =
 
 
 def key(seed: int, *fold: int):
-    """jax.random.key(seed), folded with the extra integers (one stream per use)."""
+    """jax.random.key(seed), folded with the extra integers (one stream per use).
+
+    A key handed to a function must not also be the prefix of another: `key(s, a)` passed to
+    `fit` and `key(s, a, 1)` used elsewhere collide, because JAX's threefry gives
+    `fold_in(k, i) == split(k, n)[i]` and the callee splits what it is given."""
     k = jax.random.key(int(seed))
     for i in fold:
         k = jax.random.fold_in(k, int(i))
@@ -165,7 +172,9 @@ def write(study: Study, out: Path, config_name: str, cfg: dict, seconds: float,
     lines += ["| " + " | ".join(_cell(c) for c in (r.quantity, r.measured, r.published, r.note))
               + " |" for r in study.rows]
     if study.figure is not None:
-        study.figure.savefig(out / "figure.png", dpi=100, bbox_inches="tight")
+        buffer = io.BytesIO()
+        study.figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        write_bytes(out / "figure.png", buffer.getvalue())
         lines += ["", "![figure](figure.png)"]
     _atomic(out / "results.md", "\n".join(lines) + "\n")
     return record
@@ -203,9 +212,10 @@ def cached(name: str, inputs: dict, fn):
 
 
 def _atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    """Write `text` to `path` atomically: a uniquely named temporary file in the same folder,
+    fsync, then `os.replace` (`neurodyn.experiment._files`), so that a killed study never
+    leaves a half-written results file or part, and two runs never share a temporary file."""
+    write_text(path, text)
 
 
 def main(run_file: str, compute, argv=None) -> dict:

@@ -124,3 +124,20 @@ def test_citation_command(tmp_path, capsys):
     assert cli.main(["citation", str(path)]) == 0
     out = capsys.readouterr().out
     assert "@article{sussillo2013" in out and "@article{mastrogiuseppe2018" in out
+
+
+def test_train_and_report_never_reuses_a_key(tmp_path, monkeypatch):
+    """Issue 14: the held-out rollout and the psychometric rollout used the same noise key.
+    Every random use now has its own key, and none is one that training derives."""
+    from test_run import derived_keys, key_bits, record_keys
+
+    used, training = [], []
+    record_keys(monkeypatch, used, training, trainer="fit")
+    cli.train_and_report(task="PerceptualDecisionMaking", preset="dubreuil2022", rank=1,
+                         neurons=8, steps=2, batch_size=4, learning_rate=1e-2, seed=0,
+                         out=str(tmp_path), progress=False, n_test=8)
+    assert [u for u, _ in used] == ["sample", "simulate", "conditions", "simulate"]
+    bits = [key_bits(k) for _, k in used]
+    assert len(set(bits)) == len(bits), "a key was used twice"
+    (k_train,) = training
+    assert not (derived_keys(k_train) | {key_bits(k_train)}) & set(bits)

@@ -69,6 +69,29 @@ def test_write_table_and_json(tmp_path):
     assert not (tmp_path / "figure.png").exists()  # no figure given
 
 
+def test_results_are_written_atomically(tmp_path, monkeypatch):
+    """A study killed while writing keeps its previous results whole and leaves no temporary
+    file behind (the writes go through neurodyn's atomic writer)."""
+    import os
+
+    import matplotlib.pyplot as plt
+
+    fig, _ = plt.subplots()
+    C.write(C.Study("T", "ref", [C.Row("a", 1)], figure=fig), tmp_path, "small", {}, 1.0)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert sorted(before) == ["figure.png", "results.json", "results.md"]
+
+    def fail(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        C.write(C.Study("T2", "ref", [C.Row("b", 2)], figure=fig), tmp_path, "small", {}, 2.0)
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    plt.close(fig)
+
+
 # ------------------------------------------------------------------ studies
 def test_dpad_simulated_small(tmp_path):
     d = run_small("dpad_simulated", tmp_path)["data"]

@@ -55,10 +55,109 @@ def tiny_config(output_dir, **values):
     return with_values(cfg, values) if values else cfg
 
 
+# The concrete keys the tiny run used, recorded by `tiny_run`: (use, key) pairs outside training
+# and the keys training was given.
+KEYS_USED: dict = {"analyses": [], "training": []}
+
+
+def key_bits(key) -> tuple:
+    import jax
+
+    return tuple(np.asarray(jax.random.key_data(key)).ravel().tolist())
+
+
+def derived_keys(key, depth: int = 2) -> set:
+    """The keys a callee can make from `key` in `depth` steps of fold_in (0-7 and the trainer's
+    0x7A1) or split (into 2-5): what an independent key must never be."""
+    import jax
+
+    out, level = set(), [key]
+    for _ in range(depth):
+        nxt = []
+        for k in level:
+            nxt += [jax.random.fold_in(k, i) for i in (*range(8), 0x7A1)]
+            nxt += [s for n in range(2, 6) for s in jax.random.split(k, n)]
+        out |= {key_bits(k) for k in nxt}
+        level = nxt
+    return out
+
+
+def record_keys(mp: pytest.MonkeyPatch, used: list, training: list,
+                trainer: str = "fit_ensemble") -> None:
+    """Record the concrete keys of every simulation, trial sample and start-state draw, and
+    the keys given to `neurodyn.train.<trainer>` (what training makes of them inside is its own
+    business: nothing is recorded while it runs)."""
+    import jax
+
+    from neurodyn import fixedpoints, train
+    from neurodyn.models import LowRankRNN
+    from neurodyn.tasks import PerceptualDecisionMaking
+
+    inside = []
+
+    def note(use, key):
+        if not inside and not isinstance(key, jax.core.Tracer):
+            used.append((use, key))
+
+    def wrap(owner, name, key_of):
+        real = getattr(owner, name)
+
+        def wrapped(*args, **kwargs):
+            note(name, key_of(args, kwargs))
+            return real(*args, **kwargs)
+
+        mp.setattr(owner, name, wrapped)
+
+    def positional(a, k):
+        return k["key"] if "key" in k else a[1]
+
+    wrap(LowRankRNN, "simulate", lambda a, k: k["key"])
+    wrap(PerceptualDecisionMaking, "sample", positional)
+    wrap(PerceptualDecisionMaking, "conditions", positional)
+    wrap(fixedpoints, "sample_states", lambda a, k: k["key"])
+    real_fit = getattr(train, trainer)
+
+    def fit(*args, **kwargs):
+        training.extend(kwargs["keys"] if "keys" in kwargs else [kwargs["key"]])
+        inside.append(True)
+        try:
+            return real_fit(*args, **kwargs)
+        finally:
+            inside.pop()
+
+    mp.setattr(train, trainer, fit)
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     cfg = tiny_config(tmp_path_factory.mktemp("runs"))
-    return cfg, run(cfg, progress=False)
+    with pytest.MonkeyPatch.context() as mp:
+        record_keys(mp, KEYS_USED["analyses"], KEYS_USED["training"])
+        return cfg, run(cfg, progress=False)
+
+
+def test_run_keys_are_split_once_and_never_reused(tiny_run):
+    """Issue 14: the analyses' keys were fold_in(key(seed), stage), and training split
+    key(seed) too, so that (JAX's threefry: fold_in(k, i) == split(k, n)[i]) the performance
+    stage's trials and noise keys were the training step and validation-noise keys."""
+    used, training = KEYS_USED["analyses"], KEYS_USED["training"]
+    assert [u for u, _ in used] == ["sample", "simulate", "sample", "simulate", "sample_states",
+                                    "sample", "simulate"]
+    bits = [key_bits(k) for _, k in used]
+    assert len(set(bits)) == len(bits), "a key was used twice"
+    (k_train,) = training
+    taken = derived_keys(k_train) | {key_bits(k_train)}
+    assert not taken & set(bits), "an analysis used a key that training derives"
+    # the same keys, listed by the one function that makes them
+    keys = _stages.run_keys(1)
+    assert key_bits(keys["train"]) == key_bits(k_train)
+    assert bits[:2] == [key_bits(keys["performance"]["trials"]),
+                        key_bits(keys["performance"]["noise"])]
+    leaves = [keys["train"]] + [k for stage in _stages.STAGE_KEYS for k in keys[stage].values()]
+    assert len({key_bits(k) for k in leaves}) == len(leaves)
+    from_training = derived_keys(keys["train"])
+    for k in leaves[1:]:
+        assert not from_training & ({key_bits(k)} | derived_keys(k, 1))
 
 
 def test_run_folder_layout(tiny_run):

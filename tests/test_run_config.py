@@ -155,3 +155,29 @@ def test_example_configs_load():
     assert ex.name == "example" and ex.analyses.dpad.methods == ("psid", "dpad")
     sw = load_config(ROOT / "experiments/configs/example_sweep.toml")
     assert len(expand(sw)) == 4 and all(len(s.members) == 3 for s in expand(sw))
+
+
+@pytest.mark.parametrize("path", sorted(str(p.relative_to(ROOT)) for p in
+                                        (ROOT / "experiments").glob("*/*.toml")
+                                        if (p.parent / "run.py").is_file()))
+def test_study_configs_say_which_command_runs_them(path):
+    """The studies in experiments/ have their own run.py; `neurodyn run` on their configs says
+    so instead of only listing its own keys."""
+    study = Path(path).parent
+    with pytest.raises(ConfigError) as err:
+        load_config(ROOT / path)
+    message = str(err.value)
+    assert f"python {ROOT / study / 'run.py'} --config {Path(path).stem}" in message
+    assert "experiments/README.md" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**40, 1.0, True, "0"])
+def test_seeds_that_jax_would_alias_are_refused(seed):
+    """jax.random.key keeps 32 bits (without x64): key(2**32) is key(0), so such a seed
+    would silently repeat another run."""
+    base = 'name = "t"\n[task]\nname = "PerceptualDecisionMaking"\n'
+    with pytest.raises(ConfigError, match="training.seed"):
+        from_dict({**load_config(base).to_dict(), "training": {"seed": seed}})
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        with pytest.raises(ConfigError, match="sweep.seed"):
+            load_config(base + f"[sweep]\nseed = [0, {seed}]\n")

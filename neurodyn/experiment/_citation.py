@@ -153,6 +153,11 @@ def _resolve(methods) -> list[str]:
         return methods_of(methods)
     if isinstance(methods, str):
         methods = [methods]
+    if not isinstance(methods, (list, tuple)) or not all(isinstance(m, str) for m in methods):
+        from .._validate import ArgumentTypeError
+
+        raise ArgumentTypeError(f"methods must be None, a run Config, a name or a list of names "
+                                f"(e.g. ['psid', 'dpad']), got {methods!r:.60}")
     out: list[str] = []
     for m in methods:
         if m in _ENTRIES:
@@ -177,6 +182,12 @@ def citation(methods=None, *, quiet: bool = False, file=None) -> str:
     names ("ContextDecisionMaking", …) or citation keys ("sussillo2013", see `keys()`).
     Printed to `file` (default standard output) unless `quiet`.
     """
+    from .._validate import ArgumentTypeError, check_bool
+
+    quiet = check_bool(quiet, "quiet")
+    if file is not None and not callable(getattr(file, "write", None)):
+        raise ArgumentTypeError(f"file must be a text file (with write) or None, got "
+                                f"{type(file).__name__}")
     entries = [_software_entry()]
     for key in _resolve(methods):
         kind, fields = _ENTRIES[key]

@@ -61,6 +61,8 @@ class ConfigError(ValueError):
 MODEL_TYPES = ("LowRankRNN", "FullRankRNN")
 DPAD_METHODS = ("psid", "dpad")
 EXECUTORS = ("auto", "local", "debug", "inline", "slurm")
+# jax.random.key(seed) keeps only the low 32 bits without x64: key(2**32) is key(0).
+SEED_MAX = 2**32 - 1
 
 
 def _is_int(v) -> bool:
@@ -93,6 +95,10 @@ def _convert(kind: str, value, where: str):
         if not _is_int(value) or value < (1 if kind == "pos_int" else 0):
             raise bad
         return int(value)
+    if kind == "seed":
+        if not _is_int(value) or not 0 <= value <= SEED_MAX:
+            raise bad
+        return int(value)
     if kind == "bool":
         if not isinstance(value, bool):
             raise bad
@@ -116,6 +122,7 @@ def _convert(kind: str, value, where: str):
 
 _KIND_NAMES = {
     "int": "an integer", "pos_int": "a positive integer", "nonneg_int": "an integer >= 0",
+    "seed": f"an integer in [0, {2**32 - 1}]",
     "float": "a finite number", "pos_float": "a number > 0", "nonneg_float": "a number >= 0",
     "bool": "true or false", "str": "a non-empty string", "str_list": "a list of strings",
     "int_list": "a list of positive integers",
@@ -231,7 +238,7 @@ class TrainingConfig:
     early_stop: int | None = None
     keep_best: bool = True
     KINDS = {
-        "seed": "nonneg_int", "steps": "pos_int", "batch_size": "pos_int",
+        "seed": "seed", "steps": "pos_int", "batch_size": "pos_int",
         "learning_rate": "pos_float", "clip_norm": "pos_float?", "eval_every": "pos_int",
         "val_trials": "pos_int", "early_stop": "pos_int?", "keep_best": "bool",
     }

@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ._config import SWEEP_ALIASES, Config, ConfigError, _is_int
+from ._config import SEED_MAX, SWEEP_ALIASES, Config, ConfigError, _is_int
 from ._parse import with_values
 
 
@@ -42,8 +42,9 @@ def expand(config: Config) -> list[Setting]:
                     None)
     seeds = config.sweep[seed_key] if seed_key else [config.training.seed]
     for s in seeds:
-        if not _is_int(s) or s < 0:
-            raise ConfigError(f"sweep.{seed_key}: seeds must be integers >= 0, got {s!r}")
+        if not _is_int(s) or not 0 <= s <= SEED_MAX:
+            raise ConfigError(f"sweep.{seed_key}: seeds must be integers in [0, {SEED_MAX}], "
+                              f"got {s!r}")
     settings = []
     for combo in itertools.product(*grid.values()):
         values = dict(zip(grid, combo))

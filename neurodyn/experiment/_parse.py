@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,23 @@ def _parse_analyses(table) -> AnalysesConfig:
     if dp.enabled and dp.n_trials < 4:
         raise ConfigError("analyses.dpad.n_trials: need at least 4 trials (a quarter is held "
                           f"out), got {dp.n_trials}")
+    _check_dpad(dp)
     return AnalysesConfig(**parts)
+
+
+def _check_dpad(dp) -> None:
+    """The PSID/DPAD constructors' own checks (e.g. `nonlinear`), now rather than after
+    training: building the objects computes nothing."""
+    from .. import dpad
+
+    try:
+        if "psid" in dp.methods:
+            dpad.PSID(dp.nx, dp.n1, dp.horizon)
+        if "dpad" in dp.methods:
+            dpad.DPAD(dp.nx, dp.n1, nonlinear=None if dp.nonlinear == "none" else dp.nonlinear,
+                      hidden=dp.hidden, max_epochs=dp.max_epochs, n_init=dp.n_init)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"[analyses.dpad]: {err}") from None
 
 
 def _parse_cluster(table) -> ClusterConfig:
@@ -187,34 +204,80 @@ def from_dict(data: Mapping) -> Config:
     return cfg
 
 
-def load_config(source: str | Path | Mapping) -> Config:
+def load_config(source: str | os.PathLike | Mapping) -> Config:
     """A `Config` from a TOML or JSON file path, a TOML string, or a dict."""
     if isinstance(source, Mapping):
         return from_dict(source)
-    text = None
-    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source
-                                    and "=" not in source):
-        path = Path(source)
-        if not path.is_file():
-            raise ConfigError(f"no config file at {path}")
+    if not isinstance(source, (str, os.PathLike)) or (isinstance(source, str) and
+                                                      not source.strip()):
+        from .._validate import ArgumentTypeError
+
+        raise ArgumentTypeError(f"source must be a config file path, TOML text or a dict, got "
+                                f"{type(source).__name__} {source!r:.60}")
+    if isinstance(source, str) and ("\n" in source or "=" in source):
+        return from_dict(_toml(source))
+    path = Path(source)
+    if not path.is_file():
+        raise ConfigError(f"no config file at {path}")
+    try:
         text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read the config file {path}: {err}") from None
+    try:
         if path.suffix == ".json":
             try:
                 return from_dict(json.loads(text))
-            except json.JSONDecodeError as err:
+            except (json.JSONDecodeError, RecursionError) as err:
                 raise ConfigError(f"{path}: not valid JSON: {err}") from None
-    else:
-        text = source
+        return from_dict(_toml(text))
+    except ConfigError as err:
+        hint = _study_hint(path)
+        if hint:
+            raise ConfigError(f"{err}. {hint}") from None
+        raise
+
+
+def as_config(config, name: str = "config") -> Config:
+    """`config` itself, or the `Config` read from a path, TOML text or a dict."""
+    if isinstance(config, Config):
+        return config
+    if not isinstance(config, (str, os.PathLike, Mapping)):
+        from .._validate import ArgumentTypeError
+
+        raise ArgumentTypeError(f"{name} must be a Config, a config file path, TOML text or a "
+                                f"dict, got {type(config).__name__} {config!r:.60}")
+    return load_config(config)
+
+
+def _toml(text: str) -> dict:
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
+        return tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError) as err:
         raise ConfigError(f"not valid TOML: {err}") from None
-    return from_dict(data)
+
+
+def _study_hint(path: Path) -> str:
+    """For the config of a study in experiments/ (a run.py beside it), the command that runs it."""
+    script = path.parent / "run.py"
+    if not script.is_file():
+        return ""
+    which = path.stem if path.stem in ("small", "paper") else "small|paper"
+    return (f"{path} is the config of a study, run by its own script: python {script} "
+            f"--config {which} (see experiments/README.md); `neurodyn run` takes run configs "
+            "such as experiments/configs/example.toml")
 
 
 def with_values(config: Config, values: Mapping[str, Any]) -> Config:
     """A copy of `config` with some keys replaced, e.g. `{"model.rank": 2, "seed": 1}`
     ([sweep] short names allowed); re-validated, without the sweep."""
+    from .._validate import ArgumentTypeError
+
+    if not isinstance(config, Config):
+        raise ArgumentTypeError(f"config must be a Config (from load_config), got "
+                                f"{type(config).__name__}")
+    if not isinstance(values, Mapping) or not all(isinstance(k, str) and k for k in values):
+        raise ArgumentTypeError(f"values must be a dict of config paths to values, e.g. "
+                                f"{{\"model.rank\": 2}}, got {values!r:.60}")
     data = config.to_dict()
     data.pop("sweep", None)
     for key, value in values.items():
@@ -222,5 +285,7 @@ def with_values(config: Config, values: Mapping[str, Any]) -> Config:
         node = data
         for p in path[:-1]:
             node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{key}: {p!r} is a value, not a table")
         node[path[-1]] = value
     return from_dict(data)

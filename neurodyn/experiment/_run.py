@@ -18,10 +18,12 @@ from pathlib import Path
 
 from . import _files, _stages
 from ._config import Config
-from ._parse import load_config
+from ._parse import as_config
 
 STAGES = ("train", "performance", "fixed_points", "lowrank", "dpad")
-STAGE_FORMAT = 1  # bump to invalidate every stage record
+# Bump to invalidate every stage record. 2: the keys of a run are split from the seed once
+# (`_stages.run_keys`); format-1 analyses reused the training key's descendants.
+STAGE_FORMAT = 2
 
 
 def stage_hash(config: Config, stage: str) -> str:
@@ -102,8 +104,12 @@ def run(config: Config | str | Path, *, run_dir: str | Path | None = None,
     commit), model.eqx, history.json, <stage>.json, fixedpoints.eqx, psid.eqx / dpad.eqx,
     figures (PNG and PDF), metrics.json and report.md.
     """
-    if not isinstance(config, Config):
-        config = load_config(config)
+    from .._validate import check_bool, check_path
+
+    progress, force = check_bool(progress, "progress"), check_bool(force, "force")
+    if run_dir is not None:
+        check_path(run_dir, "run_dir")
+    config = as_config(config)
     run_dir = Path(run_dir) if run_dir is not None else config.run_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")

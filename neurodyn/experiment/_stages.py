@@ -13,14 +13,29 @@ import numpy as np
 from . import _files
 from ._config import Config
 
-# Keys for the analyses are derived from the training seed, one stream per stage.
-STREAM = {"performance": 1, "fixed_points": 2, "dpad": 3}
+# The keys of a run, all split from jax.random.key(seed) before use, none used twice: training
+# gets one (fit_ensemble splits it into initialisation and training), each analysis stage one
+# of its own, split again into the keys of its uses (held-out trials, simulation noise, …).
+STAGE_KEYS = {
+    "performance": ("trials", "noise"),
+    "fixed_points": ("trials", "noise", "starts"),
+    "dpad": ("trials", "noise", "fit"),
+}
 
 
-def _key(config: Config, stage: str):
+def run_keys(seed: int) -> dict:
+    """Every key a run of `seed` uses: `{"train": k, "performance": {"trials": k, ...}, ...}`."""
     import jax
 
-    return jax.random.fold_in(jax.random.key(config.training.seed), STREAM[stage])
+    k_train, *k_stages = jax.random.split(jax.random.key(seed), 1 + len(STAGE_KEYS))
+    out: dict = {"train": k_train}
+    for (stage, uses), k in zip(STAGE_KEYS.items(), k_stages):
+        out[stage] = dict(zip(uses, jax.random.split(k, len(uses))))
+    return out
+
+
+def _keys(config: Config, stage: str) -> dict:
+    return run_keys(config.training.seed)[stage]
 
 
 class Context:
@@ -45,11 +60,9 @@ class Context:
         return self._model
 
     def rollout(self, stage: str, n_trials: int):
-        import jax
-
-        k_trials, k_noise = jax.random.split(_key(self.config, stage))
-        trials = self.task.sample(k_trials, n_trials)
-        return trials, self.model.simulate(trials.inputs, key=k_noise)
+        keys = _keys(self.config, stage)
+        trials = self.task.sample(keys["trials"], n_trials)
+        return trials, self.model.simulate(trials.inputs, key=keys["noise"])
 
 
 # ---------------------------------------------------------------- training
@@ -72,7 +85,6 @@ def train_members(configs: list[Config], run_dirs: list[Path], *, progress: bool
     """Train one network per config (configs that differ only in the seed) together with
     `neurodyn.train.fit_ensemble`, and write each member's `model.eqx` and `history.json`.
     `on_trained(i, seconds)` is called after member i's files are written."""
-    import jax
     import jax.numpy as jnp
 
     from .. import io, train
@@ -80,7 +92,7 @@ def train_members(configs: list[Config], run_dirs: list[Path], *, progress: bool
     c0 = configs[0]
     task = c0.task.build()
     t = c0.training
-    keys = jax.vmap(jax.random.key)(jnp.asarray([c.training.seed for c in configs]))
+    keys = jnp.stack([run_keys(c.training.seed)["train"] for c in configs])
 
     def make_model(k):
         return c0.model.build(task.n_inputs, task.n_outputs, key=k)
@@ -145,15 +157,14 @@ def performance(ctx: Context) -> tuple[list[str], dict]:
 
 def fixed_points(ctx: Context) -> tuple[list[str], dict]:
     """Fixed points at zero input from visited states; saved as `fixedpoints.eqx`."""
-    import jax
     import matplotlib.pyplot as plt
 
     from .. import fixedpoints, io, plot
 
     cfg = ctx.config.analyses.fixed_points
     trials, roll = ctx.rollout("fixed_points", cfg.n_trials)
-    k_start = jax.random.fold_in(_key(ctx.config, "fixed_points"), 7)
-    x0 = fixedpoints.sample_states(roll, cfg.n_initial, key=k_start,
+    x0 = fixedpoints.sample_states(roll, cfg.n_initial,
+                                   key=_keys(ctx.config, "fixed_points")["starts"],
                                    noise_scale=cfg.noise_scale)
     fps = fixedpoints.find(ctx.model, x0, None, max_steps=cfg.max_steps, tol_q=cfg.tol_q,
                            progress=ctx.progress)
@@ -216,7 +227,6 @@ def lowrank(ctx: Context) -> tuple[list[str], dict]:
 def dpad(ctx: Context) -> tuple[list[str], dict]:
     """PSID / DPAD fitted to the network's states (y) and outputs (z) on the first three
     quarters of the trials, scored on the rest; each fit saved as `<method>.eqx` (LatentFit)."""
-    import jax
     import matplotlib.pyplot as plt
 
     from .. import dpad as dp, io, plot
@@ -231,14 +241,14 @@ def dpad(ctx: Context) -> tuple[list[str], dict]:
     summary: dict = {"n_train_trials": len(y_tr), "n_test_trials": n_test, "nx": cfg.nx,
                      "n1": cfg.n1}
     files, fits = [], {}
-    for i, method in enumerate(cfg.methods):
+    for method in cfg.methods:  # only DPAD draws random numbers (its initialisations)
         if method == "psid":
             model = dp.PSID(cfg.nx, cfg.n1, cfg.horizon).fit(list(y_tr), list(z_tr))
         else:
             nonlinear = None if cfg.nonlinear == "none" else cfg.nonlinear
             model = dp.DPAD(cfg.nx, cfg.n1, nonlinear=nonlinear, hidden=cfg.hidden,
                             max_epochs=cfg.max_epochs, n_init=cfg.n_init).fit(
-                list(y_tr), list(z_tr), key=jax.random.fold_in(_key(ctx.config, "dpad"), i))
+                list(y_tr), list(z_tr), key=_keys(ctx.config, "dpad")["fit"])
         z_hat, _, x = model.predict(list(y_te))
         score = model.score(list(y_te), list(z_te))
         summary[method] = {k: float(v) for k, v in score.items() if np.ndim(v) == 0}

@@ -24,7 +24,7 @@ import numpy as np
 from . import _files
 from ._config import ClusterConfig, Config, ConfigError
 from ._grid import Setting, expand
-from ._parse import from_dict, load_config
+from ._parse import as_config, from_dict
 from ._run import clear_record, is_complete, run, stage_done, write_record
 
 
@@ -145,8 +145,16 @@ def sweep(config: Config | str | Path, *, executor=None, progress: bool = False,
     `failures.json`; the other settings' results are kept, and a rerun submits only what is
     missing.
     """
-    if not isinstance(config, Config):
-        config = load_config(config)
+    from .._validate import ArgumentTypeError, check_bool
+
+    progress = check_bool(progress, "progress")
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise ArgumentTypeError(f"executor must have a submit(fn, *args) method (a submitit "
+                                f"executor), got {type(executor).__name__}")
+    if on_submit is not None and not callable(on_submit):
+        raise ArgumentTypeError(f"on_submit must be callable or None, got "
+                                f"{type(on_submit).__name__}")
+    config = as_config(config)
     settings = expand(config)
     sweep_dir = config.run_dir()
     sweep_dir.mkdir(parents=True, exist_ok=True)
