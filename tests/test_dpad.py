@@ -89,6 +89,72 @@ def test_dpad_bad_data(linear_data):
         dpad.metrics.cross_validate(lambda: dpad.DPAD(2, 1), y[:600], z[:600], n_folds=2)
 
 
+def test_no_key_has_a_default():
+    """Keys are never defaulted: required where the randomness is needed, absent elsewhere."""
+    import inspect
+
+    for fn in (dpad.DPAD.fit, dpad.DPAD.search, dpad.search, dpad.random_ssm,
+               dpad.LinearSSM.simulate, dpad.metrics.cross_validate, dpad.fit_network):
+        param = inspect.signature(fn).parameters.get("key")
+        assert param is None or param.default is inspect.Parameter.empty, fn.__qualname__
+    for fn in (dpad.PSID.fit, dpad.metrics.cc, dpad.network_data):
+        assert "key" not in inspect.signature(fn).parameters
+
+
+def test_numpy_generator_uses_every_bit_of_the_key():
+    """NumPy sampling (initial weights, simulated data) is seeded by all the key's data, once."""
+    from neurodyn.dpad._ssm import numpy_rng
+
+    key = jax.random.key(7)
+    expected = np.random.default_rng(np.asarray(jax.random.key_data(key), np.uint32))
+    np.testing.assert_array_equal(numpy_rng(key).standard_normal(5), expected.standard_normal(5))
+    # Keys that differ only in their first 32-bit word (which a 32-bit seed would drop).
+    a, b = (jax.random.wrap_key_data(np.array(d, np.uint32)) for d in ([1, 5], [2, 5]))
+    assert not np.array_equal(numpy_rng(a).standard_normal(3), numpy_rng(b).standard_normal(3))
+    for bad in (5, None, np.uint32(5)):
+        with pytest.raises(TypeError, match="key"):
+            numpy_rng(bad)
+    with pytest.raises(TypeError, match="key"):
+        dpad.random_ssm(key=5)
+
+
+def test_dpad_randomness_is_jax_keys_throughout(linear_data, monkeypatch):
+    """Every step of a DPAD fit gets its own key split off the user's, the NumPy generator of the
+    initialisations a typed key of its own (all its bits), and the jitted epoch a typed key for
+    the minibatch order: no integer seeds, no 32-bit round trip. (Same shapes as
+    `test_linear_dpad_matches_psid`, so the compiled programs are reused.)"""
+    from neurodyn.dpad import _train
+
+    y, z, _, _ = linear_data
+    to_numpy, to_epoch = [], []
+    numpy_rng, make_epoch = _train.numpy_rng, _train._make_epoch
+
+    def spy_rng(key):
+        to_numpy.append(key)
+        return numpy_rng(key)
+
+    def spy_make_epoch(*args):
+        epoch = make_epoch(*args)
+
+        def spy_epoch(carry, order_key, index, lr):
+            to_epoch.append(order_key)
+            return epoch(carry, order_key, index, lr)
+
+        return spy_epoch
+
+    monkeypatch.setattr(_train, "numpy_rng", spy_rng)
+    monkeypatch.setattr(_train, "_make_epoch", spy_make_epoch)
+    user_key = jax.random.key(11)
+    dpad.DPAD(4, 2, n_init=2, max_epochs=2).fit(y, z, key=user_key)
+    assert len(to_numpy) == 2 and len(to_epoch) == 4  # steps 1 and 3 train (2 and 4 are lstsq)
+    for k in to_numpy + to_epoch:
+        assert jax.dtypes.issubdtype(k.dtype, jax.dtypes.prng_key) and k.shape == ()
+    data = [tuple(np.asarray(jax.random.key_data(k)).tolist())
+            for k in [user_key, *to_numpy, to_epoch[0], to_epoch[2]]]
+    assert len(set(data)) == len(data)  # no key used twice
+    assert to_epoch[0] is to_epoch[1]  # one order key per attempt, folded with the epoch inside
+
+
 def test_parse_nonlinear():
     assert parse_nonlinear(None) == frozenset()
     assert parse_nonlinear("none") == frozenset()
@@ -107,6 +173,32 @@ def test_linear_dpad_matches_psid(linear_data):
     z_hat, y_hat, x = model.predict(y_test[:300])
     assert z_hat.shape == (300, 2) and y_hat.shape == (300, 5) and x.shape == (300, 4)
     assert score["y_cc"] > 0.5
+
+
+def test_dpad_fits_data_of_any_magnitude(linear_data):
+    """y ~ 1e200 and z ~ 1e-200 (scaled by exact powers of two): standardised, they are the same
+    data to the last bit, so the fit is the same model and its predictions come back in the units
+    of the data, exactly scaled. (The direct standard deviation overflowed to Inf and every
+    prediction was NaN.) In the data's own units (zscore=False) float32 cannot hold them: a
+    clear error. (Same shapes as `test_linear_dpad_matches_psid`: compiled programs reused.)"""
+    y, z, y_test, z_test = linear_data
+    cy, cz = 2.0**664, 2.0**-664
+    unit = dpad.DPAD(4, 2, n_init=2, max_epochs=20).fit(y, z, key=jax.random.key(3))
+    big = dpad.DPAD(4, 2, n_init=2, max_epochs=20).fit(y * cy, z * cz, key=jax.random.key(3))
+    z1, y1, x1 = unit.predict(y_test[:2000])
+    z2, y2, x2 = big.predict(y_test[:2000] * cy)
+    assert np.all(np.isfinite(z2)) and np.all(np.isfinite(y2))
+    np.testing.assert_array_equal(x2, x1)
+    np.testing.assert_array_equal(z2, z1 * cz)
+    np.testing.assert_array_equal(y2, y1 * cy)
+    s_big, s_unit = big.score(y_test * cy, z_test * cz), unit.score(y_test, z_test)
+    for name in ("cc", "r2", "y_cc", "y_r2"):
+        assert s_big[name] == pytest.approx(s_unit[name], rel=1e-12)
+    for bad_y, bad_z in ((y * 1e200, z), (y, z * 1e-200)):
+        with pytest.raises(ValueError, match="zscore=True"):
+            dpad.DPAD(4, 2, zscore=False).fit(bad_y, bad_z, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="overflow float32"):
+        unit.predict(y_test[:100] * 1e60)
 
 
 def test_divergence_is_retried_then_reported(linear_data):

@@ -85,6 +85,29 @@ def test_psid_bad_input(truth, make, message):
         make(y[:1000], z[:1000])
 
 
+def test_psid_at_extreme_magnitudes(truth):
+    """With zscore=True, y ~ 1e200 and z ~ 1e-200 (exact powers of two) standardise to the same
+    bits as the data at unit scale: the same model, predictions exactly scaled back (the direct
+    standard deviation overflowed). In the data's own units (zscore=False) the covariances would
+    square 1e200 into 1e400 (or 1e-200 into 0): a clear error instead of NaN or a wrong model."""
+    _, y, z, y_test, z_test = truth
+    cy, cz = 2.0**664, 2.0**-664
+    unit = dpad.PSID(4, 2, 10, zscore=True).fit(y[:20_000], z[:20_000])
+    big = dpad.PSID(4, 2, 10, zscore=True).fit(y[:20_000] * cy, z[:20_000] * cz)
+    z1, y1, x1 = unit.predict(y_test[:2000])
+    z2, y2, x2 = big.predict(y_test[:2000] * cy)
+    np.testing.assert_array_equal(x2, x1)
+    np.testing.assert_array_equal(z2, z1 * cz)
+    np.testing.assert_array_equal(y2, y1 * cy)
+    assert big.score(y_test * cy, z_test * cz)["cc"] == pytest.approx(
+        unit.score(y_test, z_test)["cc"], rel=1e-12)
+    for bad_y, bad_z in ((y[:2000] * 1e200, z[:2000]), (y[:2000], z[:2000] * 1e-200)):
+        with pytest.raises(ValueError, match="zscore=True"):
+            dpad.PSID(4, 2, 10).fit(bad_y, bad_z)
+    with pytest.raises(ValueError, match="finite"):  # 1e400 is Inf in float64
+        dpad.PSID(4, 2, 10).fit(y[:2000] * 1e200 * 1e200, z[:2000])
+
+
 def test_psid_not_fitted():
     with pytest.raises(RuntimeError, match="not fitted"):
         dpad.PSID(2, 1, 5).predict(np.zeros((10, 3)))

@@ -1,84 +1,75 @@
-"""Input validation and normalisation shared by PSID and DPAD (plain NumPy, float64)."""
+"""Input validation and normalisation shared by PSID and DPAD (plain NumPy, float64).
+
+The generic checks (integers, numbers, keys, arrays) are those of `neurodyn._validate`; this module
+adds the data conventions of PSID/DPAD: recordings as one array or a list of trials, y and z paired,
+class labels, and a standardisation that works at any floating-point magnitude.
+"""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-
-def check_int(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def check_key(key, name: str = "key") -> None:
-    """A JAX PRNG key (`jax.random.key(seed)`, or a legacy uint32 key) is required."""
-    import jax
-
-    ok = False
-    if isinstance(key, jax.Array) or isinstance(key, np.ndarray):
-        dtype = key.dtype
-        ok = (jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key) and key.ndim == 0) or (
-            dtype == np.uint32 and key.shape == (2,))
-    if not ok:
-        raise ValueError(
-            f"{name} must be a JAX PRNG key such as jax.random.key(0), got {type(key).__name__}"
-            + (f" {key!r}" if key is None or isinstance(key, (int, np.integer)) else "")
-        )
+from .._validate import check_array, check_int, check_key
 
 
 def check_sizes(nx, n1) -> tuple[int, int]:
-    nx = check_int("nx", nx, 1)
-    n1 = check_int("n1", n1, 0)
+    nx = check_int(nx, "nx", low=1)
+    n1 = check_int(n1, "n1", low=0)
     if n1 > nx:
         raise ValueError(f"n1 (behaviour-relevant states, {n1}) must be <= nx ({nx})")
     return nx, n1
+
+
+def _trial(t, name: str, allow_nan: bool) -> np.ndarray:
+    """One trial `[T]` or `[T, n]` as a 2-D NumPy array of real numbers (integers stay
+    integers: they are class labels for a categorical behaviour)."""
+    arr = check_array(t, name, ndim=(1, 2), finite=True, allow_nan=allow_nan)
+    raw = np.asarray(t)
+    arr = raw if raw.dtype.kind in "biu" else np.asarray(arr)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    return arr
 
 
 def as_trials(data, name: str, *, allow_nan: bool = False) -> tuple[list[np.ndarray], bool]:
     """`[T, n]`, `[T]`, `[B, T, n]` or a list of `[T_i, n]` → (list of 2-D arrays, was_list).
 
     `was_list` is True for anything with several trials, so results come back in the same form.
+    Entries must be finite real numbers; with `allow_nan`, NaN marks a missing sample.
     """
-    if isinstance(data, (list, tuple)):
+    if isinstance(data, (list, tuple)) and not (
+        len(data) and all(isinstance(d, (int, float, np.number)) for d in data)
+    ):
         if len(data) == 0:
             raise ValueError(f"{name}: got an empty list of trials")
-        trials = [np.asarray(d) for d in data]
+        trials = [_trial(d, f"{name} (trial {i})", allow_nan) for i, d in enumerate(data)]
         was_list = True
     else:
-        arr = np.asarray(data)
-        if arr.ndim == 3:
-            trials, was_list = list(arr), True
-        elif arr.ndim in (1, 2):
-            trials, was_list = [arr], False
-        else:
+        arr = check_array(data, name, finite=False)
+        if arr.ndim not in (1, 2, 3):
             raise ValueError(
                 f"{name} must be [time, channels], [trials, time, channels] or a list of "
                 f"[time, channels] arrays, got shape {arr.shape}"
             )
-    out = []
+        if arr.ndim == 3:
+            if arr.shape[0] < 1:
+                raise ValueError(f"{name}: got an empty batch of trials (shape {arr.shape})")
+            trials, was_list = [_trial(a, f"{name} (trial {i})", allow_nan)
+                                for i, a in enumerate(np.asarray(data))], True
+        else:
+            trials, was_list = [_trial(data, name, allow_nan)], False
     for i, t in enumerate(trials):
-        if t.ndim == 1:
-            t = t[:, None]
-        if t.ndim != 2:
-            raise ValueError(f"{name}: trial {i} must be [time, channels], got shape {t.shape}")
-        if t.dtype.kind not in "biuf":
-            raise ValueError(f"{name}: trial {i} must be numeric, got dtype {t.dtype}")
-        if t.shape[0] < 1 or t.shape[1] < 1:
-            raise ValueError(f"{name}: trial {i} is empty (shape {t.shape})")
-        if t.shape[1] != (out[0].shape[1] if out else t.shape[1]):
+        if t.shape[1] != trials[0].shape[1]:
             raise ValueError(
                 f"{name}: all trials must have the same number of channels, trial {i} has "
-                f"{t.shape[1]} but trial 0 has {out[0].shape[1]}"
+                f"{t.shape[1]} but trial 0 has {trials[0].shape[1]}"
             )
-        if not allow_nan and not np.all(np.isfinite(t)):
-            raise ValueError(f"{name} contains NaN or Inf values (trial {i})")
-        if allow_nan and np.any(np.isinf(t)):
-            raise ValueError(f"{name} contains Inf values (trial {i}); mark missing samples as NaN")
-        out.append(t)
-    return out, was_list
+    return trials, was_list
 
 
 def check_pair(ys: list[np.ndarray], zs: list[np.ndarray]) -> None:
@@ -109,33 +100,79 @@ def check_classes(zs: list[np.ndarray]) -> np.ndarray:
 
 def check_behaviour_varies(zs: list[np.ndarray]) -> None:
     z = np.concatenate(zs)
-    std = np.nanstd(z, axis=0)
-    bad = np.flatnonzero(~(std > 0))
+    with warnings.catch_warnings():  # an all-NaN column gives NaN here, and is refused below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        varies = np.nanmax(z, axis=0) > np.nanmin(z, axis=0)
+    bad = np.flatnonzero(~varies)
     if bad.size:
         raise ValueError(f"z is constant (or entirely missing) in dimension(s) {bad.tolist()}")
 
 
 @dataclass(frozen=True)
 class Standardiser:
-    """x ↦ (x − mean)/scale, fitted on training data (scale 1 unless z-scoring)."""
+    """x ↦ (x − mean)/scale, fitted on training data (scale 1 unless z-scoring).
+
+    Computed at any magnitude of the data: every column is first divided by `unit`, the power of
+    two nearest its largest absolute value (exact in floating point), so that the squares in the
+    standard deviation neither overflow (|x| ~ 1e200) nor underflow (|x| ~ 1e-200). For data of
+    ordinary magnitude the result is the same, to the last bit, as the direct formula.
+    """
 
     mean: np.ndarray
     scale: np.ndarray
+    unit: np.ndarray
 
     @classmethod
     def fit(cls, trials: list[np.ndarray], *, zscore: bool, centre: bool = True) -> Standardiser:
         x = np.concatenate(trials).astype(np.float64)
-        mean = np.nanmean(x, axis=0) if centre else np.zeros(x.shape[1])
-        scale = np.nanstd(x, axis=0) if zscore else np.ones(x.shape[1])
-        scale = np.where(scale > 0, scale, 1.0)
-        return cls(mean=mean, scale=scale)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns (refused elsewhere)
+            biggest = np.nanmax(np.abs(x), axis=0)
+        ok = np.isfinite(biggest) & (biggest > 0)
+        unit = np.where(ok, np.ldexp(1.0, np.frexp(np.where(ok, biggest, 1.0))[1] - 1), 1.0)
+        xu = x / unit
+        mean_u = np.nanmean(xu, axis=0) if centre else np.zeros(x.shape[1])
+        scale_u = np.nanstd(xu, axis=0) if zscore else 1.0 / unit
+        scale_u = np.where(scale_u > 0, scale_u, 1.0 / unit)
+        return cls(mean=mean_u * unit, scale=scale_u * unit, unit=unit)
 
     def apply(self, x):
-        return (np.asarray(x, dtype=np.float64) - self.mean) / self.scale
+        u = self.unit
+        return (np.asarray(x, dtype=np.float64) / u - self.mean / u) / (self.scale / u)
 
     def invert(self, x):
         return np.asarray(x) * self.scale + self.mean
 
 
+def check_magnitude(trials: list[np.ndarray], name: str, *, method: str, low: float,
+                    high: float) -> None:
+    """Refuse standardised data (`trials`) whose non-constant columns reach magnitudes outside
+    [low, high]: z-scored data always lie inside, so this only stops fits in the data's own units
+    (zscore=False) whose arithmetic would overflow or underflow."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        biggest = np.nanmax(np.abs(np.concatenate(trials)), axis=0)
+    used = biggest[np.isfinite(biggest) & (biggest > 0)]
+    if used.size and (used.max() > high or used.min() < low):
+        m = used.max() if used.max() > high else used.min()
+        raise ValueError(
+            f"{name} has values of magnitude {m:.3g} after centring, outside the range "
+            f"[{low:g}, {high:g}] where {method} can fit in the units of {name} (zscore=False) "
+            f"without overflow or underflow; pass zscore=True (the fit is then in z-scored units "
+            f"and predictions come back in the units of {name})"
+        )
+
+
 def unlist(items: list, was_list: bool):
     return items if was_list else items[0]
+
+
+def typed_key(key, name: str = "key"):
+    """A checked JAX key, as a typed key (a legacy uint32 key is wrapped: same bits, same
+    random streams)."""
+    import jax
+
+    key = check_key(key, name)
+    if not jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        key = jax.random.wrap_key_data(key)
+    return key

@@ -9,15 +9,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import (
-    as_trials,
+from .._validate import (
+    ArgumentTypeError,
+    check_bool,
+    check_choice,
     check_int,
-    check_key,
-    check_pair,
-    check_sizes,
-    is_categorical,
-    unlist,
+    check_number,
 )
+from ._checks import as_trials, check_pair, check_sizes, is_categorical, typed_key, unlist
 from ._fitting import CandidateFitter, parse_nonlinear
 from ._prep import Normaliser
 from ._train import TrainConfig, take
@@ -97,28 +96,29 @@ class DPAD:
     ):
         self.nx, self.n1 = check_sizes(nx, n1)
         self.nonlinear = parse_nonlinear(nonlinear)
-        self.hidden = tuple(check_int("hidden layer width", h, 1) for h in hidden)
+        if not isinstance(hidden, (tuple, list)):
+            raise ArgumentTypeError(f"hidden must be a tuple of layer widths such as (64, 64), "
+                                    f"got {hidden!r}")
+        self.hidden = tuple(check_int(h, f"hidden (layer {i} width)", low=1)
+                            for i, h in enumerate(hidden))
         if self.nonlinear and not self.hidden:
             raise ValueError("nonlinear maps need at least one hidden layer (hidden=(64,), …)")
-        if behaviour not in ("auto", "continuous", "categorical"):
-            raise ValueError(f"behaviour must be 'auto', 'continuous' or 'categorical', got "
-                             f"{behaviour!r}")
-        if neural not in ("gaussian", "poisson"):
-            raise ValueError(f"neural must be 'gaussian' or 'poisson', got {neural!r}")
-        if not 0 < val_fraction < 1:
-            raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
-        if not (learning_rate > 0 and clip_norm > 0):
-            raise ValueError("learning_rate and clip_norm must be positive")
-        self.behaviour, self.neural, self.zscore = behaviour, neural, bool(zscore)
-        self.n_init = check_int("n_init", n_init, 1)
-        self.block_len = check_int("block_len", block_len, 2)
-        self.val_fraction = float(val_fraction)
-        self.behaviour_from_x2 = bool(behaviour_from_x2) or self.n1 == 0
+        self.behaviour = check_choice(behaviour, "behaviour", ("auto", "continuous", "categorical"))
+        self.neural = check_choice(neural, "neural", ("gaussian", "poisson"))
+        self.zscore = check_bool(zscore, "zscore")
+        self.n_init = check_int(n_init, "n_init", low=1)
+        self.block_len = check_int(block_len, "block_len", low=2)
+        self.val_fraction = check_number(val_fraction, "val_fraction", low=0, high=1,
+                                         low_open=True, high_open=True)
+        self.behaviour_from_x2 = check_bool(behaviour_from_x2, "behaviour_from_x2") \
+            or self.n1 == 0
         self.config = TrainConfig(
-            learning_rate=float(learning_rate), batch_size=check_int("batch_size", batch_size, 1),
-            max_epochs=check_int("max_epochs", max_epochs, 1),
-            patience=check_int("patience", patience, 1), clip_norm=float(clip_norm),
-            max_retries=check_int("max_retries", max_retries, 0))
+            learning_rate=check_number(learning_rate, "learning_rate", low=0, low_open=True),
+            batch_size=check_int(batch_size, "batch_size", low=1),
+            max_epochs=check_int(max_epochs, "max_epochs", low=1),
+            patience=check_int(patience, "patience", low=1),
+            clip_norm=check_number(clip_norm, "clip_norm", low=0, low_open=True),
+            max_retries=check_int(max_retries, "max_retries", low=0))
         self.modules: dict | None = None
 
     def __repr__(self) -> str:
@@ -149,7 +149,7 @@ class DPAD:
         `key` (a `jax.random.key`, required) seeds the initialisations and the minibatch order:
         the same key on the same data gives the same model.
         """
-        check_key(key)
+        key = typed_key(key)
         ys, zs, kind = self._validate(y, z)
         self.norm = Normaliser.fit(ys, zs, y_kind=self.neural, z_kind=kind, zscore=self.zscore)
         prep = self.norm.prepare(ys, zs)
@@ -204,11 +204,11 @@ class DPAD:
         from .metrics import evaluate
 
         z_hat, y_hat, _ = self.predict(y)
-        y_eval = None if self.neural == "poisson" else y
+        # Poisson: y holds counts and y_hat rates, which the neural metrics do not compare.
+        neural = {} if self.neural == "poisson" else {"y": y, "y_hat": y_hat}
         if self.norm.z_kind == "categorical":
-            return evaluate(z, None, probs=z_hat, classes=self.norm.classes, y=y_eval,
-                            y_hat=y_hat)
-        return evaluate(z, z_hat, y=y_eval, y_hat=y_hat)
+            return evaluate(z, None, probs=z_hat, classes=self.norm.classes, **neural)
+        return evaluate(z, z_hat, **neural)
 
     def as_system(self):
         """The fitted latent recursion as a neurodyn dynamical system (`step(x, u)`, u = y)."""

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._validate import ArgumentTypeError
 from ._maps import Map, stack
 from ._model import (
     LossFn,
@@ -24,7 +25,6 @@ from ._model import (
     readout,
 )
 from ._prep import Prepared, split_blocks, to_blocks
-from ._ssm import _seed
 from ._train import TrainConfig, take, train_models
 
 MAP_NAMES = ("A1", "K1", "Cy1", "Cz1", "A2", "K2", "Cy2", "Cz2")
@@ -38,8 +38,15 @@ def parse_nonlinear(spec) -> frozenset[str]:
         return frozenset()
     if isinstance(spec, str):
         spec = [s for s in spec.replace("+", ",").replace(" ", ",").split(",") if s]
+    elif not isinstance(spec, (list, tuple, set, frozenset)):
+        raise ArgumentTypeError(
+            f"nonlinear must be None, a string such as 'Cz' or 'Cz,K', or a list of map names, "
+            f"got {type(spec).__name__} {spec!r}"
+        )
     names: set[str] = set()
     for item in spec:
+        if not isinstance(item, str):
+            raise ArgumentTypeError(f"nonlinear: map names must be strings, got {item!r}")
         if item.lower() == "none":
             continue
         if item.lower() == "all":
@@ -50,7 +57,7 @@ def parse_nonlinear(spec) -> frozenset[str]:
             names.update((item + "1", item + "2"))
         else:
             raise ValueError(
-                f"unknown map {item!r} in nonlinear=; use A, K, Cy, Cz (optionally with 1 or 2 "
+                f"nonlinear: unknown map {item!r}; use A, K, Cy, Cz (optionally with 1 or 2 "
                 f"for the section), 'all' or 'none'"
             )
     return frozenset(names)
@@ -109,7 +116,7 @@ class CandidateFitter:
         return ({k: jnp.asarray(np.moveaxis(v, 1, 0)) for k, v in train.items()},
                 {k: jnp.asarray(np.moveaxis(v, 1, 0)) for k, v in val.items()})
 
-    def _lstsq_readout(self, x, target, offset, mask, key):
+    def _lstsq_readout(self, x, target, offset, mask):
         """Stacked [C] linear maps fitted in closed form: target − offset ≈ W x + b, for each
         output dimension over its observed samples (a Gaussian/MSE readout needs no training)."""
         C, n_in, n_out = x.shape[0], x.shape[-1], offset.shape[-1]
@@ -153,8 +160,7 @@ class CandidateFitter:
         """Returns (modules, info): modules holds stacked [C] rec1, Cy1, rec2, Cz2 (or None)."""
         C, R, n1, n2, ny, nzo = self.C, self.n_init, self.n1, self.nx - self.n1, self.ny, \
             self.n_z_out
-        keys = [int(q.generate_state(1)[0])
-                for q in np.random.SeedSequence(_seed(key).tolist()).spawn(4)]
+        keys = jax.random.split(key, 4)  # one per step; steps without training leave theirs
         mods = {"rec1": None, "Cy1": None, "rec2": None, "Cz2": None}
         info: dict = {"val_loss": {}, "history": {}}
         B, T = prep.y_mask.shape
@@ -187,8 +193,7 @@ class CandidateFitter:
 
             # Step 2: neural readout of the frozen x1.
             if self._closed_form("Cy1"):
-                cy1_map = self._lstsq_readout(x1, prep.y_tgt, y_offset, prep.y_mask[..., None],
-                                              keys[1])
+                cy1_map = self._lstsq_readout(x1, prep.y_tgt, y_offset, prep.y_mask[..., None])
             else:
                 cy1_map = self._fit_cy1(prep, x1, y_offset, keys[1])
             y_offset = np.asarray(_apply_readout(cy1_map, jnp.asarray(x1)))
@@ -219,7 +224,7 @@ class CandidateFitter:
                 x2, _ = _rollout(rec2, jnp.asarray(u2))
                 if self._closed_form("Cz2"):
                     mods["Cz2"] = self._lstsq_readout(np.asarray(x2), prep.z, z_offset,
-                                                      prep.z_mask, keys[3])
+                                                      prep.z_mask)
                     return mods, info
                 train, val = self._blocks(prep, {"x": np.asarray(x2), "z_offset": z_offset},
                                           ("z", "z_mask"))

@@ -9,22 +9,32 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import check_array, check_choice
+
 
 def network_data(states, behaviour) -> tuple[np.ndarray, np.ndarray]:
     """(y [B, T, N], z [B, T, nz]) from rollout states and a behaviour that is either `[B, T, O]`
     (outputs), `[B]` / `[B, k]` (a choice or condition per trial, repeated over time) or a dict of
     per-trial conditions `{name: [B]}` (stacked in key order)."""
-    y = np.asarray(states, dtype=np.float64)
+    y = np.asarray(check_array(states, "states", ndim=(2, 3)), dtype=np.float64)
     if y.ndim == 2:
         y = y[None]
-    if y.ndim != 3:
-        raise ValueError(f"states must be [batch, time, neurons], got shape {y.shape}")
     B, T = y.shape[:2]
+    if y.size == 0:
+        raise ValueError(f"states is empty (shape {y.shape})")
     if isinstance(behaviour, dict):
         if not behaviour:
             raise ValueError("behaviour: got an empty dict of conditions")
-        behaviour = np.stack([np.asarray(behaviour[k]) for k in sorted(behaviour)], axis=-1)
-    z = np.asarray(behaviour)
+        parts = []
+        for k in sorted(behaviour, key=str):
+            parts.append(np.asarray(check_array(behaviour[k], f"behaviour[{k!r}]", ndim=1,
+                                                allow_nan=True)))
+            if parts[-1].shape != parts[0].shape:
+                raise ValueError(f"behaviour: every condition must have one value per trial, "
+                                 f"{k!r} has shape {parts[-1].shape}")
+        behaviour = np.stack(parts, axis=-1)
+    z = check_array(behaviour, "behaviour", ndim=(1, 2, 3), allow_nan=True)
+    z = np.asarray(behaviour) if np.asarray(behaviour).dtype.kind in "biu" else np.asarray(z)
     if z.ndim == 2 and z.shape == (B, T):
         z = z[..., None]
     if z.ndim == 1:
@@ -39,27 +49,33 @@ def network_data(states, behaviour) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_network(rollout, behaviour=None, *, nx: int, n1: int, method: str = "psid",
-                horizon: int = 5, key=None, **kwargs):
-    """Fit PSID (`method='psid'`, with `horizon`) or DPAD (`'dpad'`, `**kwargs` to `DPAD`) to a
-    network's rollout: `rollout` is a `Rollout` (its outputs are the default behaviour) or a
-    states array `[B, T, N]`. Each trial is one recording. Returns the fitted model.
+                horizon: int = 5, **kwargs):
+    """Fit PSID (`method='psid'`, with `horizon`) or DPAD (`'dpad'`) to a network's rollout:
+    `rollout` is a `Rollout` (its outputs are the default behaviour) or a states array
+    `[B, T, N]`. Each trial is one recording. Returns the fitted model.
 
-    PSID is deterministic and takes no key; DPAD needs `key` (a `jax.random.key`)."""
+    PSID is deterministic and takes no key. DPAD needs `key=` (a `jax.random.key`); its other
+    keyword arguments go to `DPAD(...)`."""
     from ._dpad import DPAD
     from ._psid import PSID
 
+    method = check_choice(method, "method", ("psid", "dpad"))
+    if method == "dpad" and "key" not in kwargs:
+        raise ValueError("key is required for method='dpad' (e.g. key=jax.random.key(0))")
+    if method == "psid" and "key" in kwargs:
+        raise ValueError("method='psid' is deterministic and takes no key")
+    # Build (and so check) the model before touching the data.
+    if method == "psid":
+        model = PSID(nx, n1, horizon, **kwargs)
+    else:
+        key = kwargs.pop("key")
+        model = DPAD(nx, n1, **kwargs)
     states = getattr(rollout, "states", rollout)
     if behaviour is None:
         if not hasattr(rollout, "outputs"):
             raise ValueError("behaviour is required when rollout is a plain states array")
         behaviour = rollout.outputs
     y, z = network_data(states, behaviour)
-    if method not in ("psid", "dpad"):
-        raise ValueError(f"method must be 'psid' or 'dpad', got {method!r}")
-    if method == "dpad" and key is None:
-        raise ValueError("key is required for method='dpad' (e.g. key=jax.random.key(0))")
-    if method == "psid" and key is not None:
-        raise ValueError("method='psid' is deterministic and takes no key")
     if method == "psid":
-        return PSID(nx, n1, horizon, **kwargs).fit(list(y), list(z.astype(np.float64)))
-    return DPAD(nx, n1, **kwargs).fit(list(y), list(z), key=key)
+        return model.fit(list(y), list(z.astype(np.float64)))
+    return model.fit(list(y), list(z), key=key)

@@ -6,7 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import Standardiser, check_behaviour_varies, check_classes
+from ._checks import Standardiser, check_behaviour_varies, check_classes, check_magnitude
+
+# DPAD trains in float32: data in their own units (zscore=False) must stay well inside its range
+# (squares in the losses of up to 1e30, and not below 1e-30).
+_FLOAT32_RANGE = (1e-15, 1e15)
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class Normaliser:
             y_norm = Standardiser.fit(ys, zscore=True)  # inputs only: targets stay counts
         else:
             y_norm = Standardiser.fit(ys, zscore=zscore)
+            check_magnitude([y_norm.apply(y) for y in ys], "y", method="DPAD",
+                            low=_FLOAT32_RANGE[0], high=_FLOAT32_RANGE[1])
         if z_kind == "categorical":
             if zs[0].shape[1] != 1:
                 raise ValueError(
@@ -52,7 +58,10 @@ class Normaliser:
                     raise ValueError("categorical z must hold integer class labels (NaN = missing)")
             return cls(y_norm, None, y_kind, z_kind, check_classes(finite))
         check_behaviour_varies(zs)
-        return cls(y_norm, Standardiser.fit(zs, zscore=zscore), y_kind, z_kind, None)
+        z_norm = Standardiser.fit(zs, zscore=zscore)
+        check_magnitude([z_norm.apply(z) for z in zs], "z", method="DPAD",
+                        low=_FLOAT32_RANGE[0], high=_FLOAT32_RANGE[1])
+        return cls(y_norm, z_norm, y_kind, z_kind, None)
 
     @property
     def n_z_out(self) -> int:
@@ -87,6 +96,13 @@ class Normaliser:
                     z[b, :n] = idx
                 else:
                     z[b, :n] = np.where(ok, self.z.apply(np.where(ok, zb, 0.0)), 0.0)
+        for name, arr in (("y", y_in), ("y", y_tgt), ("z", z)):
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(
+                    f"{name} holds values that overflow float32 (DPAD's precision) after "
+                    f"standardisation: Poisson counts above 3e38, or data about 1e38 times "
+                    f"larger than those the model was fitted on"
+                )
         return Prepared(y_in, y_tgt, y_mask, z, z_mask, lengths)
 
 

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import check_bool, check_int
 from ._checks import (
     Standardiser,
     as_trials,
     check_behaviour_varies,
-    check_int,
+    check_magnitude,
     check_pair,
     check_sizes,
     unlist,
@@ -74,8 +75,8 @@ class PSID:
 
     def __init__(self, nx: int, n1: int, horizon: int, *, zscore: bool = False):
         self.nx, self.n1 = check_sizes(nx, n1)
-        self.horizon = check_int("horizon", horizon, 1)
-        self.zscore = bool(zscore)
+        self.horizon = check_int(horizon, "horizon", low=1)
+        self.zscore = check_bool(zscore, "zscore")
         self.model: LinearSSM | None = None
 
     def __repr__(self) -> str:
@@ -118,6 +119,9 @@ class PSID:
         self.z_prep = Standardiser.fit(zs, zscore=self.zscore)
         ys = [self.y_prep.apply(t) for t in ys]
         zs = [self.z_prep.apply(t) for t in zs]
+        # Covariances square the data: in the data's own units, 1e200 would overflow float64.
+        check_magnitude(ys, "y", method="PSID", low=1e-100, high=1e100)
+        check_magnitude(zs, "z", method="PSID", low=1e-100, high=1e100)
 
         G, n_cols = _hankel_gram(ys, zs, i)
         p, q = i * ny, (i + 1) * ny  # rows of Yp and of [Yp; Yii] within H
@@ -192,6 +196,7 @@ class PSID:
         """
         self._check_fitted()
         ys, was_list = as_trials(y, "y")
+        check_bool(filtered, "filtered")
         if ys[0].shape[1] != self.model.Cy.shape[0]:
             raise ValueError(
                 f"y has {ys[0].shape[1]} channels but the model was fitted on "

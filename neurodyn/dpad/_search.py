@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_key
+from .._validate import ArgumentTypeError, check_int, check_number
+from ._checks import typed_key
 from ._fitting import parse_nonlinear
 from ._prep import Normaliser
 from ._train import take
@@ -46,14 +47,22 @@ def search(y, z, nx, n1, *, key, candidates=DEFAULT_CANDIDATES, n_folds: int = 3
 
     from ._dpad import DPAD
 
+    key = typed_key(key)
     if "nonlinear" in dpad_kwargs:
         raise ValueError("search chooses `nonlinear` itself; pass candidates=... instead")
+    if isinstance(candidates, str) or not isinstance(candidates, (list, tuple)):
+        raise ArgumentTypeError(f"candidates must be a list of nonlinearity placements such as "
+                                f"('none', 'Cz'), got {candidates!r}")
+    if not candidates:
+        raise ValueError("candidates must hold at least one placement, got none")
     sets = [parse_nonlinear(c) for c in candidates]
     labels = [_label(c) for c in candidates]
     if len(set(labels)) != len(labels):
         raise ValueError(f"candidates must be distinct, got {labels}")
-    check_key(key)
+    n_folds = check_int(n_folds, "n_folds", low=2)
+    tol = check_number(tol, "tol", low=0)
     template = DPAD(nx, n1, nonlinear="all" if any(sets) else None, **dpad_kwargs)
+    template._validate(y, z)  # every bad input refused before the first fit
     scores = [[] for _ in sets]
     for fold, (y_tr, z_tr, y_te, z_te) in enumerate(split_folds(y, z, n_folds)):
         model = copy.copy(template)

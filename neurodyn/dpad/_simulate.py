@@ -7,7 +7,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
-from ._ssm import LinearSSM, _seed
+from .._validate import ArgumentTypeError, check_array, check_int, check_number
+from ._checks import check_sizes
+from ._ssm import LinearSSM, numpy_rng
 
 
 def _stable_block(rng, n: int, radius: tuple[float, float]) -> np.ndarray:
@@ -27,6 +29,17 @@ def _stable_block(rng, n: int, radius: tuple[float, float]) -> np.ndarray:
     D = linalg.block_diag(*blocks)
     U, _ = np.linalg.qr(rng.standard_normal((n, n)))
     return U @ D @ U.T
+
+
+def _check_radius(radius) -> tuple[float, float]:
+    if not isinstance(radius, (tuple, list)) or len(radius) != 2:
+        raise ArgumentTypeError(f"radius must be a pair (low, high) of eigenvalue moduli, got "
+                                f"{radius!r}")
+    low = check_number(radius[0], "radius[0]", low=0, high=1, high_open=True)
+    high = check_number(radius[1], "radius[1]", low=0, high=1, high_open=True)
+    if low > high:
+        raise ValueError(f"radius must be (low, high) with low <= high, got {tuple(radius)}")
+    return low, high
 
 
 def _random_pd(rng, n: int, scale: float) -> np.ndarray:
@@ -52,7 +65,14 @@ def random_ssm(
 
     Only the first nx states drive y; x3 adds behaviour variance that no neural model can predict.
     """
-    rng = np.random.default_rng(_seed(key))
+    rng = numpy_rng(key)
+    nx, n1 = check_sizes(nx, n1)
+    ny = check_int(ny, "ny")
+    nz = check_int(nz, "nz")
+    n_behaviour_only = check_int(n_behaviour_only, "n_behaviour_only", low=0)
+    radius = _check_radius(radius)
+    neural_noise = check_number(neural_noise, "neural_noise", low=0, low_open=True)
+    behaviour_noise = check_number(behaviour_noise, "behaviour_noise", low=0)
     n2, n3 = nx - n1, n_behaviour_only
     sizes = [s for s in (n1, n2, n3) if s > 0]
     A = linalg.block_diag(*[_stable_block(rng, s, radius) for s in sizes])
@@ -72,8 +92,19 @@ def random_ssm(
 def gauss_hermite_mean(fn, mean: np.ndarray, var: float | np.ndarray, order: int = 40):
     """E[fn(x)] for x ~ N(mean, var) elementwise (mean and var broadcast), by Gauss–Hermite
     quadrature of `order` nodes (exact for polynomials of degree < 2·order)."""
+    if not callable(fn):
+        raise ArgumentTypeError(f"fn must be a function of an array, got {type(fn).__name__}")
+    order = check_int(order, "order")
+    mean = np.asarray(check_array(mean, "mean"), dtype=np.float64)
+    var = np.asarray(check_array(var, "var"), dtype=np.float64)
+    if np.any(var < 0):
+        raise ValueError("var must be >= 0 (a variance)")
+    try:
+        mean, var = np.broadcast_arrays(mean, var)
+    except ValueError:
+        raise ValueError(f"mean {mean.shape} and var {var.shape} do not broadcast") from None
     t, w = np.polynomial.hermite.hermgauss(order)
-    mean = np.asarray(mean, dtype=np.float64)[..., None]
-    std = np.sqrt(2.0 * np.asarray(var, dtype=np.float64))[..., None]
+    mean = mean[..., None]
+    std = np.sqrt(2.0 * var)[..., None]
     x = mean + std * t
     return (fn(x) * w).sum(-1) / np.sqrt(np.pi)

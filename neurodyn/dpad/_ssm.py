@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import linalg
 
+from .._validate import check_array, check_bool, check_int, check_key
+
 
 def linear_recursion(F: np.ndarray, u: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
     """States x_k, k = 0…T−1, of x_{k+1} = F x_k + u_k from x_0 = x0 (default 0).
@@ -48,8 +50,22 @@ class KalmanGain:
     innovation_cov: np.ndarray
 
 
+def _matrices(A, Cy, Q, R, S) -> tuple[np.ndarray, ...]:
+    """Check the shapes and finiteness of a model's matrices (float64 NumPy arrays back)."""
+    A = check_array(A, "A", ndim=2)
+    nx = A.shape[0]
+    A = check_array(A, "A", shape=(nx, nx), min_size=1)
+    Cy = check_array(Cy, "Cy", shape=(None, nx), min_size=1)
+    ny = Cy.shape[0]
+    Q = check_array(Q, "Q", shape=(nx, nx))
+    R = check_array(R, "R", shape=(ny, ny))
+    S = check_array(S, "S", shape=(nx, ny))
+    return tuple(np.asarray(m, dtype=np.float64) for m in (A, Cy, Q, R, S))
+
+
 def kalman_gain(A, Cy, Q, R, S) -> KalmanGain:
     """Solve the DARE (scipy) for the predictor gain; iterate the Riccati recursion if it fails."""
+    A, Cy, Q, R, S = _matrices(A, Cy, Q, R, S)
     nx = A.shape[0]
     try:
         P = linalg.solve_discrete_are(A.T, Cy.T, Q, R, s=S)
@@ -99,6 +115,17 @@ class LinearSSM:
     z_noise: np.ndarray | None = None
     _gain: list = field(default_factory=list, repr=False, compare=False)
 
+    def __post_init__(self):
+        A, Cy, Q, R, S = _matrices(self.A, self.Cy, self.Q, self.R, self.S)
+        Cz = np.asarray(check_array(self.Cz, "Cz", shape=(None, A.shape[0])), np.float64)
+        z_noise = self.z_noise
+        if z_noise is not None:
+            z_noise = np.asarray(check_array(z_noise, "z_noise", shape=(Cz.shape[0],) * 2),
+                                 np.float64)
+        for name, value in zip(("A", "Cy", "Cz", "Q", "R", "S", "z_noise"),
+                               (A, Cy, Cz, Q, R, S, z_noise)):
+            object.__setattr__(self, name, value)
+
     @property
     def nx(self) -> int:
         return self.A.shape[0]
@@ -112,6 +139,8 @@ class LinearSSM:
     def filter(self, y: np.ndarray, *, filtered: bool = False) -> np.ndarray:
         """Kalman states for one recording y `[T, ny]` (zero initial state): x_{k|k−1}, or
         x_{k|k} = x_{k|k−1} + Kf (y_k − Cy x_{k|k−1}) when `filtered`."""
+        y = np.asarray(check_array(y, "y", shape=(None, self.Cy.shape[0])), np.float64)
+        check_bool(filtered, "filtered")
         g = self.gain
         F = self.A - g.K @ self.Cy
         x = linear_recursion(F, y @ g.K.T)
@@ -125,8 +154,12 @@ class LinearSSM:
         return x @ self.Cz.T, x @ self.Cy.T, x
 
     def simulate(self, n_samples: int, *, key) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Sample (y, z, x) of length `n_samples` from the stationary distribution."""
-        rng = np.random.default_rng(_seed(key))
+        """Sample (y, z, x) of length `n_samples` from the stationary distribution.
+
+        The samples are drawn with NumPy, from a generator seeded by all the bits of `key` (see
+        `numpy_rng`)."""
+        n_samples = check_int(n_samples, "n_samples")
+        rng = numpy_rng(key)
         nx, ny = self.nx, self.Cy.shape[0]
         noise_cov = np.block([[self.Q, self.S], [self.S.T, self.R]])
         wv = rng.multivariate_normal(np.zeros(nx + ny), noise_cov, size=n_samples,
@@ -140,12 +173,16 @@ class LinearSSM:
         return y, z, x
 
 
-def _seed(key) -> np.ndarray:
-    """A NumPy seed from a JAX key (or an int), so sampling follows the key-only convention."""
-    if isinstance(key, (int, np.integer)):
-        return np.asarray([int(key)])
+def numpy_rng(key, name: str = "key") -> np.random.Generator:
+    """The NumPy generator of a JAX key, for the sampling that is done in NumPy.
+
+    Seeded once from all the bits of the key (`jax.random.key_data`: 64 bits for the default
+    threefry keys, more for other implementations), never through a 32-bit integer. The key
+    should be one split off for this purpose and not used for anything else.
+    """
     import jax
 
+    key = check_key(key, name)
     data = jax.random.key_data(key) if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) \
         else key
-    return np.asarray(data, dtype=np.uint32).ravel()
+    return np.random.default_rng(np.asarray(data, dtype=np.uint32).ravel())

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ._ssm import _seed
+from ._ssm import numpy_rng
 
 
 class FitDivergedError(RuntimeError):
@@ -83,9 +83,9 @@ def _make_epoch(static, loss_fn, clip_norm: float, n_train: int,
     val_fn = _grouped(model_loss, n_groups, grouped_data)
     take = (lambda a, idx: a[:, idx]) if grouped_data else (lambda a, idx: a[idx])
 
-    def epoch(carry, seed, index, learning_rate):
+    def epoch(carry, order_key, index, learning_rate):
         params, opt_state, best, best_val, wait, stopped, train, val = carry
-        key = jax.random.fold_in(jax.random.key(seed), index)
+        key = jax.random.fold_in(order_key, index)
         order = jax.random.permutation(key, n_train)[: n_batches * per_batch]
         order = order.reshape(n_batches, per_batch)
 
@@ -131,8 +131,12 @@ def train_models(
     grouped_data: bool = False,
     name: str = "DPAD",
 ):
-    """Train the stacked models `make_models(rng)` (leading axis = n_groups × restarts; `rng` a
-    NumPy generator seeded from `key`).
+    """Train the stacked models `make_models(rng)` (leading axis = n_groups × restarts).
+
+    `key` is split in two: one half seeds, once and from all its bits, the NumPy generator `rng`
+    that draws the initial parameters (in NumPy, so initialising compiles nothing); the other
+    gives the minibatch order, `fold_in(fold_in(order_key, attempt), epoch)` inside the jitted
+    epoch (so no per-epoch host work).
 
     With `grouped_data`, every data leaf has a leading group axis and group g trains on its own
     data (the candidates of `DPAD.search` after step 1 each see their own frozen states).
@@ -148,7 +152,8 @@ def train_models(
     if n_train < 1:
         raise ValueError(f"{name}: no training blocks (the recordings are too short)")
     lr = config.learning_rate
-    rng = np.random.default_rng(_seed(key))
+    init_key, order_key = jax.random.split(key)
+    rng = numpy_rng(init_key)
     for attempt in range(config.max_retries + 1):
         models = make_models(rng)  # NumPy leaves: no compilation for the initialisation
         params, static = eqx.partition(models, eqx.is_array)
@@ -157,7 +162,7 @@ def train_models(
         opt_state = jax.tree_util.tree_map(lambda a: np.zeros(a.shape, a.dtype), shapes)
         best_val0 = np.full((n,), np.inf, np.float32)
         wait0, stopped0 = np.zeros((n,), np.int32), np.zeros((n,), bool)
-        seed = np.uint32(rng.integers(2**32, dtype=np.uint64))
+        attempt_key = jax.random.fold_in(order_key, attempt)
         try:
             epoch_fn = _make_epoch(static, loss_fn, config.clip_norm, n_train,
                                 config.batch_size, config.patience, config.min_delta, n_groups,
@@ -170,7 +175,7 @@ def train_models(
         train_hist, val_hist = [], []
         epochs = 0
         for index in range(config.max_epochs):
-            carry, (tl, vl) = epoch_fn(carry, seed, np.int32(index), np.float32(lr))
+            carry, (tl, vl) = epoch_fn(carry, attempt_key, np.int32(index), np.float32(lr))
             train_hist.append(tl)
             val_hist.append(vl)
             epochs += 1

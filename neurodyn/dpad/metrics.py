@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats
 
+from .._validate import ArgumentTypeError, check_array, check_int, check_key
 from ._checks import as_trials
 
 
@@ -22,11 +23,19 @@ def _stack(x, name) -> np.ndarray:
     return np.concatenate(trials).astype(np.float64)
 
 
-def _pair(z, z_hat) -> tuple[np.ndarray, np.ndarray]:
-    z, z_hat = _stack(z, "z"), _stack(z_hat, "z_hat")
+def _pair(z, z_hat, names=("z", "z_hat")) -> tuple[np.ndarray, np.ndarray]:
+    z, z_hat = _stack(z, names[0]), _stack(z_hat, names[1])
     if z.shape != z_hat.shape:
-        raise ValueError(f"truth {z.shape} and prediction {z_hat.shape} differ in shape")
+        raise ValueError(f"{names[1]} must have the shape of {names[0]} (the truth), got "
+                         f"{z_hat.shape} and {z.shape}")
     return z, z_hat
+
+
+def _unit(v: np.ndarray) -> float:
+    """The power of two nearest the largest |v|: dividing by it is exact, and keeps the sums of
+    squares below from overflowing (|v| ~ 1e200) or underflowing (|v| ~ 1e-200)."""
+    biggest = np.max(np.abs(v)) if v.size else 0.0
+    return float(np.ldexp(1.0, np.frexp(biggest)[1] - 1)) if 0 < biggest < np.inf else 1.0
 
 
 def cc(z, z_hat) -> np.ndarray:
@@ -36,6 +45,7 @@ def cc(z, z_hat) -> np.ndarray:
     for d in range(z.shape[1]):
         ok = np.isfinite(z[:, d]) & np.isfinite(z_hat[:, d])
         a, b = z[ok, d] - z[ok, d].mean(), z_hat[ok, d] - z_hat[ok, d].mean()
+        a, b = a / _unit(a), b / _unit(b)
         denom = np.sqrt((a * a).sum() * (b * b).sum())
         if denom > 0:
             out[d] = (a * b).sum() / denom
@@ -48,21 +58,29 @@ def r2(z, z_hat) -> np.ndarray:
     out = np.full(z.shape[1], np.nan)
     for d in range(z.shape[1]):
         ok = np.isfinite(z[:, d]) & np.isfinite(z_hat[:, d])
-        ss_tot = ((z[ok, d] - z[ok, d].mean()) ** 2).sum()
+        u = _unit(z[ok, d])
+        truth, pred = z[ok, d] / u, z_hat[ok, d] / u
+        ss_tot = ((truth - truth.mean()) ** 2).sum()
         if ss_tot > 0:
-            out[d] = 1 - ((z[ok, d] - z_hat[ok, d]) ** 2).sum() / ss_tot
+            out[d] = 1 - ((truth - pred) ** 2).sum() / ss_tot
     return out
 
 
-def _labels_and_scores(z, probs):
+def _labels_and_scores(z, probs, classes):
     z = _stack(z, "z")
-    probs = _stack(probs, "probs") if not isinstance(probs, np.ndarray) or probs.ndim < 3 \
-        else np.asarray(probs).reshape(-1, probs.shape[-1])
+    probs = _stack(probs, "probs")
     if z.shape[1] != 1:
-        raise ValueError(f"categorical z must have one column of class labels, got {z.shape}")
+        raise ValueError(f"z must have one column of class labels, got shape {z.shape}")
+    if probs.shape[0] != z.shape[0]:
+        raise ValueError(f"probs must have one row per sample of z ({z.shape[0]}), got "
+                         f"{probs.shape[0]}")
+    if classes is None:
+        classes = np.arange(probs.shape[1])
+    else:
+        classes = check_array(classes, "classes", shape=(probs.shape[1],))
     labels = z[:, 0]
     ok = np.isfinite(labels)
-    return labels[ok], probs[ok]
+    return labels[ok], probs[ok], np.asarray(classes)
 
 
 def auc(z, probs, classes=None) -> np.ndarray:
@@ -71,8 +89,7 @@ def auc(z, probs, classes=None) -> np.ndarray:
     `classes` are the labels of the probability columns (default 0 … n_classes − 1).
     Computed from the Mann–Whitney rank statistic (ties count one half).
     """
-    labels, probs = _labels_and_scores(z, probs)
-    classes = np.arange(probs.shape[1]) if classes is None else np.asarray(classes)
+    labels, probs, classes = _labels_and_scores(z, probs, classes)
     out = np.full(classes.size, np.nan)
     for c, label in enumerate(classes):
         pos = labels == label
@@ -85,8 +102,7 @@ def auc(z, probs, classes=None) -> np.ndarray:
 
 def accuracy(z, probs, classes=None) -> float:
     """Fraction of samples whose most probable class is the true label."""
-    labels, probs = _labels_and_scores(z, probs)
-    classes = np.arange(probs.shape[1]) if classes is None else np.asarray(classes)
+    labels, probs, classes = _labels_and_scores(z, probs, classes)
     return float(np.mean(classes[np.argmax(probs, axis=1)] == labels))
 
 
@@ -95,6 +111,11 @@ def evaluate(z, z_hat, *, y=None, y_hat=None, probs=None, classes=None) -> dict:
     `r2_dims` for continuous behaviour; `auc`, `accuracy` when class `probs` are given; and
     `y_cc`, `y_r2` for the neural prediction when `y`, `y_hat` are given."""
     out: dict = {}
+    if probs is None and z_hat is None:
+        raise ValueError("z_hat is required (or probs, for a categorical behaviour)")
+    if (y is None) != (y_hat is None):
+        raise ValueError(f"y and y_hat go together: got {'y' if y_hat is None else 'y_hat'} "
+                         f"alone")
     if probs is not None:
         a = auc(z, probs, classes)
         out.update(auc=float(np.nanmean(a)), auc_dims=a, accuracy=accuracy(z, probs, classes))
@@ -102,6 +123,7 @@ def evaluate(z, z_hat, *, y=None, y_hat=None, probs=None, classes=None) -> dict:
         c, r = cc(z, z_hat), r2(z, z_hat)
         out.update(cc=float(np.nanmean(c)), r2=float(np.nanmean(r)), cc_dims=c, r2_dims=r)
     if y is not None and y_hat is not None:
+        y, y_hat = _pair(y, y_hat, ("y", "y_hat"))
         cy, ry = cc(y, y_hat), r2(y, y_hat)
         out.update(y_cc=float(np.nanmean(cy)), y_r2=float(np.nanmean(ry)))
     return out
@@ -110,10 +132,12 @@ def evaluate(z, z_hat, *, y=None, y_hat=None, probs=None, classes=None) -> dict:
 def split_folds(y, z, n_folds: int) -> list[tuple]:
     """Contiguous folds: for lists of trials, folds of whole trials; for one recording, contiguous
     blocks of time. Returns `[(y_train, z_train, y_test, z_test), ...]`."""
-    if n_folds < 2:
-        raise ValueError(f"n_folds must be >= 2, got {n_folds}")
+    n_folds = check_int(n_folds, "n_folds", low=2)
     ys, y_list = as_trials(y, "y", allow_nan=True)
     zs, _ = as_trials(z, "z", allow_nan=True)
+    if len(ys) != len(zs) or any(a.shape[0] != b.shape[0] for a, b in zip(ys, zs)):
+        raise ValueError("y and z must have the same trials and the same number of time "
+                         "samples in each")
     if y_list:
         if len(ys) < n_folds:
             raise ValueError(f"{len(ys)} trials cannot make {n_folds} folds")
@@ -122,6 +146,8 @@ def split_folds(y, z, n_folds: int) -> list[tuple]:
                  [zs[k] for k in range(len(ys)) if k not in set(p)],
                  [ys[k] for k in p], [zs[k] for k in p]) for p in parts]
     T = ys[0].shape[0]
+    if T < n_folds:
+        raise ValueError(f"{T} time samples cannot make n_folds={n_folds} folds")
     edges = np.linspace(0, T, n_folds + 1).astype(int)
     folds = []
     for a, b in zip(edges[:-1], edges[1:]):
@@ -131,37 +157,57 @@ def split_folds(y, z, n_folds: int) -> list[tuple]:
     return folds
 
 
-def _needs_key(model) -> bool:
+def _takes_key(model) -> bool | None:
+    """True if `model.fit` requires a key, False if it takes none, None if it is optional."""
     import inspect
 
     param = inspect.signature(model.fit).parameters.get("key")
-    return param is not None and param.default is inspect.Parameter.empty
+    if param is None:
+        return False
+    return True if param.default is inspect.Parameter.empty else None
 
 
 def cross_validate(make_model: Callable[[], object], y, z, *, n_folds: int = 5,
-                   key=None) -> dict:
+                   **fit_kwargs) -> dict:
     """Fit `make_model()` on each training split and score it on the held-out fold.
 
     Returns `{"folds": [metrics per fold], "cc": mean CC, ...}` with every scalar metric averaged
-    over folds. The model must have `fit(y, z)` (deterministic models such as PSID; leave `key`
-    out) or `fit(y, z, key=...)` (DPAD; pass `key`, fold f gets `jax.random.fold_in(key, f)`),
-    and `score(y, z) -> dict`.
+    over folds. The model must have `score(y, z) -> dict` and either `fit(y, z)` (deterministic
+    models such as PSID: pass no key) or `fit(y, z, key=...)` (DPAD: pass `key=`, a
+    `jax.random.key`, required; fold f gets `jax.random.fold_in(key, f)`). Other keyword
+    arguments go to every `fit`.
     """
+    if not callable(make_model):
+        raise ArgumentTypeError(f"make_model must be a function returning an unfitted model, "
+                                f"got {type(make_model).__name__}")
+    key = fit_kwargs.pop("key") if "key" in fit_kwargs else _NO_KEY
+    if key is not _NO_KEY:
+        key = check_key(key)
     folds = []
     for f, (y_tr, z_tr, y_te, z_te) in enumerate(split_folds(y, z, n_folds)):
         model = make_model()
-        if key is None:
-            if _needs_key(model):
+        if not (callable(getattr(model, "fit", None)) and callable(getattr(model, "score", None))):
+            raise ArgumentTypeError(f"make_model must return a model with fit and score "
+                                    f"methods, got {type(model).__name__}")
+        takes = _takes_key(model)
+        if key is _NO_KEY:
+            if takes:
                 raise ValueError(f"{type(model).__name__}.fit needs a PRNG key: pass "
                                  f"key=jax.random.key(...) to cross_validate")
-            model = model.fit(y_tr, z_tr)
+            model = model.fit(y_tr, z_tr, **fit_kwargs)
         else:
+            if takes is False:
+                raise ValueError(f"{type(model).__name__}.fit is deterministic and takes no "
+                                 f"key: leave key out of cross_validate")
             import jax
 
-            model = model.fit(y_tr, z_tr, key=jax.random.fold_in(key, f))
+            model = model.fit(y_tr, z_tr, key=jax.random.fold_in(key, f), **fit_kwargs)
         folds.append(model.score(y_te, z_te))
     out: dict = {"folds": folds}
-    for key, value in folds[0].items():
+    for name, value in folds[0].items():
         if np.isscalar(value):
-            out[key] = float(np.nanmean([f[key] for f in folds]))
+            out[name] = float(np.nanmean([f[name] for f in folds]))
     return out
+
+
+_NO_KEY = object()  # cross_validate was given no key (there is no default key)
