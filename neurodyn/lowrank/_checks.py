@@ -1,45 +1,80 @@
-"""Input validation shared by the low-rank analyses (plain ValueErrors, raised eagerly)."""
+"""Input validation shared by the low-rank analyses (raised eagerly, before anything compiles).
+
+The generic checks (integers, numbers, keys, arrays, finiteness) are those of
+`neurodyn._validate`; what is here is the domain logic: which models and tasks an analysis takes.
+"""
 
 from __future__ import annotations
 
-import equinox as eqx
-import jax
+from collections.abc import Iterable
+
 import numpy as np
 
-from ..models import FullRankRNN, LowRankRNN
+from .._validate import ArgumentTypeError, check_finite_tree, check_int
+from ..models import AbstractRNN, FullRankRNN, LowRankRNN
+from ..tasks import AbstractTask
 
-
-def check_finite(model, name: str = "model") -> None:
-    """Refuse a model with NaN or Inf in any parameter array."""
-    for path, leaf in jax.tree_util.tree_leaves_with_path(model):
-        if eqx.is_array(leaf) and not isinstance(leaf, jax.core.Tracer):
-            if not np.all(np.isfinite(np.asarray(leaf))):
-                where = jax.tree_util.keystr(path)
-                raise ValueError(f"{name} has NaN or Inf values in {where.lstrip('.')}")
+_MEMBER_HINT = "pick one network with neurodyn.train.member(ensemble, i)"
 
 
 def check_lowrank(model, name: str = "model") -> LowRankRNN:
+    """One finite LowRankRNN (not a stacked ensemble, not a FullRankRNN)."""
     if not isinstance(model, LowRankRNN):
         hint = (
             " (reduce it first with neurodyn.lowrank.truncate(model, rank))"
             if isinstance(model, FullRankRNN)
             else ""
         )
-        raise ValueError(f"{name} must be a LowRankRNN, got {type(model).__name__}{hint}")
+        raise ArgumentTypeError(f"{name} must be a LowRankRNN, got {type(model).__name__}{hint}")
     if model.m.ndim != 2:
         raise ValueError(
-            f"{name} is a stacked ensemble (m has shape {model.m.shape}); pick one network "
-            "with neurodyn.train.member(ensemble, i)"
+            f"{name} is a stacked ensemble (m has shape {model.m.shape}); {_MEMBER_HINT}"
         )
-    check_finite(model, name)
+    check_finite_tree(model, name)
     return model
 
 
-def check_count(name: str, value, low: int, high: int | None = None) -> int:
-    """An integer in [low, high] (high=None: no upper bound)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        bound = f"[{low}, {high}]" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be in {bound}, got {value}")
-    return int(value)
+def check_fullrank(model, name: str = "model") -> FullRankRNN:
+    """One finite FullRankRNN (the input of SVD truncation)."""
+    if isinstance(model, LowRankRNN):
+        raise ArgumentTypeError(
+            f"{name}: truncate needs a full-rank model (FullRankRNN); this LowRankRNN is already "
+            f"rank {model.rank} (use model.to_full_rank() to truncate its dense J)"
+        )
+    if not isinstance(model, FullRankRNN):
+        raise ArgumentTypeError(f"{name} must be a FullRankRNN, got {type(model).__name__}")
+    if model.J.ndim != 2:
+        raise ValueError(
+            f"{name} is a stacked ensemble (J has shape {model.J.shape}); {_MEMBER_HINT}"
+        )
+    check_finite_tree(model, name)
+    return model
+
+
+def check_rnn(model, name: str = "model") -> AbstractRNN:
+    """A finite neurodyn RNN (a stacked ensemble is allowed)."""
+    if not isinstance(model, AbstractRNN):
+        raise ArgumentTypeError(f"{name} must be a neurodyn RNN, got {type(model).__name__}")
+    check_finite_tree(model, name)
+    return model
+
+
+def check_task(task, name: str = "task") -> AbstractTask:
+    if not isinstance(task, AbstractTask):
+        raise ArgumentTypeError(
+            f"{name} must be a neurodyn task (e.g. neurodyn.tasks.make(...)), got "
+            f"{type(task).__name__}"
+        )
+    return task
+
+
+def check_counts(ranks, name: str = "ranks", *, high: int | None = None) -> list[int]:
+    """A non-empty sequence of integers in [1, high] (ranks, numbers of populations)."""
+    if isinstance(ranks, (str, bytes, dict)) or not isinstance(ranks, (Iterable, np.ndarray)):
+        raise ArgumentTypeError(
+            f"{name} must be a sequence of integers (e.g. [1, 2, 3]), got {type(ranks).__name__}"
+        )
+    values = list(np.asarray(ranks).ravel()) if isinstance(ranks, np.ndarray) else list(ranks)
+    if not values:
+        raise ValueError(f"{name} must hold at least one integer, got none")
+    return [check_int(r, f"{name} entry", low=1, high=high) for r in values]

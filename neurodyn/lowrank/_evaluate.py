@@ -6,9 +6,12 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from ..models import AbstractRNN
-from ..tasks import AbstractTask
-from ._checks import check_count, check_finite
+from .._validate import check_int, check_key
+from ._checks import check_rnn, check_task
+
+
+def check_n_trials(n_trials) -> int:
+    return check_int(n_trials, "n_trials", low=1)
 
 
 def _accuracy(model, trials, key, task):
@@ -16,22 +19,30 @@ def _accuracy(model, trials, key, task):
     return task.evaluate(outputs, trials)["accuracy"]
 
 
-def evaluate(model, task, *, key, n_trials: int = 512) -> float | np.ndarray:
-    """Accuracy of `model` on `n_trials` trials sampled from `task`, with recurrent noise.
-
-    A stacked ensemble (leading member axis on every array, as from `fit_ensemble`) is
-    evaluated member by member on the same trials and returns an array `[E]`.
-    """
-    if not isinstance(model, AbstractRNN):
-        raise ValueError(f"model must be a neurodyn RNN, got {type(model).__name__}")
-    if not isinstance(task, AbstractTask):
-        raise ValueError(f"task must be a neurodyn task, got {type(task).__name__}")
-    n_trials = check_count("n_trials", n_trials, 1)
-    check_finite(model)
+def draw_trials(task, key, n_trials: int):
+    """The trials and the noise key of one evaluation: `key` is split once, into both."""
     k_trials, k_noise = jax.random.split(key)
-    trials = task.sample(k_trials, n_trials)
+    return task.sample(k_trials, n_trials), k_noise
+
+
+def accuracy_on(model, task, trials, k_noise) -> float | np.ndarray:
+    """Accuracy of `model` (or of each member of a stacked ensemble) on given trials/noise."""
     stacked = model.w_in.ndim == 3
     if stacked:
         fn = eqx.filter_jit(eqx.filter_vmap(_accuracy, in_axes=(eqx.if_array(0), None, None, None)))
         return np.asarray(fn(model, trials, k_noise, task))
     return float(eqx.filter_jit(_accuracy)(model, trials, k_noise, task))
+
+
+def evaluate(model, task, *, key, n_trials: int = 512) -> float | np.ndarray:
+    """Accuracy of `model` on `n_trials` trials sampled from `task`, with recurrent noise.
+
+    A stacked ensemble (leading member axis on every array, as from `fit_ensemble`) is
+    evaluated member by member on the same trials and noise, and returns an array `[E]`.
+    """
+    model = check_rnn(model)
+    task = check_task(task)
+    n_trials = check_n_trials(n_trials)
+    key = check_key(key)
+    trials, k_noise = draw_trials(task, key, n_trials)
+    return accuracy_on(model, task, trials, k_noise)

@@ -9,9 +9,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..models._latent import LatentDynamics
-from ._checks import check_count
-from .meanfield import KappaFixedPoints, MeanFieldDynamics, default_radius, dynamics, fixed_points
+from .._validate import check_array, check_int
+from .meanfield import KappaFixedPoints, default_radius, fixed_points
+from .meanfield._roots import as_system, system_dtype
+
+# Beyond this many points per axis the grid (resolution² evaluations) would exhaust memory.
+MAX_RESOLUTION = 2001
 
 
 class FlowField(NamedTuple):
@@ -57,38 +60,39 @@ def flow_field(
     coordinates sit at v = u. Fixed points come from `meanfield.fixed_points` and are
     classified by the eigenvalues of the reduced (κ-block) Jacobian.
     """
-    if not isinstance(system, (LatentDynamics, MeanFieldDynamics)):
-        system = dynamics(system)
+    system = as_system(system)
     rank, n_in = system.rank, system.n_inputs
+    input_index = check_int(input_index, "input_index", low=0)
     if rank == 2:
         axes, labels = (0, 1), ("κ1", "κ2")
     elif rank == 1 and n_in >= 1:
-        input_index = check_count("input_index", input_index, 0, n_in - 1)
+        input_index = check_int(input_index, "input_index", low=0, high=n_in - 1)
         axes, labels = (0, 1 + input_index), ("κ1", f"v{input_index + 1}")
     else:
         raise ValueError(
-            f"flow_field draws rank-2 systems, or rank-1 systems with at least one input; got "
-            f"rank {rank} with {n_in} inputs"
+            f"system: flow_field draws rank-2 systems, or rank-1 systems with at least one "
+            f"input; got rank {rank} with {n_in} inputs"
         )
-    resolution = check_count("resolution", resolution, 2)
-    u = np.zeros(n_in, np.float32) if u is None else np.asarray(u, np.float32)
-    if u.shape != (n_in,) or not np.all(np.isfinite(u)):
-        raise ValueError(f"u must be a finite array of shape ({n_in},), got {u.shape}")
+    resolution = check_int(resolution, "resolution", low=2, high=MAX_RESOLUTION)
+    dtype = system_dtype(system)
+    if u is None:
+        u = np.zeros(n_in, dtype)
+    else:
+        u = np.asarray(check_array(u, "u"), dtype)
+        if u.shape != (n_in,):
+            raise ValueError(f"u must be a finite array of shape ({n_in},), got {u.shape}")
+    xlim, ylim = _check_lim(xlim, "xlim"), _check_lim(ylim, "ylim")
     fps = fixed_points(system, jnp.asarray(u))
     r = 1.3 * default_radius(system)
-    xlim = (-r, r) if xlim is None else tuple(map(float, xlim))
+    xlim = (-r, r) if xlim is None else xlim
     if ylim is None:
         ylim = (-r, r) if rank == 2 else (min(-1.0, 1.5 * float(u[input_index]) - 0.5),
                                           max(1.0, 1.5 * float(u[input_index]) + 0.5))
-    ylim = tuple(map(float, ylim))
-    for name, lim in (("xlim", xlim), ("ylim", ylim)):
-        if len(lim) != 2 or not np.all(np.isfinite(lim)) or lim[0] >= lim[1]:
-            raise ValueError(f"{name} must be (low, high) with low < high, got {lim}")
 
     xs = np.linspace(*xlim, resolution)
     ys = np.linspace(*ylim, resolution)
     gx, gy = np.meshgrid(xs, ys)
-    base = np.concatenate([np.zeros(rank), u]).astype(np.float32)
+    base = np.concatenate([np.zeros(rank), u]).astype(dtype)
     states = np.broadcast_to(base, gx.shape + (rank + n_in,)).copy()
     states[..., axes[0]] = gx
     states[..., axes[1]] = gy
@@ -101,3 +105,12 @@ def flow_field(
     return FlowField(
         gx, gy, dx, dy, np.hypot(dx, dy), labels, points, fps.kinds, fps, u
     )
+
+
+def _check_lim(lim, name: str) -> tuple[float, float] | None:
+    if lim is None:
+        return None
+    arr = check_array(lim, name, ndim=1)
+    if arr.shape != (2,) or not arr[0] < arr[1]:
+        raise ValueError(f"{name} must be (low, high) with low < high, got {tuple(arr.tolist())}")
+    return float(arr[0]), float(arr[1])

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
-from ._checks import check_count
+from .._validate import check_array, check_int, check_key, check_number
 
 
 class GaussianMixture(eqx.Module):
@@ -193,17 +193,17 @@ def fit_gmm(
     EM stops when the mean log-likelihood per sample changes by less than `tol`, or after
     `max_iter` iterations.
     """
+    data = check_array(data, "data", ndim=2)
     x = np.asarray(data, np.float64)
-    if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
+    if x.shape[0] < 1 or x.shape[1] < 1:
         raise ValueError(f"data must be a non-empty [samples, dims] array, got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("data contain NaN or Inf values")
     n_samples = x.shape[0]
-    k = check_count("n_components", n_components, 1, n_samples)
-    n_restarts = check_count("n_restarts", n_restarts, 1)
-    max_iter = check_count("max_iter", max_iter, 1)
-    if not (np.isfinite(tol) and tol >= 0 and np.isfinite(reg_covar) and reg_covar >= 0):
-        raise ValueError(f"tol and reg_covar must be >= 0, got {tol!r}, {reg_covar!r}")
+    k = check_int(n_components, "n_components", low=1, high=n_samples)
+    key = check_key(key)
+    n_restarts = check_int(n_restarts, "n_restarts", low=1)
+    max_iter = check_int(max_iter, "max_iter", low=1)
+    tol = check_number(tol, "tol", low=0)
+    reg_covar = check_number(reg_covar, "reg_covar", low=0)
     centre = x.mean(axis=0)
     scale = x.std(axis=0)
     scale = np.where(scale > 0, scale, 1.0)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from jaxtyping import Array, Float
 
+from .._validate import ArgumentTypeError, check_array, check_finite_tree
+from ..models import LowRankRNN
 from ..models._latent import LatentDynamics
 from ._checks import check_lowrank
 
@@ -21,25 +23,37 @@ def latent(model) -> LatentDynamics:
 
 def _system(model_or_latent) -> LatentDynamics:
     if isinstance(model_or_latent, LatentDynamics):
-        return model_or_latent
+        if model_or_latent.m.ndim != 2:
+            raise ValueError(
+                f"model_or_latent is a stacked batch of latent systems (m has shape "
+                f"{model_or_latent.m.shape}); reduce one network at a time"
+            )
+        return check_finite_tree(model_or_latent, "model_or_latent")
+    if not isinstance(model_or_latent, LowRankRNN):
+        raise ArgumentTypeError(
+            f"model_or_latent must be a LowRankRNN or its LatentDynamics "
+            f"(lowrank.latent(model)), got {type(model_or_latent).__name__}"
+        )
     return latent(model_or_latent)
+
+
+def _states(value, name: str, size: int, what: str):
+    """A finite array `[..., size]` of real numbers, as a JAX array."""
+    arr = check_array(value, name, ndim=tuple(range(1, 8)), to="jax")
+    if arr.shape[-1:] != (size,):
+        raise ValueError(f"{name} must have last axis {what} = {size}, got shape {arr.shape}")
+    return arr
 
 
 def lift(model_or_latent, s: Float[Array, "*batch latents"]) -> Float[Array, "*batch neurons"]:
     """Full states x = Mκ + Iv of latent states s = (κ, v) `[..., R + n_inputs]`."""
     system = _system(model_or_latent)
-    if s.shape[-1:] != (system.n_latents,):
-        raise ValueError(
-            f"s must have last axis rank + n_inputs = {system.n_latents}, got shape {s.shape}"
-        )
+    s = _states(s, "s", system.n_latents, "rank + n_inputs")
     return system.lift(s)
 
 
 def project(model_or_latent, x: Float[Array, "*batch neurons"]) -> Float[Array, "*batch latents"]:
     """Latent coordinates s = [M, I]⁺x of full states x `[..., N]` (least squares off span)."""
     system = _system(model_or_latent)
-    if x.shape[-1:] != (system.n_neurons,):
-        raise ValueError(
-            f"x must have last axis n_neurons = {system.n_neurons}, got shape {x.shape}"
-        )
+    x = _states(x, "x", system.n_neurons, "n_neurons")
     return system.project(x)

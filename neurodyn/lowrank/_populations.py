@@ -17,8 +17,22 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Int, PRNGKeyArray
 
+from .._noise import NOISE_RNGS
+from .._validate import (
+    ArgumentTypeError,
+    check_array,
+    check_bool,
+    check_choice,
+    check_int,
+    check_key,
+    check_number,
+)
 from ..models import LowRankRNN
-from ._checks import check_count, check_lowrank
+from ..models._base import check_train
+from ..models._lowrank import LOWRANK_GROUPS
+from ..models._nonlinearity import NONLINEARITIES
+from ._build import lowrank_from_arrays
+from ._checks import check_counts, check_lowrank
 from ._gmm import GaussianMixture, fit_gmm
 from ._stats import column_names, loadings
 
@@ -41,6 +55,16 @@ class LowRankMixture(eqx.Module):
     readout_std: float = eqx.field(static=True)
     train: tuple[str, ...] = eqx.field(static=True)
     noise_rng: str = eqx.field(static=True, default="fast")
+
+    def __check_init__(self):
+        if not isinstance(self.gmm, GaussianMixture):
+            raise ArgumentTypeError(f"gmm must be a GaussianMixture, got {type(self.gmm).__name__}")
+        check_int(self.rank, "rank", low=1)
+        check_int(self.n_inputs, "n_inputs", low=0)
+        check_int(self.n_outputs, "n_outputs", low=0)
+        _check_settings(self.tau, self.dt, self.noise_std, self.nonlinearity, self.readout_std,
+                        self.train)
+        check_choice(self.noise_rng, "noise_rng", list(NOISE_RNGS))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -101,22 +125,21 @@ def mixture(
     n_outputs loadings (m1…mR, n1…nR, in1…ink, out1…outO). E.g. a rank-one network with
     overlap σ_mn: `mixture([1.], [[0., 0.]], [[[1., σ], [σ, 1 + σ²]]], rank=1)`.
     """
-    rank = check_count("rank", rank, 1)
-    n_inputs = check_count("n_inputs", n_inputs, 0)
-    n_outputs = check_count("n_outputs", n_outputs, 0)
+    rank = check_int(rank, "rank", low=1)
+    n_inputs = check_int(n_inputs, "n_inputs", low=0)
+    n_outputs = check_int(n_outputs, "n_outputs", low=0)
+    settings = _check_settings(tau, dt, noise_std, nonlinearity, readout_std, train)
     d = 2 * rank + n_inputs + n_outputs
-    w = np.atleast_1d(np.asarray(weights, np.float64))
-    mu = np.asarray(means, np.float64)
-    cov = np.asarray(covariances, np.float64)
+    w = np.atleast_1d(np.asarray(check_array(weights, "weights", ndim=(0, 1)), np.float64))
+    mu = np.asarray(check_array(means, "means", ndim=2), np.float64)
+    cov = np.asarray(check_array(covariances, "covariances", ndim=3), np.float64)
     p = w.shape[0]
-    if w.ndim != 1 or mu.shape != (p, d) or cov.shape != (p, d, d):
+    if mu.shape != (p, d) or cov.shape != (p, d, d):
         raise ValueError(
             f"with rank={rank}, n_inputs={n_inputs}, n_outputs={n_outputs} expected weights "
             f"[P], means [P, {d}], covariances [P, {d}, {d}]; got {w.shape}, {mu.shape}, "
             f"{cov.shape}"
         )
-    if not (np.all(np.isfinite(w)) and np.all(np.isfinite(mu)) and np.all(np.isfinite(cov))):
-        raise ValueError("weights, means and covariances must be finite")
     if np.any(w <= 0) or abs(w.sum() - 1) > 1e-6:
         raise ValueError(f"weights must be positive and sum to 1, got {w}")
     if not np.allclose(cov, np.swapaxes(cov, 1, 2)) or np.any(
@@ -130,10 +153,51 @@ def mixture(
         log_likelihood=jnp.asarray(np.nan, jnp.float32),
         n_samples=0,
     )
-    return LowRankMixture(
-        gmm, rank, n_inputs, n_outputs, float(tau), float(dt), float(noise_std), nonlinearity,
-        float(readout_std), tuple(train),
-    )
+    return LowRankMixture(gmm, rank, n_inputs, n_outputs, **settings)
+
+
+def _check_settings(tau, dt, noise_std, nonlinearity, readout_std, train) -> dict:
+    """The model settings of the networks a mixture draws, checked as `LowRankRNN` would."""
+    tau = check_number(tau, "tau", low=0, low_open=True, unit="ms")
+    dt = check_number(dt, "dt", low=0, low_open=True, unit="ms")
+    if dt > tau:
+        raise ValueError(
+            f"dt must be <= tau for a stable Euler update (dt/tau <= 1), got dt={dt:g} ms, "
+            f"tau={tau:g} ms"
+        )
+    noise_std = check_number(noise_std, "noise_std", low=0)
+    nonlinearity = check_choice(nonlinearity, "nonlinearity", sorted(NONLINEARITIES))
+    readout_std = check_number(readout_std, "readout_std", low=0)
+    if isinstance(train, str):
+        train = (train,)
+    if not isinstance(train, (tuple, list, set, frozenset)) or not all(
+        isinstance(g, str) for g in train
+    ):
+        raise ArgumentTypeError(
+            f"train must be a sequence of parameter-group names from {list(LOWRANK_GROUPS)}, "
+            f"got {train!r}"
+        )
+    train = check_train(train, LOWRANK_GROUPS)
+    return dict(tau=tau, dt=dt, noise_std=noise_std, nonlinearity=nonlinearity,
+                readout_std=readout_std, train=train)
+
+
+def check_mixture(mixture, name: str = "mixture") -> LowRankMixture:
+    """One LowRankMixture with finite weights, means and covariances (not a stacked batch)."""
+    if not isinstance(mixture, LowRankMixture):
+        raise ArgumentTypeError(
+            f"{name} must be a LowRankMixture (from lowrank.fit_mixture or lowrank.mixture), "
+            f"got {type(mixture).__name__}"
+        )
+    if mixture.gmm.weights.ndim != 1:
+        raise ValueError(
+            f"{name} is a stacked batch of mixtures (weights of shape "
+            f"{mixture.gmm.weights.shape}); pick one"
+        )
+    for field in ("weights", "means", "covariances"):
+        if not np.all(np.isfinite(np.asarray(getattr(mixture.gmm, field)))):
+            raise ValueError(f"{name} has NaN or Inf values in its {field}")
+    return mixture
 
 
 def _wrap(model: LowRankRNN, gmm: GaussianMixture) -> LowRankMixture:
@@ -157,7 +221,8 @@ def fit_mixture(
     """Fit a `n_populations`-component full-covariance Gaussian mixture to the network's
     per-neuron loadings (m, n, W_inᵀ, W_out, gains folded in), by EM with restarts."""
     model = check_lowrank(model)
-    n_populations = check_count("n_populations", n_populations, 1, model.n_neurons)
+    n_populations = check_int(n_populations, "n_populations", low=1, high=model.n_neurons)
+    key = check_key(key)
     gmm = fit_gmm(
         loadings(model).values, n_populations, key=key, n_restarts=n_restarts,
         max_iter=max_iter, tol=tol, reg_covar=reg_covar,
@@ -181,12 +246,10 @@ def select_populations(
 ) -> PopulationSelection:
     """Fit mixtures with each number of populations in `candidates`; `best` minimises the
     criterion ("bic" or "aic")."""
-    if criterion not in ("bic", "aic"):
-        raise ValueError(f"criterion must be 'bic' or 'aic', got {criterion!r}")
+    criterion = check_choice(criterion, "criterion", ("bic", "aic"))
     model = check_lowrank(model)
-    candidates = [check_count("n_populations", c, 1, model.n_neurons) for c in candidates]
-    if not candidates:
-        raise ValueError("candidates must name at least one number of populations")
+    candidates = check_counts(candidates, "candidates", high=model.n_neurons)
+    key = check_key(key)
     keys = jax.random.split(key, len(candidates))
     fits = tuple(
         fit_mixture(model, c, key=k, **fit_kwargs) for c, k in zip(candidates, keys)
@@ -206,9 +269,10 @@ def resample(
     N(μ_p, Σ_p); gains are folded into the vectors (g_in = g_out = 1). With
     `return_labels=True` returns `(model, labels [N])`.
     """
-    if not isinstance(mixture, LowRankMixture):
-        raise ValueError(f"mixture must be a LowRankMixture, got {type(mixture).__name__}")
-    n_neurons = check_count("n_neurons", n_neurons, 1)
+    mixture = check_mixture(mixture)
+    n_neurons = check_int(n_neurons, "n_neurons", low=1)
+    key = check_key(key)
+    return_labels = check_bool(return_labels, "return_labels")
     model, labels = _draw(mixture, n_neurons, key)
     return (model, labels) if return_labels else model
 
@@ -217,32 +281,29 @@ def resample(
 def _draw(mixture: LowRankMixture, n_neurons: int, key):
     # One compiled program (sampling and the model's construction) rather than many eager ops.
     x, labels = mixture.gmm.sample(key, n_neurons)
-    model = LowRankRNN(
-        n_neurons, mixture.rank, mixture.n_inputs, mixture.n_outputs, tau=mixture.tau,
-        dt=mixture.dt, noise_std=mixture.noise_std, nonlinearity=mixture.nonlinearity,
-        train=mixture.train, readout_std=mixture.readout_std, noise_rng=mixture.noise_rng,
-        key=jax.random.key(0),
-    )
     col = mixture.columns
-    model = eqx.tree_at(
-        lambda mdl: (mdl.m, mdl.n, mdl.w_in, mdl.g_in, mdl.w_out, mdl.g_out),
-        model,
-        (
-            x[:, col("m")], x[:, col("n")], x[:, col("in")].T,
-            jnp.ones((mixture.n_inputs,), x.dtype), x[:, col("out")],
-            jnp.ones((mixture.n_outputs,), x.dtype),
-        ),
+    # Every array of the network comes from the draw: no key is needed to build it.
+    model = lowrank_from_arrays(
+        dict(m=x[:, col("m")], n=x[:, col("n")], w_in=x[:, col("in")].T,
+             g_in=jnp.ones((mixture.n_inputs,), x.dtype), w_out=x[:, col("out")],
+             g_out=jnp.ones((mixture.n_outputs,), x.dtype)),
+        rank=mixture.rank, n_inputs=mixture.n_inputs, n_outputs=mixture.n_outputs,
+        tau=mixture.tau, dt=mixture.dt, noise_std=mixture.noise_std,
+        nonlinearity=mixture.nonlinearity, train=mixture.train,
+        readout_std=mixture.readout_std, noise_rng=mixture.noise_rng,
     )
     return model, labels
 
 
 def population_labels(mixture: LowRankMixture, model) -> Int[Array, " neurons"]:
     """Each neuron's most probable population under the mixture."""
+    mixture = check_mixture(mixture)
     model = check_lowrank(model)
     load = loadings(model)
     if load.names != mixture.names:
         raise ValueError(
-            f"the model's loadings {load.names} do not match the mixture's {mixture.names}"
+            f"model does not match mixture: its loadings are {load.names}, the mixture's "
+            f"{mixture.names}"
         )
     return mixture.gmm.predict(load.values)
 
@@ -251,12 +312,16 @@ def silence(model, population_mask: Bool[Array, " neurons"]) -> LowRankRNN:
     """Inactivate the neurons in `population_mask`: their rows of m, n, W_in and W_out are
     zeroed, so they neither receive structured input nor affect the rest or the readout."""
     model = check_lowrank(model)
-    mask = np.asarray(population_mask)
-    if mask.shape != (model.n_neurons,) or mask.dtype != np.bool_:
-        raise ValueError(
-            f"population_mask must be a boolean array of shape ({model.n_neurons},), got "
-            f"{mask.dtype} {mask.shape} (e.g. labels == p)"
-        )
+    want = f"a boolean array of shape ({model.n_neurons},) (e.g. labels == p)"
+    try:
+        mask = np.asarray(population_mask)
+    except (TypeError, ValueError):  # a ragged list, for instance
+        mask = None
+    if mask is None or mask.dtype != np.bool_:
+        what = type(population_mask).__name__ if mask is None else f"dtype {mask.dtype}"
+        raise ArgumentTypeError(f"population_mask must be {want}, got {what}")
+    if mask.shape != (model.n_neurons,):
+        raise ValueError(f"population_mask must be {want}, got shape {mask.shape}")
     keep = jnp.asarray(~mask, model.m.dtype)
     return eqx.tree_at(
         lambda mdl: (mdl.m, mdl.n, mdl.w_in, mdl.w_out),

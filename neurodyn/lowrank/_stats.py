@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._validate import ArgumentTypeError, check_array
 from ._checks import check_lowrank
 
 
@@ -34,9 +35,16 @@ class Overlaps(NamedTuple):
 
     def between(self, a: str, b: str) -> Array:
         """The overlap of the vectors named `a` and `b`, e.g. `between("n1", "m1")`."""
-        for name in (a, b):
+        for arg, name in (("a", a), ("b", b)):
+            if not isinstance(name, str):
+                raise ArgumentTypeError(
+                    f"{arg} must be the name of a loading vector ({', '.join(self.names)}), "
+                    f"got {type(name).__name__}"
+                )
             if name not in self.names:
-                raise ValueError(f"unknown vector {name!r}; known: {', '.join(self.names)}")
+                raise ValueError(
+                    f"{arg}: unknown vector {name!r}; known: {', '.join(self.names)}"
+                )
         return self.matrix[self.names.index(a), self.names.index(b)]
 
 
@@ -78,9 +86,12 @@ def effective_overlap(
     """
     model = check_lowrank(model)
     size = model.rank + model.n_inputs
-    s = jnp.zeros((size,), model.m.dtype) if s is None else jnp.asarray(s)
-    if s.shape != (size,):
-        raise ValueError(f"s must have shape (rank + n_inputs,) = ({size},), got {s.shape}")
+    if s is None:
+        s = jnp.zeros((size,), model.m.dtype)
+    else:
+        s = check_array(s, "s", to="jax")
+        if s.shape != (size,):
+            raise ValueError(f"s must have shape (rank + n_inputs,) = ({size},), got {s.shape}")
     basis = jnp.concatenate([model.m, model.input_weights.T], axis=1)
     x = basis @ s
     gain = jax.jvp(model.phi, (x,), (jnp.ones_like(x),))[1]

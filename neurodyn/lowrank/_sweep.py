@@ -7,10 +7,17 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
+from .._validate import (
+    ArgumentTypeError,
+    check_finite_tree,
+    check_int,
+    check_key,
+    check_number,
+)
 from ..models import LowRankRNN
 from ..train import fit_ensemble
-from ._checks import check_count
-from ._evaluate import evaluate
+from ._checks import check_counts, check_task
+from ._evaluate import accuracy_on, check_n_trials, draw_trials
 
 
 class RankSweep(NamedTuple):
@@ -48,16 +55,25 @@ def rank_sweep(
     `model_kwargs` go to `LowRankRNN` (τ, dt, noise, train=…), `fit_kwargs` to `fit_ensemble`
     (learning_rate, batch_size, …).
     """
-    ranks = [check_count("rank", r, 1, n_neurons) for r in ranks]
-    if not ranks:
-        raise ValueError("ranks must hold at least one rank")
-    n_seeds = check_count("n_seeds", n_seeds, 1)
-    if not 0 < threshold <= 1:
-        raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
+    task = check_task(task)
+    n_neurons = check_int(n_neurons, "n_neurons", low=1)
+    ranks = check_counts(ranks, "ranks", high=n_neurons)
+    key = check_key(key)
+    n_seeds = check_int(n_seeds, "n_seeds", low=1)
+    steps = check_int(steps, "steps", low=1)
+    threshold = check_number(threshold, "threshold", low=0, high=1, low_open=True)
+    n_trials = check_n_trials(n_trials)
+    if model_kwargs is not None and not isinstance(model_kwargs, dict):
+        raise ArgumentTypeError(
+            f"model_kwargs must be a dict of LowRankRNN settings or None, got "
+            f"{type(model_kwargs).__name__}"
+        )
     model_kwargs = dict(model_kwargs or {})
     fit_kwargs.setdefault("progress", False)
     accuracy, models = [], []
     k_train, k_eval = jax.random.split(key)
+    # Every rank is scored on the same trials and noise (one draw, shared: a paired comparison).
+    trials, k_noise = draw_trials(task, k_eval, n_trials)
     for i, rank in enumerate(ranks):
         def make(k, rank=rank):
             return LowRankRNN(n_neurons, rank, task.n_inputs, task.n_outputs, key=k,
@@ -65,7 +81,8 @@ def rank_sweep(
 
         keys = jax.random.split(jax.random.fold_in(k_train, i), n_seeds)
         result = fit_ensemble(make, task, keys=keys, steps=steps, **fit_kwargs)
-        accuracy.append(evaluate(result.model, task, key=k_eval, n_trials=n_trials))
+        check_finite_tree(result.model, f"the trained rank-{rank} ensemble")
+        accuracy.append(accuracy_on(result.model, task, trials, k_noise))
         models.append(result.model)
     accuracy = np.asarray(accuracy).reshape(len(ranks), n_seeds)
     solved = [r for r, acc in zip(ranks, accuracy) if np.max(acc) >= threshold]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._validate import ArgumentTypeError, check_array, check_bool, check_int, check_key
 from ..models import FullRankRNN, LowRankRNN
-from ._checks import check_count, check_finite
-from ._evaluate import evaluate
+from ._build import lowrank_from_arrays
+from ._checks import check_counts, check_fullrank, check_task
+from ._evaluate import accuracy_on, check_n_trials, draw_trials
 
 _GROUP_MAP = {"J": ("m", "n")}
 
@@ -17,19 +18,22 @@ _GROUP_MAP = {"J": ("m", "n")}
 def _base_matrix(model: FullRankRNN, relative_to) -> np.ndarray | None:
     if relative_to is None:
         return None
-    if isinstance(relative_to, FullRankRNN):
-        check_finite(relative_to, "relative_to")
-        base = np.asarray(relative_to.J, np.float64)
-    else:
-        base = np.asarray(relative_to, np.float64)
     n = model.n_neurons
+    if isinstance(relative_to, FullRankRNN):
+        base = check_fullrank(relative_to, "relative_to").J
+    elif isinstance(relative_to, eqx.Module):
+        raise ArgumentTypeError(
+            f"relative_to must be a FullRankRNN or an [N, N] matrix, got "
+            f"{type(relative_to).__name__}"
+        )
+    else:
+        base = check_array(relative_to, "relative_to", ndim=2)
+    base = np.asarray(base, np.float64)
     if base.shape != (n, n):
         raise ValueError(
             f"relative_to must be a FullRankRNN or an [N, N] = [{n}, {n}] matrix, got shape "
             f"{base.shape}"
         )
-    if not np.all(np.isfinite(base)):
-        raise ValueError("relative_to has NaN or Inf values")
     return base
 
 
@@ -43,18 +47,9 @@ def truncate(model: FullRankRNN, rank: int, *, relative_to=None) -> LowRankRNN:
     (J becomes m and n). With `relative_to`, the returned network holds ΔW's rank-R part only
     (W0 is dropped: add it back with `truncation_curve(..., keep_base=True)`).
     """
-    if isinstance(model, LowRankRNN):
-        raise ValueError(
-            f"truncate needs a full-rank model (FullRankRNN); this LowRankRNN is already rank "
-            f"{model.rank} (use model.to_full_rank() to truncate its dense J)"
-        )
-    if not isinstance(model, FullRankRNN):
-        raise ValueError(f"model must be a FullRankRNN, got {type(model).__name__}")
-    if model.J.ndim != 2:
-        raise ValueError("model is a stacked ensemble; pick one with neurodyn.train.member")
-    check_finite(model)
+    model = check_fullrank(model)
     n = model.n_neurons
-    rank = check_count("rank", rank, 1, n)
+    rank = check_int(rank, "rank", low=1, high=n)
     w = np.asarray(model.J, np.float64)
     base = _base_matrix(model, relative_to)
     if base is not None:
@@ -63,17 +58,13 @@ def truncate(model: FullRankRNN, rank: int, *, relative_to=None) -> LowRankRNN:
     m = np.sqrt(n) * u[:, :rank] * s[None, :rank]
     nn = np.sqrt(n) * vt[:rank].T
     train = tuple(g for group in model.train for g in _GROUP_MAP.get(group, (group,)))
-    low = LowRankRNN(
-        n, rank, model.n_inputs, model.n_outputs, tau=model.tau, dt=model.dt,
-        noise_std=model.noise_std, nonlinearity=model.nonlinearity, train=train,
-        readout_std=model.readout_std, noise_rng=model.noise_rng, key=jax.random.key(0),
-    )
     dtype = model.J.dtype
-    return eqx.tree_at(
-        lambda lr: (lr.m, lr.n, lr.w_in, lr.g_in, lr.w_out, lr.g_out),
-        low,
-        (jnp.asarray(m, dtype), jnp.asarray(nn, dtype), model.w_in, model.g_in, model.w_out,
-         model.g_out),
+    return lowrank_from_arrays(
+        dict(m=jnp.asarray(m, dtype), n=jnp.asarray(nn, dtype), w_in=model.w_in,
+             g_in=model.g_in, w_out=model.w_out, g_out=model.g_out),
+        rank=rank, n_inputs=model.n_inputs, n_outputs=model.n_outputs, tau=model.tau,
+        dt=model.dt, noise_std=model.noise_std, nonlinearity=model.nonlinearity, train=train,
+        readout_std=model.readout_std, noise_rng=model.noise_rng,
     )
 
 
@@ -85,17 +76,24 @@ def truncation_curve(
 
     With `relative_to` = W0 and `keep_base=True` the evaluated network is W0 + [ΔW]_r (a
     FullRankRNN); otherwise it is the LowRankRNN `truncate(model, r, relative_to=...)`.
-    All truncations are scored on the same trials and noise. Returns {"ranks", "accuracy"}.
+    All truncations are scored on the same trials and the same noise (one draw from `key`,
+    shared, so that the accuracies are a paired comparison). Returns {"ranks", "accuracy"}.
     """
-    ranks = [check_count("rank", r, 1, getattr(model, "n_neurons", None)) for r in ranks]
+    model = check_fullrank(model)
+    keep_base = check_bool(keep_base, "keep_base")
     if keep_base and relative_to is None:
         raise ValueError("keep_base=True needs relative_to (the base connectivity W0)")
+    task = check_task(task)
+    ranks = check_counts(ranks, "ranks", high=model.n_neurons)
+    key = check_key(key)
+    n_trials = check_n_trials(n_trials)
+    base = _base_matrix(model, relative_to)
+    trials, k_noise = draw_trials(task, key, n_trials)
     acc = []
     for r in ranks:
         low = truncate(model, r, relative_to=relative_to)
         net = low
         if keep_base:
-            base = jnp.asarray(_base_matrix(model, relative_to), model.J.dtype)
-            net = eqx.tree_at(lambda f: f.J, model, base + low.J)
-        acc.append(evaluate(net, task, key=key, n_trials=n_trials))
+            net = eqx.tree_at(lambda f: f.J, model, jnp.asarray(base, model.J.dtype) + low.J)
+        acc.append(accuracy_on(net, task, trials, k_noise))
     return {"ranks": np.asarray(ranks), "accuracy": np.asarray(acc)}

@@ -16,12 +16,17 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from ..._validate import ArgumentTypeError, check_array, check_finite_tree, check_int, check_number
+from ...models import LowRankRNN
 from ...models._latent import LatentDynamics
-from .._checks import check_count
+from .._populations import LowRankMixture
 from ._theory import MeanFieldDynamics, dynamics
 
 _BOUNDED = {"tanh": 1.0, "sigmoid": 1.0}
 _DEFAULT_GRID = {1: 201, 2: 41, 3: 15}
+# Newton runs from every grid point in one vmapped program; beyond this many starts a typo
+# (n_grid=10**4 at rank 3) would exhaust memory before anything is said.
+MAX_STARTS = 1_000_000
 
 
 class KappaFixedPoints(NamedTuple):
@@ -58,14 +63,34 @@ def _second_moment_n(system) -> np.ndarray:
 def default_radius(system) -> float:
     """A box that holds every fixed point: |κ_r| = |⟨n_r φ⟩| ≤ sup|φ| · √⟨n_r²⟩ for bounded φ
     (tanh, sigmoid); for unbounded φ a heuristic 5√⟨n_r²⟩ (pass `radius=` to be sure)."""
+    system = as_system(system)
     bound = _BOUNDED.get(system.nonlinearity, 5.0)
     return float(1.05 * bound * np.sqrt(np.max(_second_moment_n(system))) + 1e-6)
 
 
-def _as_system(system):
+def as_system(system, name: str = "system"):
+    """A latent system (exact or mean-field) with finite arrays, or a mixture's mean field."""
+    if isinstance(system, LowRankMixture):
+        return dynamics(system)
     if isinstance(system, (LatentDynamics, MeanFieldDynamics)):
-        return system
-    return dynamics(system)
+        lead = system.m if isinstance(system, LatentDynamics) else system.weights
+        if lead.ndim != (2 if isinstance(system, LatentDynamics) else 1):
+            raise ValueError(
+                f"{name} is a stacked batch of latent systems ({type(system).__name__} with "
+                "a leading member axis); analyse one network at a time"
+            )
+        return check_finite_tree(system, name)
+    hint = " (pass its latent system, lowrank.latent(model))" if isinstance(
+        system, LowRankRNN) else ""
+    raise ArgumentTypeError(
+        f"{name} must be a LatentDynamics, a MeanFieldDynamics or a LowRankMixture, got "
+        f"{type(system).__name__}{hint}"
+    )
+
+
+def system_dtype(system):
+    """The floating dtype the system computes in (float32, or float64 under jax_enable_x64)."""
+    return (system.m if isinstance(system, LatentDynamics) else system.means).dtype
 
 
 def fixed_points(
@@ -84,29 +109,33 @@ def fixed_points(
     `radius`/4 long) starts from an `n_grid`^R grid over [−radius, radius]^R; converged points
     (residual < `tol`·max(1, radius)) closer than 1e-3·radius are merged.
     """
-    system = _as_system(system)
+    system = as_system(system)
     rank = system.rank
     if rank > 3:
         raise ValueError(
-            f"fixed_points searches κ-space by grid for rank <= 3, got rank {rank}; use "
+            f"system: fixed_points searches κ-space by grid for rank <= 3, got rank {rank}; use "
             "neurodyn.fixedpoints.find on the latent system instead"
         )
+    dtype = system_dtype(system)
     if u is None:
-        u = jnp.zeros((system.n_inputs,), jnp.float32)
-    u = jnp.asarray(u, jnp.float32)
-    if u.shape != (system.n_inputs,):
-        raise ValueError(f"u must have shape ({system.n_inputs},), got {u.shape}")
-    if not np.all(np.isfinite(np.asarray(u))):
-        raise ValueError("u contains NaN or Inf values")
-    radius = default_radius(system) if radius is None else float(radius)
-    if not np.isfinite(radius) or radius <= 0:
-        raise ValueError(f"radius must be a positive number, got {radius!r}")
-    n_grid = _DEFAULT_GRID[rank] if n_grid is None else check_count("n_grid", n_grid, 1)
-    max_iter = check_count("max_iter", max_iter, 1)
+        u = jnp.zeros((system.n_inputs,), dtype)
+    else:
+        u = check_array(u, "u", ndim=1)
+        if u.shape != (system.n_inputs,):
+            raise ValueError(f"u must have shape ({system.n_inputs},), got {u.shape}")
+        u = jnp.asarray(u, dtype)
+    radius = check_number(radius, "radius", low=0, low_open=True, allow_none=True)
+    radius = default_radius(system) if radius is None else radius
+    if n_grid is None:
+        n_grid = _DEFAULT_GRID[rank]
+    else:
+        n_grid = check_int(n_grid, "n_grid", low=1, high=int(MAX_STARTS ** (1 / rank) + 1e-9))
+    tol = check_number(tol, "tol", low=0, low_open=True)
+    max_iter = check_int(max_iter, "max_iter", low=1)
 
     axis = np.linspace(-radius, radius, n_grid)
-    starts = np.array(list(itertools.product(axis, repeat=rank)), np.float32)
-    kappa, res = _newton(system, jnp.asarray(starts), u, radius, max_iter)
+    starts = jnp.asarray(np.array(list(itertools.product(axis, repeat=rank))), dtype)
+    kappa, res = _newton(system, starts, u, radius, max_iter)
     kappa, res = np.asarray(kappa, np.float64), np.asarray(res, np.float64)
     ok = np.isfinite(res) & (res < tol * max(1.0, radius)) & np.all(np.abs(kappa) <= 2 * radius,
                                                                        axis=1)
@@ -116,7 +145,10 @@ def fixed_points(
         if not keep or np.min(np.linalg.norm(kappa[keep] - kappa[i], axis=1)) > 1e-3 * radius:
             keep.append(i)
     kappa, res = kappa[keep], res[keep]
-    order = np.lexsort(kappa.T[::-1]) if len(kappa) else np.zeros(0, int)
+    # Lexicographic order, with coordinates that agree to the merge distance counted as equal
+    # (so that float noise in κ1 does not decide the order of points that differ in κ2).
+    order = np.lexsort(_tie_ranks(kappa, 1e-3 * radius).T[::-1]) if len(kappa) else \
+        np.zeros(0, int)
     kappa, res = kappa[order].reshape(-1, rank), res[order]
     states = np.concatenate(
         [kappa, np.broadcast_to(np.asarray(u, np.float64), (len(kappa), system.n_inputs))], axis=1
@@ -136,6 +168,17 @@ def fixed_points(
             kinds.append("saddle")
     stable = np.array([k == "stable" for k in kinds], bool)
     return KappaFixedPoints(kappa, states, eig, stable, tuple(kinds), res)
+
+
+def _tie_ranks(values: np.ndarray, tol: float) -> np.ndarray:
+    """Per column, the rank of each value among the column's clusters (sorted values closer
+    than `tol` to the previous one share its cluster)."""
+    ranks = np.zeros(values.shape, int)
+    for j in range(values.shape[1]):
+        order = np.argsort(values[:, j], kind="stable")
+        gaps = np.diff(values[order, j]) > tol
+        ranks[order, j] = np.concatenate([[0], np.cumsum(gaps)])
+    return ranks
 
 
 def _residual_fn(system, u):
@@ -172,7 +215,7 @@ def _newton_impl(system, starts, u, radius, max_iter_arr):
 
 
 def _newton(system, starts, u, radius, max_iter):
-    return _newton_impl(system, starts, u, jnp.float32(radius), jnp.int32(max_iter))
+    return _newton_impl(system, starts, u, jnp.asarray(radius, starts.dtype), jnp.int32(max_iter))
 
 
 def _eigenvalues(system, states: np.ndarray, u) -> np.ndarray:
@@ -180,7 +223,7 @@ def _eigenvalues(system, states: np.ndarray, u) -> np.ndarray:
     if len(states) == 0:
         return np.zeros((0, rank), complex)
 
-    jac = _kappa_jacobians(system, jnp.asarray(states, jnp.float32), u)
+    jac = _kappa_jacobians(system, jnp.asarray(states, system_dtype(system)), u)
     return np.linalg.eigvals(np.asarray(jac, np.float64))
 
 

@@ -22,16 +22,20 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from ..._validate import ArgumentTypeError, check_array, check_finite_tree, check_int
 from ...models._base import Rollout
 from ...models._latent import simulate_latent
 from ...models._nonlinearity import get_nonlinearity
-from .._checks import check_count
-from .._populations import LowRankMixture
+from .._populations import LowRankMixture, check_mixture
+
+# NumPy's Gauss–Hermite weights overflow into NaN from about 370 nodes on (NumPy 2); 256 is
+# far beyond what the smooth population averages need (64 by default).
+MAX_ORDER = 256
 
 
 def gauss_hermite(order: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes z_q and weights h_q with Σ_q h_q g(z_q) ≈ E[g(z)], z ~ N(0, 1) (probabilists')."""
-    order = check_count("quadrature order", order, 1)
+    order = check_int(order, "order", low=1, high=MAX_ORDER)
     x, w = np.polynomial.hermite.hermgauss(order)
     return np.sqrt(2.0) * x, w / np.sqrt(np.pi)
 
@@ -124,6 +128,8 @@ class MeanFieldDynamics(eqx.Module):
         return out.reshape(s.shape[:-1] + (self.n_outputs,))
 
     def simulate(self, inputs, *, s0=None) -> Rollout:
+        """Mean-field latent trajectories for `inputs` `[B, T, I]` (or `[T, I]`) from `s0`."""
+        inputs, s0 = check_latent_inputs(self, inputs, s0)
         return simulate_latent(self, inputs, s0)
 
     def _input_or_zero(self, u):
@@ -132,19 +138,35 @@ class MeanFieldDynamics(eqx.Module):
         return jnp.asarray(u)
 
 
+def check_latent_inputs(system, inputs, s0):
+    """Finite `inputs [..., T, n_inputs]` and `s0 [..., n_latents]` (or None), as JAX arrays
+    (shapes are checked against each other by `simulate_latent`)."""
+    inputs = check_array(inputs, "inputs", ndim=(2, 3), to="jax")
+    if inputs.shape[-1] != system.n_inputs:
+        raise ValueError(
+            f"inputs must have shape [batch, time, {system.n_inputs}] or [time, "
+            f"{system.n_inputs}], got {inputs.shape}"
+        )
+    if s0 is not None:
+        s0 = check_array(s0, "s0", to="jax")
+    return inputs, s0
+
+
+def _check_system(system, name: str) -> MeanFieldDynamics:
+    if system.weights.ndim != 1:
+        raise ValueError(
+            f"{name} is a stacked batch of mean-field systems (weights of shape "
+            f"{system.weights.shape}); pick one"
+        )
+    return check_finite_tree(system, name)
+
+
 def dynamics(mixture: LowRankMixture, *, quadrature: int = 64) -> MeanFieldDynamics:
     """The mean-field latent system of a `LowRankMixture` (`quadrature` Gauss–Hermite nodes)."""
     if isinstance(mixture, MeanFieldDynamics):
-        return mixture
-    if not isinstance(mixture, LowRankMixture):
-        raise ValueError(
-            f"mixture must be a LowRankMixture (from lowrank.fit_mixture or lowrank.mixture), "
-            f"got {type(mixture).__name__}"
-        )
-    for name, a in (("weights", mixture.weights), ("means", mixture.means),
-                    ("covariances", mixture.covariances)):
-        if not np.all(np.isfinite(np.asarray(a))):
-            raise ValueError(f"mixture {name} contain NaN or Inf values")
+        return _check_system(mixture, "mixture")
+    mixture = check_mixture(mixture)
+    quadrature = check_int(quadrature, "quadrature", low=1, high=MAX_ORDER)
     nodes, node_weights = gauss_hermite(quadrature)
     dtype = mixture.means.dtype
     return MeanFieldDynamics(
@@ -170,4 +192,9 @@ def simulate(
 ) -> Rollout:
     """Mean-field latent trajectories `Rollout(states [..., T, R + I], outputs)` for `inputs`,
     with the networks' Euler map (α = dt/τ) from `s0` (zeros by default)."""
+    if not isinstance(mixture, (LowRankMixture, MeanFieldDynamics)):
+        raise ArgumentTypeError(
+            f"mixture must be a LowRankMixture or a MeanFieldDynamics, got "
+            f"{type(mixture).__name__}"
+        )
     return dynamics(mixture).simulate(inputs, s0=s0)
