@@ -222,6 +222,34 @@ def test_other_keyed_methods_check_the_key(task):
             assert_clear_error("Task.sample", "key", lambda: call(bad))
 
 
+GRIDS = [
+    ("PerceptualDecisionMaking", "coherences"),
+    ("ContextDecisionMaking", "coherences"),
+    ("MultiSensoryIntegration", "coherences"),
+    ("ReadySetGo", "measures"),
+]
+
+
+@FUZZ
+@given(case=st.sampled_from(GRIDS), value=_set(st.one_of(
+    not_a_number().filter(lambda v: not isinstance(v, (list, np.ndarray)) or len(v) != 2),
+    st.just(()), st.lists(st.sampled_from([math.nan, math.inf, "a"]), min_size=1, max_size=3))))
+def test_conditions_values(case, value):
+    task, arg = case
+    task = nd.tasks.make(task)
+    assert_clear_error("Task.conditions", arg,
+                       lambda: task.conditions(jax.random.key(0), **{arg: value}))
+
+
+@FUZZ
+@given(task=st.sampled_from(["PerceptualDecisionMaking", "DelayMatchSample", "FlipFlop",
+                             "Yang19", "AntiReach"]), repeats=bad_count())
+def test_conditions_repeats(task, repeats):
+    task = nd.tasks.make(task)
+    assert_clear_error("Task.conditions", "repeats",
+                       lambda: task.conditions(jax.random.key(0), repeats=repeats))
+
+
 @FUZZ
 @given(n_bad=st.integers(1, 40), value=st.sampled_from([math.nan, math.inf, -math.inf]),
        seed=st.integers(0, 2**16))

@@ -68,7 +68,7 @@ def _signed(u, task):
 
 def _grid_coherences(task, coherences):
     if coherences is not None:
-        return np.asarray(coherences, dtype=np.float32)
+        return np.asarray(check_values(coherences, "coherences"), dtype=np.float32)
     c = np.asarray(task.coherences, dtype=np.float32)
     return np.concatenate([-c[::-1], c]) if task.preset == "neurogym" else c
 
@@ -296,7 +296,8 @@ class MultiSensoryIntegration(_ContextTask):
     ):
         """Every (modality, signed coherence) pair, the same coherence on each active channel
         (split in half between the channels for preset `neurogym`)."""
-        c = np.asarray(self.coherences if coherences is None else coherences, np.float32)
+        c = self.coherences if coherences is None else check_values(coherences, "coherences")
+        c = np.asarray(c, np.float32)
         c = np.unique(np.concatenate([-np.abs(c), np.abs(c)]))
         g = grid(repeats, modality=np.asarray(modalities), coherence=c)
         m, coh = g["modality"], g["coherence"]

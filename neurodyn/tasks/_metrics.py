@@ -57,7 +57,7 @@ class PsychometricFit:
 
     def __call__(self, x) -> np.ndarray:
         """ψ(x), P(choice = +1) predicted at condition values `x`."""
-        u = self.slope * (np.asarray(x, dtype=np.float64) - self.bias)
+        u = self.slope * (np.asarray(check_array(x, "x"), dtype=np.float64) - self.bias)
         g, lam = self.lapse_low, self.lapse_high
         return g + (1 - g - lam) * _cdf(self.model, u)
 

@@ -14,6 +14,7 @@ from ._epochs import ChoiceTask, EpochTask, duration_steps, sample_steps
 from ._utils import (
     as_batch,
     as_batches,
+    check_values,
     evaluator,
     grid,
     integers,
@@ -211,7 +212,11 @@ class ReadySetGo(EpochTask):
     def conditions(self, key, *, repeats: int = 1, measures=None):
         """Every measured interval the task can draw (or `measures`, ms), `repeats` each."""
         lo, hi = self._measure_steps()
-        m = np.arange(lo, hi + 1) * self.dt if measures is None else np.asarray(measures)
+        m = (
+            np.arange(lo, hi + 1) * self.dt
+            if measures is None
+            else np.asarray(check_values(measures, "measures", low=0))
+        )
         return self.trials_from_conditions(key, grid(repeats, measure=m)["measure"])
 
     @evaluator
