@@ -346,6 +346,23 @@ def test_load_config_bad_values(path, kind, data):
                        lambda: experiment.load_config(_config_with(path, value)))
 
 
+@pytest.mark.parametrize("path, bad", [
+    ("model.tau", bad_positive_number()), ("model.dt", bad_positive_number()),
+    ("model.noise_std", bad_nonnegative_number()), ("task.dt", bad_positive_number()),
+    ("task.stimulus", bad_positive_number()),
+], ids=lambda v: v if isinstance(v, str) else "")
+@FUZZ
+@given(data=st.data())
+def test_load_config_bad_constructor_keywords(path, bad, data):
+    """Keys passed on to the model's or task's constructor are checked when the config is read
+    (by the constructor itself), and the message names the section and the key."""
+    value = data.draw(bad.filter(lambda v: v is not None), label=path)  # no None in TOML
+    section, key = path.split(".")
+    err = assert_clear_error("experiment.load_config", key,
+                             lambda: experiment.load_config(_config_with(path, value)))
+    assert f"[{section}]" in str(err)
+
+
 @FUZZ
 @given(source=st.sampled_from([None, 5, 1.5, [], b"name = 'x'", "", "   ", object(),
                                ("a.toml",)]))

@@ -141,3 +141,15 @@ def test_train_and_report_never_reuses_a_key(tmp_path, monkeypatch):
     assert len(set(bits)) == len(bits), "a key was used twice"
     (k_train,) = training
     assert not (derived_keys(k_train) | {key_bits(k_train)}) & set(bits)
+
+
+def test_bad_option_exit_status_in_a_fresh_process(tmp_path):
+    """What a shell sees: `neurodyn train --lr nan` exits 2 with one line naming --lr (it used
+    to train and report an accuracy)."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "neurodyn.cli", "train", "--lr", "nan"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert r.returncode == 2 and r.stdout == "" and not list(tmp_path.iterdir())
+    assert r.stderr.count("\n") == 1 and "argument --lr:" in r.stderr and "nan" in r.stderr
