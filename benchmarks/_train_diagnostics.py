@@ -58,7 +58,8 @@ def _compare(nd_out, nd_loss, nd_grad, out, loss, grads):
 
 
 def diagnostics(task, torch_task, make_model, setup, n, compiled):
-    """(rows of component timings, {variant: equivalence check})."""
+    """(rows of component timings, {variant: equivalence check}); `compiled`: the warm
+    `torch.compile` trainer of part 1 or None (a new one would compile again)."""
     print("\n[3/3] diagnostics", flush=True)
     T, B, N = task.n_steps, setup["batch"], setup["n_neurons"]
     key = jax.random.key(7)
@@ -126,9 +127,10 @@ def diagnostics(task, torch_task, make_model, setup, n, compiled):
     loss = torch_fwd_bwd()
     check["careful, eager"] = _compare(nd_out, nd_loss, nd_grad, torch_fwd().numpy(), loss,
                                        _grads(twin))
-    if compiled:
-        trainer = CarefulTrainer(torch_task, 0, val_trials=B, compiled=True, **setup)
+    if compiled is not None:  # the compiled trainer of part 1, given neurodyn's parameters
+        trainer = compiled
         _copy_params(trainer.model, model)
+        trainer.model.zero_grad(set_to_none=True)
         loss, out = trainer.loss_fn(u_t, xi_t, y_t, mask_t)
         loss.backward()
         check["careful, torch.compile"] = _compare(nd_out, nd_loss, nd_grad,

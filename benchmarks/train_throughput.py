@@ -204,7 +204,8 @@ def bench_per_step(args, task, torch_task):
               flush=True)
     losses["nd"] = np.asarray(res.history.loss)
     nd_ms = statistics.median(ms["nd"])
-    out = dict(compile_s=cold - statistics.median(short), torch_compile_s=compile_s,
+    out = dict(compiled_trainer=compiled,
+               compile_s=cold - statistics.median(short), torch_compile_s=compile_s,
                torch_compile_why=why, short_s=statistics.median(short),
                overhead_s=statistics.median(short) - chunk * nd_ms / 1e3, cold_s=cold,
                losses={k: float(np.mean(v[-min(50, len(v)):])) for k, v in losses.items()})
@@ -396,7 +397,7 @@ def main(argv=None):
     ens = None if args.skip_ensemble else bench_ensemble(args, task, torch_task)
     diag, check = (None, None) if args.skip_diagnostics else diagnostics(
         task, torch_task, make_model, SETUP, n=3 if args.quick else 20,
-        compiled=not args.no_compile and "compiled" in per)
+        compiled=per.pop("compiled_trainer"))
     report(args, per, ens, diag, check, time.perf_counter() - t0)
 
 
