@@ -101,6 +101,8 @@ def test_psid_at_extreme_magnitudes(truth):
     np.testing.assert_array_equal(y2, y1 * cy)
     assert big.score(y_test * cy, z_test * cz)["cc"] == pytest.approx(
         unit.score(y_test, z_test)["cc"], rel=1e-12)
+    with pytest.raises(ValueError, match="float32"):  # the system works in float32
+        big.as_system()
     for bad_y, bad_z in ((y[:2000] * 1e200, z[:2000]), (y[:2000], z[:2000] * 1e-200)):
         with pytest.raises(ValueError, match="zscore=True"):
             dpad.PSID(4, 2, 10).fit(bad_y, bad_z)

@@ -61,7 +61,9 @@ class DPAD:
             'auto' (categorical for integer z). NaN in z marks missing samples (masked).
         neural: 'gaussian' (MSE) or 'poisson' (counts, log-rate readout).
         zscore: z-score y and continuous z with the training statistics (predictions are mapped
-            back).
+            back); this works at any magnitude of the data (1e200 or 1e-200 alike). With
+            `zscore=False` the fit is in the data's own units, which must stay within
+            1e-15 … 1e15 after centring (DPAD trains in float32).
         n_init: random initialisations per step, trained together under vmap; the best on the
             validation blocks is kept.
         block_len, batch_size: training minibatches are `batch_size` blocks of `block_len` samples,
@@ -147,7 +149,9 @@ class DPAD:
         """Fit the four steps to y `[T, ny]` and z `[T, nz]` (or lists / batches of trials).
 
         `key` (a `jax.random.key`, required) seeds the initialisations and the minibatch order:
-        the same key on the same data gives the same model.
+        the same key on the same data gives the same model. It is split once per optimisation
+        step; the initial weights are drawn in NumPy from a generator seeded by all the bits of
+        a key split off for them, the minibatch order in JAX.
         """
         key = typed_key(key)
         ys, zs, kind = self._validate(y, z)

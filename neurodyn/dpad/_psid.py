@@ -69,6 +69,8 @@ class PSID:
     `n1 = 0` gives standard (non-prioritised) subspace identification. `horizon` is the number of
     past and future block rows i; it needs n1 ≤ i·nz and nx ≤ i·ny. y and z are mean-removed
     (and z-scored with `zscore=True`) before identification; predictions add the mean back.
+    Identification squares the data: in their own units (`zscore=False`) they must stay within
+    1e-100 … 1e100 after centring; with `zscore=True` any magnitude works.
     After `fit`, the model is in `.model` (a `LinearSSM`) and its matrices in `.A`, `.Cy`, `.Cz`,
     `.Q`, `.R`, `.S`, `.K`.
     """

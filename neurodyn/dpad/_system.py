@@ -16,6 +16,22 @@ from jaxtyping import Array, Float
 from ._model import Recursion
 
 
+def _float32(a, what: str):
+    """`a` as a float32 JAX array; a value beyond float32's range is a clear error, not Inf (nor
+    0, for the data's means and scales; tiny model entries may round to 0)."""
+    a = np.asarray(a, np.float64)
+    out = a.astype(np.float32)
+    lost = ~np.isfinite(out)
+    if what != "model":
+        lost |= (out == 0) & (a != 0)
+    if lost.any():
+        raise ValueError(
+            f"as_system: the {what} is beyond float32's range (the system's precision): "
+            f"{a[lost].ravel()[0]:.3g}; rescale the data before fitting"
+        )
+    return jnp.asarray(out)
+
+
 def _trailing(v, ndim: int):
     """v [n] shaped to broadcast against an array of rank ndim (strict rank promotion)."""
     return v.reshape((1,) * (ndim - 1) + (-1,))
@@ -40,10 +56,11 @@ class LinearSystem(eqx.Module):
     @classmethod
     def from_psid(cls, psid) -> LinearSystem:
         m, g = psid.model, psid.model.gain
-        arr = lambda a: jnp.asarray(a, jnp.float32)  # noqa: E731
-        return cls(arr(m.A - g.K @ m.Cy), arr(g.K), arr(m.Cy), arr(m.Cz),
-                   arr(psid.y_prep.mean), arr(psid.y_prep.scale), arr(psid.z_prep.mean),
-                   arr(psid.z_prep.scale))
+        yp, zp = psid.y_prep, psid.z_prep
+        return cls(_float32(m.A - g.K @ m.Cy, "model"), _float32(g.K, "model"),
+                   _float32(m.Cy, "model"), _float32(m.Cz, "model"),
+                   _float32(yp.mean, "mean of y"), _float32(yp.scale, "scale of y"),
+                   _float32(zp.mean, "mean of z"), _float32(zp.scale, "scale of z"))
 
     @property
     def n_states(self) -> int:
@@ -100,10 +117,10 @@ class DPADSystem(eqx.Module):
         n_z = norm.n_z_out
         z_mean = np.zeros(n_z) if norm.z is None else norm.z.mean
         z_scale = np.ones(n_z) if norm.z is None else norm.z.scale
-        f32 = lambda a: jnp.asarray(a, jnp.float32)  # noqa: E731
         m = dpad.modules
         return cls(to(m["rec1"]), to(m["Cy1"]), to(m["rec2"]), to(m["Cz2"]),
-                   f32(norm.y.mean), f32(norm.y.scale), f32(z_mean), f32(z_scale),
+                   _float32(norm.y.mean, "mean of y"), _float32(norm.y.scale, "scale of y"),
+                   _float32(z_mean, "mean of z"), _float32(z_scale, "scale of z"),
                    dpad.n1, dpad.nx - dpad.n1, dpad.ny, norm.z_kind, norm.y_kind)
 
     @property
