@@ -33,8 +33,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._validate import check_finite_tree, check_int, check_path
+from ._validate import ArgumentTypeError, check_finite_tree, check_int, check_path
 from ._version import __version__
+from .models import AbstractRNN
 
 MAGIC = "neurodyn-checkpoint"
 FORMAT_VERSION = 2
@@ -114,7 +115,9 @@ def _metadata(metadata) -> dict:
     if metadata is None:
         return {}
     if not isinstance(metadata, dict):
-        raise ValueError(f"metadata must be a dict or None, got {type(metadata).__name__}")
+        raise ArgumentTypeError(
+            f"metadata must be a dict or None, got {type(metadata).__name__}"
+        )
     try:
         return json.loads(json.dumps(metadata, allow_nan=False))
     except (TypeError, ValueError, RecursionError) as err:
@@ -140,14 +143,12 @@ def save(path: str | os.PathLike, obj: Any, metadata: dict | None = None, *, see
     path = _target(path)
     name = type(obj).__name__
     if name not in _CLASSES or not isinstance(obj, _CLASSES[name][0]):
-        raise ValueError(
+        raise ArgumentTypeError(
             f"obj: cannot save a {name}; saveable classes are {sorted(_CLASSES)}"
         )
     seed = check_int(seed, "seed", low=None, allow_none=True)
     metadata = _metadata(metadata)
-    from .models import AbstractRNN  # a model with NaN weights cannot be simulated
-
-    if isinstance(obj, AbstractRNN):
+    if isinstance(obj, AbstractRNN):  # a model with NaN weights cannot be simulated
         check_finite_tree(obj, "obj")
     hyperparameters = obj.hyperparameters()
     members = _members(obj, _skeleton(name, hyperparameters), name)

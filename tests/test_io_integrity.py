@@ -231,3 +231,37 @@ def test_an_npz_file_and_a_format2_file_cut_anywhere(tmp_path, saved):
         path.write_bytes(data[:cut])
         with pytest.raises(ValueError, match=INVALID):
             nd.load(path)
+
+
+class _KeyProbe(eqx.Module):
+    """A saveable class that records what key its constructor gets."""
+
+    w: jax.Array
+    seen = []
+
+    def __init__(self, n, *, key):
+        _KeyProbe.seen.append(key)
+        self.w = jax.random.normal(key, (n,))
+
+    def hyperparameters(self):
+        return {"n": int(self.w.shape[0])}
+
+
+def test_load_builds_its_skeleton_without_a_concrete_key(tmp_path, monkeypatch):
+    """The default builder gets an abstract key made from an abstract seed (no hidden fixed
+    seed, no random numbers drawn); the loaded values are the file's."""
+    nd.io.register_class(_KeyProbe)
+    probe = _KeyProbe(4, key=jax.random.key(42))
+    path = nd.save(tmp_path / "probe.eqx", probe)
+    _KeyProbe.seen.clear()
+    seeds, real_key = [], jax.random.key
+
+    def spy(seed, *args, **kwargs):
+        seeds.append(seed)
+        return real_key(seed, *args, **kwargs)
+
+    monkeypatch.setattr(jax.random, "key", spy)
+    loaded = nd.load(path)
+    assert seeds and all(isinstance(s, jax.core.Tracer) for s in seeds), seeds
+    np.testing.assert_array_equal(np.asarray(loaded.w), np.asarray(probe.w))
+    assert _KeyProbe.seen and all(isinstance(k, jax.core.Tracer) for k in _KeyProbe.seen)
