@@ -58,6 +58,7 @@ class GaussianMixture(eqx.Module):
 
     def component_log_prob(self, x: Float[Array, "samples dims"]) -> Array:
         """log π_k + log N(x; μ_k, Σ_k), shape `[samples, components]`."""
+        x = check_array(x, "x", shape=(None, self.n_dims), to="jax")
         return _weighted_log_prob(x, self.weights, self.means, self.covariances)
 
     def log_prob(self, x: Float[Array, "samples dims"]) -> Float[Array, " samples"]:
@@ -73,6 +74,8 @@ class GaussianMixture(eqx.Module):
 
     def sample(self, key: PRNGKeyArray, n: int) -> tuple[Array, Array]:
         """`n` draws and their component labels."""
+        key = check_key(key)
+        n = check_int(n, "n", low=1)
         kc, kx = jax.random.split(key)
         labels = jax.random.choice(kc, self.n_components, (n,), p=self.weights)
         # A symmetric square root via eigh also serves positive semi-definite covariances

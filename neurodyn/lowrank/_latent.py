@@ -34,7 +34,7 @@ def _system(model_or_latent) -> LatentDynamics:
             f"model_or_latent must be a LowRankRNN or its LatentDynamics "
             f"(lowrank.latent(model)), got {type(model_or_latent).__name__}"
         )
-    return latent(model_or_latent)
+    return LatentDynamics(check_lowrank(model_or_latent, "model_or_latent"))
 
 
 def _states(value, name: str, size: int, what: str):

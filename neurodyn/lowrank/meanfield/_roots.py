@@ -19,7 +19,7 @@ from jaxtyping import Array, Float
 from ..._validate import ArgumentTypeError, check_array, check_finite_tree, check_int, check_number
 from ...models import LowRankRNN
 from ...models._latent import LatentDynamics
-from .._populations import LowRankMixture
+from .._populations import LowRankMixture, check_mixture
 from ._theory import MeanFieldDynamics, dynamics
 
 _BOUNDED = {"tanh": 1.0, "sigmoid": 1.0}
@@ -71,7 +71,7 @@ def default_radius(system) -> float:
 def as_system(system, name: str = "system"):
     """A latent system (exact or mean-field) with finite arrays, or a mixture's mean field."""
     if isinstance(system, LowRankMixture):
-        return dynamics(system)
+        return dynamics(check_mixture(system, name))
     if isinstance(system, (LatentDynamics, MeanFieldDynamics)):
         lead = system.m if isinstance(system, LatentDynamics) else system.weights
         if lead.ndim != (2 if isinstance(system, LatentDynamics) else 1):
