@@ -2,8 +2,10 @@
 function of `nd.data` is answered by a clear error naming the argument (property-based: see
 tests/badinput.py). Damaged files are named "not a valid neurodyn checkpoint"."""
 
+import atexit
 import math
 import os
+import shutil
 import tempfile
 
 import equinox as eqx
@@ -24,7 +26,8 @@ from hypothesis import given, strategies as st
 import neurodyn as nd
 from neurodyn import data
 
-_FOLDER = tempfile.mkdtemp(prefix="neurodyn-badinput-")
+_FOLDER = tempfile.mkdtemp(prefix="neurodyn-badinput-")  # also the "existing folder" bad path
+atexit.register(shutil.rmtree, _FOLDER, True)
 _not_none = lambda s: s.filter(lambda v: v is not None)  # noqa: E731
 _INVALID = ("not a valid neurodyn checkpoint",)
 _nonfinite = st.sampled_from([math.nan, math.inf, -math.inf])
