@@ -102,3 +102,50 @@ def test_flipflop_trained_from_scratch():
     assert score["accuracy"] > 0.9
     fps, memories, period = analyse(fit.model, task, n_starts=512)
     check_flipflop(fit.model, task, fps, memories, period)
+
+
+# ------------------------------------------------------------------ the 128-unit float32 network
+@pytest.fixture(scope="module")
+def flipflop128_starts():
+    """The shipped float32 128-unit flip-flop network and 256 starting states, as a user makes
+    them: states visited on 64 trials of the task, perturbed (noise 5: many starts far out)."""
+    model = nd.load(DATA / "flipflop128.eqx")
+    task = nd.tasks.FlipFlop(preset="golub2018")
+    trials = task.sample(jax.random.key(0), 64)
+    roll = model.simulate(trials.inputs, key=None, noise=False)
+    x0 = fp.sample_states(roll, 256, key=jax.random.key(1), noise_scale=5.0)
+    return model, x0, jnp.zeros(task.n_inputs)
+
+
+def test_float32_128_units_with_all_defaults_finds_the_26_points(flipflop128_starts):
+    """In float32 q = ½‖F(x) − x‖² cannot fall below ~½(k·u·‖x‖)² (u = eps/2, k a few
+    roundings): ~1e-11 here, above the default tol_q = 1e-12, so every start used to stall and
+    a default call returned nothing. The tolerance now follows the dtype and the state's size
+    (rtol): all the points of a float64 search come back (8 stable points, 12 saddles with one
+    unstable mode on the edges of the cube, 6 with two on its faces)."""
+    model, x0, u = flipflop128_starts
+    assert model.J.dtype == jnp.float32
+    fps = fp.find(model, x0, u, progress=False)
+    assert fps.report.counts()["converged"] >= 250
+    eps = float(jnp.finfo(jnp.float32).eps)
+    assert fps.report.rtol == pytest.approx(4 * eps)
+    # each point meets the rounding-floor test, and no more loosely than that
+    norm2 = np.sum(np.asarray(fps.xstar, np.float64) ** 2, axis=1)
+    assert np.all(np.asarray(fps.q) < np.maximum(1e-12, 0.5 * (4 * eps) ** 2 * norm2))
+    assert np.all(np.asarray(fps.q) < 1e-9)
+    counts = np.bincount(np.asarray(fps.n_unstable), minlength=3)
+    assert fps.n_points == 26 and counts.tolist() == [8, 12, 6]
+    z = np.asarray(model.readout(fps[fps.stable].xstar))
+    assert {_corner(row) for row in z} == set(itertools.product((-1, 1), repeat=3))
+
+
+def test_a_far_start_that_descends_slowly_is_not_given_up(flipflop128_starts):
+    """Start 141 is far out (‖x₀‖ ≈ 84); Adam's step size collapses in a narrow valley of q at
+    q ≈ 9 after ~580 steps, with the gradient still far from zero, and it used to be reported
+    as stalled. It is restarted from its best state and converges."""
+    model, x0, u = flipflop128_starts
+    starts = x0[np.array([141, 0, 1])]
+    raw = fp.find(model, starts, u, filter=False, jacobians=False, progress=False)
+    np.testing.assert_array_equal(raw.status, [fp.CONVERGED] * 3)
+    assert int(raw.n_iters[0]) > 300  # more than one stall window: a slow descent
+    assert float(raw.q[0]) < 1e-9

@@ -22,8 +22,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._validate import ArgumentTypeError, check_array, check_number
 from ._result import FixedPoints, Report
-from ._system import check_positive
+
+
+def q_limits(x, tol_q: float, rtol: float) -> np.ndarray:
+    """`[P]` the convergence limit of q at each point: max(tol_q, ½ rtol² ‖x‖²) (see `find`)."""
+    x = np.asarray(x, np.float64)
+    return np.maximum(tol_q, 0.5 * rtol**2 * np.sum(x * x, axis=-1))
 
 
 def _padded_size(n: int) -> int:
@@ -91,17 +97,32 @@ def filter_points(
     """Apply the filters to `fps` and record in `fps.report` how many points each removed.
 
     Args:
-        max_q: keep q ≤ max_q (None: no q filter; `find` passes its `tol_q` by default).
+        max_q: keep q ≤ max_q (None: no q filter; `find` by default keeps the points that
+            meet its convergence test, q < max(tol_q, ½ rtol² ‖x‖²)).
         tol_unique: de-duplication distance (None: keep duplicates).
         outlier_distance: outlier scale (None: keep outliers).
         reference_states: the states whose spread defines outliers (default
             `fps.initial_states`).
     """
     if not isinstance(fps, FixedPoints):
-        raise ValueError(f"fps must be FixedPoints, got {type(fps).__name__}")
-    max_q = check_positive("max_q", max_q, allow_none=True)
-    tol_unique = check_positive("tol_unique", tol_unique, allow_none=True)
-    outlier_distance = check_positive("outlier_distance", outlier_distance, allow_none=True)
+        raise ArgumentTypeError(f"fps must be FixedPoints, got {type(fps).__name__}")
+    max_q = check_number(max_q, "max_q", low=0.0, low_open=True, allow_none=True)
+    tol_unique = check_number(tol_unique, "tol_unique", low=0.0, low_open=True, allow_none=True)
+    outlier_distance = check_number(outlier_distance, "outlier_distance", low=0.0,
+                                    low_open=True, allow_none=True)
+    if reference_states is not None:
+        reference_states = check_array(reference_states, "reference_states", ndim=2,
+                                       min_size=1)
+        if reference_states.shape[1] != fps.n_states:
+            raise ValueError(f"reference_states must have width {fps.n_states}, got shape "
+                             f"{tuple(reference_states.shape)}")
+    return apply_filters(fps, q_limit=max_q, tol_unique=tol_unique,
+                         outlier_distance=outlier_distance, reference_states=reference_states)
+
+
+def apply_filters(fps: FixedPoints, *, q_limit, tol_unique, outlier_distance,
+                  reference_states=None) -> FixedPoints:
+    """`filter_points` on checked settings; `q_limit` is None, one number or one per point."""
     if reference_states is None:
         reference_states = fps.initial_states
     removed = []
@@ -116,8 +137,9 @@ def filter_points(
         return idx[keep]
 
     idx = apply(idx, np.all(np.isfinite(x), axis=-1) & np.isfinite(q), "non_finite")
-    if max_q is not None:
-        idx = apply(idx, q[idx] <= max_q, "q > max_q")
+    if q_limit is not None:
+        limit = np.broadcast_to(np.asarray(q_limit, np.float64), q.shape)
+        idx = apply(idx, q[idx] <= limit[idx], "q > max_q")
     if outlier_distance is not None:
         idx = apply(idx, outlier_mask(x[idx], reference_states, outlier_distance), "outlier")
     if tol_unique is not None and idx.size > 0:

@@ -9,7 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._system import check_dynamics, check_inputs, check_positive, flow, state_size
+from .._validate import check_array, check_int
+from ._system import check_dynamics, check_inputs, flow, state_size
 
 
 class Flow2D(NamedTuple):
@@ -38,9 +39,10 @@ def flow_2d(
     n = state_size(system)
     if n is not None and n != 2:
         raise ValueError(f"flow_2d draws 2-D systems; this one has {n} states")
-    resolution = check_positive("resolution", resolution, integer=True)
+    resolution = check_int(resolution, "resolution", low=2)
     for name, lim in (("xlim", xlim), ("ylim", ylim)):
-        if len(lim) != 2 or not np.all(np.isfinite(lim)) or lim[0] >= lim[1]:
+        lim = check_array(lim, name, finite=False)
+        if lim.shape != (2,) or not np.all(np.isfinite(lim)) or lim[0] >= lim[1]:
             raise ValueError(f"{name} must be (low, high) with low < high, got {lim}")
     gx, gy = np.meshgrid(np.linspace(*xlim, resolution), np.linspace(*ylim, resolution))
     pts = jnp.asarray(np.stack([gx.ravel(), gy.ravel()], axis=-1), jnp.float32)
@@ -66,12 +68,15 @@ class Projection(NamedTuple):
 
 def pca(states, n_components: int = 3) -> Projection:
     """Principal axes of `states` `[..., N]` (e.g. `Rollout.states`, or a `Rollout`)."""
-    states = np.asarray(getattr(states, "states", states), np.float64)
+    states = check_array(getattr(states, "states", states), "states", finite=False)
+    if states.ndim < 2:
+        raise ValueError(f"states must have shape [..., n_states], got {states.shape}")
+    states = np.asarray(states, np.float64)
     flat = states.reshape(-1, states.shape[-1])
     flat = flat[np.all(np.isfinite(flat), axis=-1)]
     if flat.shape[0] < 2:
-        raise ValueError("pca needs at least two finite states")
-    k = min(check_positive("n_components", n_components, integer=True), flat.shape[1])
+        raise ValueError("states: pca needs at least two finite states")
+    k = min(check_int(n_components, "n_components"), flat.shape[1])
     mean = flat.mean(axis=0)
     _, s, vt = np.linalg.svd(flat - mean, full_matrices=False)
     var = s**2

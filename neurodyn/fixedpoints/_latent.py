@@ -30,9 +30,13 @@ class OrthonormalLatent(eqx.Module):
     n_states: int = eqx.field(static=True)
     n_inputs: int = eqx.field(static=True)
     dt: float = eqx.field(static=True)
+    tau: float = eqx.field(static=True)
 
     def __init__(self, model: LowRankRNN):
         from ..models._latent import LatentDynamics
+
+        if not isinstance(model, LowRankRNN) or model.m.ndim != 2:
+            raise ValueError(f"model must be one LowRankRNN, got {type(model).__name__}")
 
         self.latent = LatentDynamics(model)
         b = np.asarray(self.latent.basis, np.float64)
@@ -44,6 +48,7 @@ class OrthonormalLatent(eqx.Module):
         self.s_to_z = jnp.asarray(vt.T * s[None, :], dtype)
         self.z_to_s = jnp.asarray(vt.T / s[None, :], dtype).T
         self.n_states, self.n_inputs, self.dt = k, model.n_inputs, float(model.dt)
+        self.tau = float(model.tau)
 
     def step(self, z, u=None):
         return self.latent.step(z @ self.z_to_s, u) @ self.s_to_z
@@ -59,37 +64,33 @@ class OrthonormalLatent(eqx.Module):
 
 
 def find_latent(model, initial_states, inputs, *, filter, max_q, tol_unique, outlier_distance,
-                jacobians, **kwargs):
+                jacobians, latent, **kwargs):
     """`find` on the orthonormal latent system, with the points lifted to the network.
 
     The filters run on the lifted points, against the network's own starting states: an
     outlier is judged by the spread of the starts in the full state space (their projections
     onto the latent span spread far less, and would make every point off the origin an
-    outlier)."""
-    from ._filters import filter_points
+    outlier). ‖z‖ = ‖x‖, so the convergence test means the same in both."""
+    from ._filters import apply_filters, q_limits
     from ._find import find
     from ._jacobian import decompose
-    from ._system import check_positive, check_states
+    from ._system import check_states
 
     if not isinstance(model, LowRankRNN):
         raise ValueError(
-            f"latent=True needs a LowRankRNN (the reduction is exact for low-rank networks), "
-            f"got {type(model).__name__}"
+            f"system: latent=True needs a LowRankRNN (the reduction is exact for low-rank "
+            f"networks), got {type(model).__name__}"
         )
     if model.m.ndim != 2:
-        raise ValueError("latent=True needs one network, not a stacked ensemble")
+        raise ValueError("system: latent=True needs one network, not a stacked ensemble")
     x0 = check_states(model, initial_states)
-    for name, value in (("max_q", max_q), ("tol_unique", tol_unique),
-                        ("outlier_distance", outlier_distance)):
-        check_positive(name, value, allow_none=True)
     system = OrthonormalLatent(model)
     fz = find(system, system.project(x0), inputs, filter=False, jacobians=False, **kwargs)
     fps = dataclasses.replace(
         fz, xstar=system.lift(fz.xstar), initial_states=x0, dt=float(model.dt)
     )
     if filter:
-        fps = filter_points(
-            fps, max_q=fz.report.tol_q if max_q is None else max_q, tol_unique=tol_unique,
-            outlier_distance=outlier_distance,
-        )
+        limit = q_limits(fz.xstar, fz.report.tol_q, fz.report.rtol) if max_q is None else max_q
+        fps = apply_filters(fps, q_limit=limit, tol_unique=tol_unique,
+                            outlier_distance=outlier_distance)
     return decompose(model, fps) if jacobians else fps

@@ -10,13 +10,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._validate import ArgumentTypeError, check_int, check_number
 from ._result import FixedPoints
-from ._system import check_positive, flow
+from ._system import check_system, flow
 
 
 def _check_fps(fps, need_eig: bool = False) -> FixedPoints:
     if not isinstance(fps, FixedPoints):
-        raise ValueError(f"fps must be FixedPoints, got {type(fps).__name__}")
+        raise ArgumentTypeError(f"fps must be FixedPoints, got {type(fps).__name__}")
     if need_eig and fps.eigvals is None:
         raise ValueError(
             "fps have no eigen-decomposition: run find(..., jacobians=True) or "
@@ -49,6 +50,7 @@ def _simulate(system, x0, u, n_steps: int, dynamics: str, dt):
 def orbits(system, fps: FixedPoints) -> jax.Array:
     """`[P, period, N]`: x*, F(x*), …, F^{k−1}(x*) for each period-k point."""
     fps = _check_fps(fps)
+    check_system(system, "discrete")
     xs = _simulate(system, fps.xstar, fps.inputs, fps.period - 1, "discrete", None)
     return xs
 
@@ -90,14 +92,15 @@ def unstable_manifolds(
     period-k step are just F iterated); continuous ones are Euler-integrated with step `dt`
     (default: the system's `dt`)."""
     fps = _check_fps(fps, need_eig=True)
-    n_steps = check_positive("n_steps", n_steps, integer=True)
-    eps = check_positive("eps", eps)
-    max_modes = check_positive("max_modes", max_modes, integer=True)
-    tol = check_positive("tol", tol)
+    check_system(system, fps.dynamics)
+    n_steps = check_int(n_steps, "n_steps")
+    eps = check_number(eps, "eps", low=0.0, low_open=True)
+    max_modes = check_int(max_modes, "max_modes")
+    tol = check_number(tol, "tol", low=0.0, low_open=True)
     dynamics = fps.dynamics
     if dynamics == "continuous":
         dt = getattr(system, "dt", None) if dt is None else dt
-        dt = check_positive("dt", dt)
+        dt = check_number(dt, "dt", low=0.0, low_open=True)
     n_unstable = np.asarray(fps.n_unstable)
     rows = [(p, i) for p in range(fps.n_points) for i in range(min(n_unstable[p], max_modes))]
     n = fps.n_states

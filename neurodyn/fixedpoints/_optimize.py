@@ -58,6 +58,7 @@ class Params(NamedTuple):
     patience: jax.Array
     plateau_rtol: jax.Array
     newton_radius: jax.Array
+    rtol2: jax.Array  # ½ rtol²: a point has converged when q < max(tol_q, rtol2 · ‖x‖²)
 
 
 class Carry(NamedTuple):
@@ -73,7 +74,8 @@ class Carry(NamedTuple):
     bad: jax.Array  # steps since the last relative improvement
     active: jax.Array
     status: jax.Array
-    n_iters: jax.Array  # Adam steps taken (also Adam's bias-correction count)
+    n_iters: jax.Array  # Adam steps taken
+    t: jax.Array  # Adam steps since the last (re)start: the bias-correction count
 
 
 def init_carry(x, lr0: float) -> Carry:
@@ -92,7 +94,14 @@ def init_carry(x, lr0: float) -> Carry:
         active=jnp.ones((p,), bool),
         status=jnp.full((p,), STALLED, jnp.int32),
         n_iters=jnp.zeros((p,), jnp.int32),
+        t=jnp.zeros((p,), jnp.int32),
     )
+
+
+def tolerance(x, pr: Params):
+    """Per point: the q below which it has converged, max(tol_q, ½ rtol² ‖x‖²) (the rounding
+    floor of q at x; see `find`)."""
+    return jnp.maximum(pr.tol_q, pr.rtol2 * jnp.sum(x * x, axis=-1))
 
 
 def _q(res, x, u):
@@ -104,7 +113,7 @@ def _adam_step(c: Carry, system, u, st: Static, pr: Params) -> Carry:
     res = residual_fn(system, st.dynamics, st.period)
     q, g = jax.vmap(jax.value_and_grad(functools.partial(_q, res)))(c.x, u)
     finite = jnp.isfinite(q) & jnp.all(jnp.isfinite(g), axis=-1)
-    converged = c.active & finite & (q < pr.tol_q)
+    converged = c.active & finite & (q < tolerance(c.x, pr))
     broke = c.active & ~finite
     better = c.active & finite & (q < c.q_best)
     x_best = jnp.where(better[:, None], c.x, c.x_best)
@@ -122,7 +131,7 @@ def _adam_step(c: Carry, system, u, st: Static, pr: Params) -> Carry:
     keep = moving[:, None]
     mu = ADAM_B1 * c.mu + (1 - ADAM_B1) * g
     nu = ADAM_B2 * c.nu + (1 - ADAM_B2) * g * g
-    t = (c.n_iters + 1).astype(g.dtype)[:, None]
+    t = (c.t + 1).astype(g.dtype)[:, None]
     direction = (mu / (1 - ADAM_B1**t)) / (jnp.sqrt(nu / (1 - ADAM_B2**t)) + ADAM_EPS)
     return Carry(
         x=jnp.where(keep, c.x - c.lr[:, None] * direction, c.x),
@@ -136,6 +145,7 @@ def _adam_step(c: Carry, system, u, st: Static, pr: Params) -> Carry:
         active=moving,
         status=jnp.where(broke, NON_FINITE, jnp.where(converged, CONVERGED, c.status)),
         n_iters=c.n_iters + moving.astype(jnp.int32),
+        t=c.t + moving.astype(jnp.int32),
     )
 
 
@@ -213,15 +223,15 @@ def newton_direction(res, x, u, krylov_dim: int):
     return r, gmres(lin, -r, krylov_dim)
 
 
-def _newton_point(x, u, q0, radius, tol_q, system, st: Static):
+def _newton_point(x, u, q0, radius, pr: Params, system, st: Static):
     """Inexact Newton on r(x) = 0 from x (GMRES for J_r Δ = −r), for at most `newton_steps`
     steps; a step is taken only if it lowers q and stays within `radius` (max norm) of the
     starting x; the iteration stops at the first step that does not cut q by `NEWTON_PROGRESS`."""
     res = residual_fn(system, st.dynamics, st.period)
 
     def cond(state):
-        _, q, going, i = state
-        return going & (i < st.newton_steps) & (q >= tol_q)
+        y, q, going, i = state
+        return going & (i < st.newton_steps) & (q >= tolerance(y, pr))
 
     def body(state):
         y, q, _, i = state
@@ -253,11 +263,11 @@ def polish(system, c: Carry, u, st: Static, pr: Params) -> Carry:
     A trust region tied to Adam's own step size: Newton may only finish the point that Adam
     is converging to, never jump to another basin (Newton's basins favour stable points and
     would hide the saddles that descent on q finds)."""
-    fn = functools.partial(_newton_point, tol_q=pr.tol_q, system=system, st=st)
+    fn = functools.partial(_newton_point, pr=pr, system=system, st=st)
     radius = jnp.where(c.active, pr.newton_radius * c.lr, 0.0)
     x_new, q_new = jax.vmap(fn)(c.x_best, u, c.q_best, radius)
     better = c.active & (q_new < c.q_best)
-    done = better & (q_new < pr.tol_q)
+    done = better & (q_new < tolerance(x_new, pr))
     return c._replace(
         x=jnp.where(better[:, None], x_new, c.x),
         x_best=jnp.where(better[:, None], x_new, c.x_best),
@@ -266,3 +276,40 @@ def polish(system, c: Carry, u, st: Static, pr: Params) -> Carry:
         active=c.active & ~done,
         status=jnp.where(done, CONVERGED, c.status),
     )
+
+
+# A point whose q has stopped falling is restarted (fresh Adam moments, the initial step size,
+# from its best state) while it is still far from stationary: while the gradient of q is at
+# least this fraction of the largest it could be for its residual, ‖J_rᵀ r‖ / (‖J_r‖₂ ‖r‖)
+# (the cosine test of MINPACK's least-squares solvers, Moré, Garbow & Hillstrom 1980). A slow
+# point (a local minimum of q above zero) has J_rᵀ r = 0, up to rounding (~1e-4 in float32 at
+# q ~ 1e-5); a point caught in a narrow curved valley, where Adam's step size collapses, still
+# has a cosine of 4e-4 to 2e-2 (measured on the 128-unit flip-flop network). A slow point is
+# restarted at most once (a second restart needs q halved), which costs one `stall_steps`.
+DESCENT_COSINE = 1e-5
+# power iterations (one JVP and one VJP each) for the estimate of ‖J_r‖₂
+POWER_STEPS = 4
+
+
+def _cosine(res, x, u):
+    def norm(v):
+        return jnp.sqrt(jnp.sum(v * v))
+
+    def unit(v):
+        n = norm(v)
+        return v / jnp.where(n > 0, n, 1.0)
+
+    r, jvp = jax.linearize(lambda z: res(z, u), x)
+    vjp = jax.linear_transpose(jvp, x)
+    (g,) = vjp(r)
+    v = jax.lax.fori_loop(0, POWER_STEPS, lambda _, v: unit(vjp(jvp(v))[0]), unit(g))
+    scale = norm(jvp(v)) * norm(r)
+    return jnp.where(scale > 0, norm(g) / jnp.where(scale > 0, scale, 1.0), 0.0)
+
+
+@eqx.filter_jit
+def descent_cosine(system, x, u, st: Static):
+    """`[P]` ‖J_rᵀ r‖ / (‖J_r‖₂ ‖r‖) at every point (0 where r or J_r vanishes): how far each
+    point is from a stationary point of q (`DESCENT_COSINE`)."""
+    res = residual_fn(system, st.dynamics, st.period)
+    return jax.vmap(functools.partial(_cosine, res))(x, u)

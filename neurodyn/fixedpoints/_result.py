@@ -32,6 +32,8 @@ class Report:
         removed: `(rule, count)` for every filter that ran, in order.
         n_kept: number of points returned.
         tol_q: the convergence tolerance on q.
+        rtol: the relative tolerance on ‖r‖ (the rounding floor: a point converged when
+            q < max(tol_q, ½ rtol² ‖x‖²); 0 for reports written before it existed).
     """
 
     n_starts: int
@@ -39,6 +41,7 @@ class Report:
     removed: tuple[tuple[str, int], ...] = ()
     n_kept: int = 0
     tol_q: float = 0.0
+    rtol: float = 0.0
 
     def counts(self) -> dict[str, int]:
         """`{status: count}` of the optimisation outcome."""
@@ -55,6 +58,7 @@ class Report:
             removed=[list(x) for x in self.removed],
             n_kept=self.n_kept,
             tol_q=self.tol_q,
+            rtol=self.rtol,
         )
 
     @classmethod
@@ -65,13 +69,14 @@ class Report:
             removed=tuple((str(k), int(v)) for k, v in d["removed"]),
             n_kept=int(d["n_kept"]),
             tol_q=float(d["tol_q"]),
+            rtol=float(d.get("rtol", 0.0)),
         )
 
     def __str__(self) -> str:
         outcome = ", ".join(f"{v} {k}" for k, v in self.outcome)
         removed = ", ".join(f"{k}: {v}" for k, v in self.removed) or "none ran"
         return (
-            f"{self.n_starts} starts → {outcome} (tol_q={self.tol_q:g}); "
+            f"{self.n_starts} starts → {outcome} (tol_q={self.tol_q:g}, rtol={self.rtol:.3g}); "
             f"removed by filters: {removed}; kept {self.n_kept}"
         )
 
@@ -90,6 +95,7 @@ class Report:
             add(self.removed, other.removed),
             self.n_kept + other.n_kept,
             max(self.tol_q, other.tol_q),
+            max(self.rtol, other.rtol),
         )
 
 

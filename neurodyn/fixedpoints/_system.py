@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._validate import check_array, check_choice, check_finite_tree, check_int
 from ._result import DYNAMICS
 
 
@@ -39,19 +40,25 @@ def system_dt(system) -> float:
     return dt if np.isfinite(dt) and dt > 0 else 1.0
 
 
-def check_dynamics(system, dynamics: str, period: int = 1) -> None:
-    if dynamics not in DYNAMICS:
-        raise ValueError(f"dynamics must be one of {DYNAMICS}, got {dynamics!r}")
+def check_system(system, dynamics: str, period: int = 1) -> None:
+    """`system` has the method the dynamics need, and no NaN/Inf in its arrays; `dynamics`
+    and `period` are valid."""
+    dynamics = check_choice(dynamics, "dynamics", DYNAMICS)
     method = "step" if dynamics == "discrete" else "vector_field"
     if not callable(getattr(system, method, None)):
         raise ValueError(
-            f"dynamics={dynamics!r} needs a system with a `{method}(x, u)` method; "
-            f"{type(system).__name__} has none"
+            f"system must have a `{method}(x, u)` method for dynamics={dynamics!r} (a model, "
+            f"a LatentDynamics, a fitted state-space model); {type(system).__name__} has none"
         )
-    if isinstance(period, bool) or not isinstance(period, (int, np.integer)) or period < 1:
-        raise ValueError(f"period must be an integer >= 1, got {period!r}")
+    period = check_int(period, "period")
     if period > 1 and dynamics != "discrete":
-        raise ValueError("period-k orbits are defined for discrete maps: use dynamics='discrete'")
+        raise ValueError(
+            "period: period-k orbits are defined for discrete maps: use dynamics='discrete'"
+        )
+    check_finite_tree(system, "system")
+
+
+check_dynamics = check_system
 
 
 def _u(u):
@@ -82,7 +89,7 @@ def residual_fn(system, dynamics: str, period: int = 1):
 
 def check_states(system, states, name: str = "initial_states") -> jax.Array:
     """`[P, N]` finite states of the system's width (a single `[N]` state is promoted)."""
-    states = jnp.asarray(states)
+    states = jnp.asarray(check_array(states, name, finite=False))
     if not jnp.issubdtype(states.dtype, jnp.floating):
         states = states.astype(jnp.result_type(float))
     if states.ndim == 1:
@@ -107,7 +114,7 @@ def check_inputs(system, inputs, n_points: int, dtype) -> jax.Array:
     """`[P, I]` inputs: None → width 0, one `[I]` input → repeated, or one per point."""
     if inputs is None:
         return jnp.zeros((n_points, 0), dtype)
-    inputs = jnp.asarray(inputs, dtype)
+    inputs = jnp.asarray(check_array(inputs, "inputs", finite=False), dtype)
     n_in = input_size(system)
     if inputs.ndim == 1:
         inputs = jnp.broadcast_to(inputs[None], (n_points, inputs.shape[0]))
@@ -126,33 +133,20 @@ def check_inputs(system, inputs, n_points: int, dtype) -> jax.Array:
     return inputs
 
 
-def check_callable(system, states, inputs, dynamics: str, period: int = 1) -> None:
+def check_callable(system, states, inputs, dynamics: str, period: int = 1,
+                   name: str = "initial_states") -> None:
     """Trace the system once on one point: a clear error if it rejects the shapes."""
     g = flow(system, dynamics, period)
     try:
         out = jax.eval_shape(g, states[0], inputs[0])
     except Exception as err:  # noqa: BLE001 - any failure here is a shape/interface problem
         raise ValueError(
-            f"the {type(system).__name__} could not be evaluated on a state of shape "
+            f"system: the {type(system).__name__} could not be evaluated on a state of shape "
             f"{tuple(states.shape[1:])} and an input of shape {tuple(inputs.shape[1:])}: {err}"
         ) from None
     if getattr(out, "shape", None) != tuple(states.shape[1:]):
         raise ValueError(
-            f"the {type(system).__name__} maps a state of shape {tuple(states.shape[1:])} to "
-            f"shape {getattr(out, 'shape', None)}; initial_states have the wrong width"
+            f"{name}: the {type(system).__name__} maps a state of shape "
+            f"{tuple(states.shape[1:])} to shape {getattr(out, 'shape', None)}; {name} have the "
+            "wrong width (or system is not a single network)"
         )
-
-
-def check_positive(name: str, value, *, allow_none: bool = False, integer: bool = False):
-    if value is None and allow_none:
-        return None
-    ok = not isinstance(value, bool)
-    if integer:
-        ok = ok and isinstance(value, (int, np.integer)) and value > 0
-    else:
-        ok = ok and isinstance(value, (int, float, np.integer, np.floating))
-        ok = ok and np.isfinite(value) and value > 0
-    if not ok:
-        kind = "a positive integer" if integer else "a finite number > 0"
-        raise ValueError(f"{name} must be {kind}{' or None' * allow_none}, got {value!r}")
-    return int(value) if integer else float(value)
