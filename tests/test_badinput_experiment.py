@@ -170,3 +170,20 @@ def test_with_values_arguments(cfg, values, bad_path):
                        lambda: experiment.with_values(cfg.to_dict(), {}))
     assert_clear_error("experiment.with_values", bad_path,
                        lambda: experiment.with_values(cfg, {bad_path: 1}))
+
+
+@pytest.mark.parametrize("where", ["output_dir", "run_dir"])
+def test_output_folder_inside_a_file(cfg, where, tmp_path):
+    """An output folder that cannot be created names the setting, before any training."""
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    if where == "output_dir":
+        args, kwargs = [experiment.with_values(cfg, {"output_dir": str(blocker)})], {}
+    else:
+        args, kwargs = [cfg], {"run_dir": blocker / "run"}
+    assert_clear_error("experiment.run", where, lambda: experiment.run(*args, **kwargs))
+    grid = experiment.with_values(cfg, {"output_dir": str(blocker / "sub")}).to_dict()
+    grid["sweep"] = {"seed": [0, 1]}
+    assert_clear_error("experiment.sweep", "output_dir",
+                       lambda: experiment.sweep(experiment.from_dict(grid)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]

@@ -14,6 +14,17 @@ from pathlib import Path
 from ..io import write_atomic
 
 
+def make_folder(path: Path, name: str) -> Path:
+    """Create the output folder `path`, or a `ValueError` that names the setting it came from
+    (a path inside a file, a folder this user may not write to, ...)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"{name}: cannot create the folder {str(path)!r}: "
+                         f"{err.strerror or err}") from None
+    return path
+
+
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write `data` to `path` atomically (`neurodyn.io.write_atomic`)."""
     return write_atomic(path, data)

@@ -110,8 +110,10 @@ def run(config: Config | str | Path, *, run_dir: str | Path | None = None,
     if run_dir is not None:
         check_path(run_dir, "run_dir")
     config = as_config(config)
-    run_dir = Path(run_dir) if run_dir is not None else config.run_dir()
-    run_dir.mkdir(parents=True, exist_ok=True)
+    if run_dir is None:
+        run_dir = _files.make_folder(config.run_dir(), "output_dir")
+    else:
+        run_dir = _files.make_folder(Path(run_dir), "run_dir")
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     write_config(config, run_dir)
     ctx = _stages.Context(config, run_dir, progress)

@@ -157,7 +157,7 @@ def sweep(config: Config | str | Path, *, executor=None, progress: bool = False,
     config = as_config(config)
     settings = expand(config)
     sweep_dir = config.run_dir()
-    sweep_dir.mkdir(parents=True, exist_ok=True)
+    _files.make_folder(sweep_dir, "output_dir")
     _files.write_text(sweep_dir / "sweep.toml", _files.dumps_toml(config.to_dict()))
     pending, skipped = [], []
     for s in settings:
