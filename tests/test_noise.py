@@ -109,3 +109,24 @@ def test_simulate_uses_the_stream_per_trial():
 def test_fast_normal_shape_error():
     with pytest.raises(ValueError, match="shape"):
         nd.models.fast_normal(jax.random.key(0), (5,))
+
+
+def test_counter_limit_is_a_clear_error():
+    # The counters of one step are uint32: 2 · trials · ceil(N/2) <= 2**32. Beyond that they
+    # would wrap around and repeat draws; the error comes from the shapes alone (eval_shape:
+    # nothing is allocated).
+    key = jax.random.key(0)
+
+    def shape_of(shape):
+        return jax.eval_shape(lambda k: nd.models.fast_normal(k, shape), key).shape
+
+    assert shape_of((2**31, 1, 2)) == (2**31, 1, 2)  # exactly 2**32 counters: the largest
+    for too_many in ((2**31 + 1, 1, 2), (2**31, 1, 3), (2**16, 2**16, 1, 4)):
+        with pytest.raises(ValueError, match=r"^shape: .* 2\*\*32"):
+            shape_of(too_many)
+    model = nd.models.LowRankRNN(4, 1, 1, 1, key=key)
+    inputs = jax.ShapeDtypeStruct((2**30 + 1, 1, 1), jnp.float32)  # 2**31 + 2 pairs
+    with pytest.raises(ValueError, match=r"^inputs: .* 2\*\*32"):
+        jax.eval_shape(lambda u: model.simulate(u, key=key), inputs)
+    # Without noise (or with the threefry generator) there is no such limit.
+    jax.eval_shape(lambda u: model.simulate(u, key=None, noise=False), inputs)

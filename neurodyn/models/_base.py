@@ -194,6 +194,10 @@ class AbstractRNN(eqx.Module):
         update with u_t. `states=False` returns `states=None` and never stores the [B, T, N]
         states: faster and lighter when only the outputs are needed (a loss, a validation).
 
+        Bad arguments raise a `ValueError`/`TypeError` that names them. NaN or Inf in `inputs`,
+        `x0`, the `noise` array or the weights raise a `ValueError` when the values are
+        concrete; under `jit` (as inside `fit`) nothing is checked or added to the program.
+
         Reverse-mode gradients (`jax.grad`, `jax.vjp`) go through a hand-written adjoint pass
         (`neurodyn.models._scan`); forward mode (`jax.jvp`, `jax.jacfwd`) through `simulate` is
         not supported: differentiate `step` for Jacobians of the dynamics.
@@ -212,12 +216,12 @@ class AbstractRNN(eqx.Module):
         states = check_bool(states, "states")
         if key is not None:
             key = check_key(key, "key")
-        xi, words = self._noise_draws(inputs, key, noise)
         # Values are checked only where they are concrete (an eager call): inside `fit` and
         # any jitted caller everything is traced and these checks add nothing to the program.
-        self._check_values(inputs, x0, xi)
+        self._check_values(inputs, x0)
         if x0 is None:
             x0 = jnp.zeros(batch_shape + (n,), dtype=jnp.result_type(self.w_in, inputs))
+        xi, words = self._noise_draws(inputs, key, noise)
         # The checks above run eagerly (clear errors); the loop itself is one compiled program,
         # so calling `simulate` from a notebook costs no more than inside a jitted function.
         return _simulate_compiled(self, inputs, x0, xi, words, states)
@@ -256,7 +260,7 @@ class AbstractRNN(eqx.Module):
             check_stream_size(int(np.prod(inputs.shape[:-2], dtype=np.int64)), self.n_neurons,
                               "inputs")
             return None, stream_key(key)
-        xi = check_array(noise, "noise", finite=False, to="jax")
+        xi = check_array(noise, "noise", to="jax")  # NaN/Inf refused (when concrete)
         if xi.shape != noise_shape:
             raise ValueError(
                 f"noise must be True, False or an array of standard-normal draws of shape "
@@ -292,10 +296,10 @@ class AbstractRNN(eqx.Module):
                     "the members under eqx.filter_vmap)"
                 )
 
-    def _check_values(self, inputs, x0, xi) -> None:
-        """NaN or Inf in the inputs, x0, the noise draws or the weights: a clear error before the
-        rollout (concrete values only; traced ones are the caller's to check)."""
-        for name, value in (("inputs", inputs), ("x0", x0), ("noise", xi)):
+    def _check_values(self, inputs, x0) -> None:
+        """NaN or Inf in the inputs, x0 or the weights: a clear error before the rollout
+        (concrete values only; traced ones are the caller's to check)."""
+        for name, value in (("inputs", inputs), ("x0", x0)):
             if value is not None and not isinstance(value, jax.core.Tracer):
                 check_array(value, name)
         check_finite_tree(self, "model")
