@@ -55,11 +55,13 @@ def _matrices(A, Cy, Q, R, S) -> tuple[np.ndarray, ...]:
     A = check_array(A, "A", ndim=2)
     nx = A.shape[0]
     A = check_array(A, "A", shape=(nx, nx), min_size=1)
-    Cy = check_array(Cy, "Cy", shape=(None, nx), min_size=1)
+    # The sizes come from A (nx) and Cy (ny): a mismatch names the matrix it was measured against.
+    Cy = check_array(Cy, f"Cy (for A of shape {nx}x{nx})", shape=(None, nx), min_size=1)
     ny = Cy.shape[0]
-    Q = check_array(Q, "Q", shape=(nx, nx))
-    R = check_array(R, "R", shape=(ny, ny))
-    S = check_array(S, "S", shape=(nx, ny))
+    Q = check_array(Q, f"Q (for A of shape {nx}x{nx})", shape=(nx, nx))
+    R = check_array(R, f"R (for Cy of shape {ny}x{nx})", shape=(ny, ny))
+    S = check_array(S, f"S (for A of shape {nx}x{nx} and Cy of shape {ny}x{nx})",
+                    shape=(nx, ny))
     return tuple(np.asarray(m, dtype=np.float64) for m in (A, Cy, Q, R, S))
 
 
@@ -117,7 +119,9 @@ class LinearSSM:
 
     def __post_init__(self):
         A, Cy, Q, R, S = _matrices(self.A, self.Cy, self.Q, self.R, self.S)
-        Cz = np.asarray(check_array(self.Cz, "Cz", shape=(None, A.shape[0])), np.float64)
+        Cz = np.asarray(check_array(
+            self.Cz, f"Cz (for A of shape {A.shape[0]}x{A.shape[0]})", shape=(None, A.shape[0])
+        ), np.float64)
         z_noise = self.z_noise
         if z_noise is not None:
             z_noise = np.asarray(check_array(z_noise, "z_noise", shape=(Cz.shape[0],) * 2),
