@@ -6,6 +6,7 @@ import equinox as eqx
 import jax
 import numpy as np
 import pytest
+from jaxcompat import enable_x64
 
 import neurodyn as nd
 
@@ -111,7 +112,7 @@ def test_load_keeps_the_files_dtypes_whatever_x64_says(tmp_path, model):
     path32 = nd.save(tmp_path / "net32.eqx", model)
     u = np.linspace(-1, 1, 20, dtype=np.float32).reshape(2, 10, 1)
     expected = np.asarray(model.simulate(u, key=None, noise=False).outputs)
-    with jax.enable_x64(True):
+    with enable_x64(True):
         loaded = nd.load(path32)
         dtypes = {str(x.dtype) for x in jax.tree_util.tree_leaves(loaded) if eqx.is_array(x)}
         assert dtypes == {"float32"}
