@@ -108,6 +108,8 @@ def dpad_python(args) -> Path | None:
 
 # ---------------------------------------------------------------- simulated data
 def nonlinear_truth(n_train: int, n_test: int):
+    import jax
+
     from neurodyn import dpad
     from neurodyn.dpad._ssm import LinearSSM
 
@@ -121,7 +123,7 @@ def nonlinear_truth(n_train: int, n_test: int):
     g = (lambda x: np.tanh(2 * x), lambda x: np.where(x > 0, x**2, -0.25 * x**2))
 
     def sample(n, seed):
-        y, _, x = ssm.simulate(n, key=seed)
+        y, _, x = ssm.simulate(n, key=jax.random.key(seed))  # JAX keys only
         noise = 0.2 * np.random.default_rng(seed + 7).standard_normal((n, 2))
         return y, np.stack([g[0](x[:, 0]), g[1](x[:, 1])], 1) + noise
 
