@@ -86,30 +86,58 @@ def dense(a: float, basis: np.ndarray, v: np.ndarray, dtype) -> jax.Array:
     return a * jnp.eye(n, dtype=dtype)[None] + jnp.einsum("ir,pjr->pij", u, jnp.asarray(v, dtype))
 
 
+def _householder(v: np.ndarray):
+    """(H, T) with I − H T Hᵀ = Q the complete orthogonal factor of v = Q R (compact WY form of
+    LAPACK's Householder reflectors: H `[N, R]` unit lower trapezoidal, T `[R, R]` upper
+    triangular), and R's diagonal."""
+    from scipy.linalg import qr
+
+    (raw, tau), _ = qr(v, mode="raw")
+    r = v.shape[1]
+    h = np.tril(raw[:, :r], -1)
+    h[np.arange(r), np.arange(r)] = 1.0
+    t = np.zeros((r, r))
+    for i in range(r):  # LAPACK dlarft, forward, columnwise
+        t[i, i] = tau[i]
+        t[:i, i] = -tau[i] * t[:i, :i] @ (h[:, :i].T @ h[:, i])
+    return h, t, np.diag(raw[:r, :r])
+
+
 def _one(a: float, u: np.ndarray, v: np.ndarray):
-    """(eigenvalues [N], right [N, N], left [N, N]) of a I + u vᵀ, or None if degenerate."""
+    """(outlier eigenvalues [R], their right and left eigenvectors [N, R], and the bulk's right
+    and left eigenvectors as identity-plus-rank-2R factors (E₂ − F Gᵀ, E₂ = I[:, R:])), or None
+    if degenerate. Nothing N × N is formed here."""
     n, r = u.shape
-    if not np.any(v):  # A = a I: any basis
-        eye = np.eye(n)
-        return np.full(n, a, complex), eye, eye
     k = v.T @ u
     mu, c = np.linalg.eig(k)
-    norm_k = np.linalg.norm(k, 2)
-    if np.min(np.abs(mu)) <= norm_k / MAX_CONDITION or np.linalg.cond(c) > MAX_CONDITION:
+    if np.min(np.abs(mu)) <= np.linalg.norm(k, 2) / MAX_CONDITION or \
+            np.linalg.cond(c) > MAX_CONDITION:
         return None
     d = np.linalg.inv(c)
-    q, rv = np.linalg.qr(v, mode="complete")
-    if np.min(np.abs(np.diag(rv))) <= np.abs(rv).max() / MAX_CONDITION:
+    h, t, diag = _householder(v)
+    if np.min(np.abs(diag)) <= np.abs(diag).max() / MAX_CONDITION:
         return None
-    q1, q2 = q[:, :r], q[:, r:]
-    lam = np.concatenate([a + mu, np.full(n - r, a)])
+    # Q = I − H T Hᵀ; Q₁ = Q[:, :R]; Q₂ = E₂ − H (T H[R:]ᵀ)
+    q1 = -h @ (t @ h[:r].T)
+    q1[:r] += np.eye(r)
+    m2 = t @ h[r:].T  # [R, N − R]
+    q2u = u[r:] - h[r:] @ (t.T @ (h.T @ u))  # Q₂ᵀ U, [N − R, R]
+    x = np.linalg.solve((q1.T @ u).T, q2u.T)  # (Q₁ᵀU)⁻ᵀ (Q₂ᵀU)ᵀ, [R, N − R]
     right_r = u @ c
     scale = np.linalg.norm(right_r, axis=0)
     left_r = (v @ d.T) * (scale / mu)[None, :]
-    left_bulk = q2 - q1 @ np.linalg.solve((q1.T @ u).T, (q2.T @ u).T)
-    right = np.concatenate([right_r / scale[None, :], q2.astype(complex)], axis=1)
-    left = np.concatenate([left_r, left_bulk.astype(complex)], axis=1)
-    return lam, right, left
+    bulk_right = (h, m2)  # Q₂ = E₂ − H m2
+    bulk_left = (np.concatenate([h, q1], axis=1), np.concatenate([m2, x], axis=0))
+    return mu + a, right_r / scale[None, :], left_r, bulk_right, bulk_left
+
+
+def _write(out: np.ndarray, cols: slice, factors, r: int):
+    """out[:, cols] = E₂ − F G (E₂ = I[:, R:]), in one pass over the N × (N − R) block."""
+    f, g = factors
+    block = f @ -g
+    idx = np.arange(block.shape[1])
+    block[idx + r, idx] += 1.0
+    out[:, cols] = block
 
 
 def eig(a: float, basis: np.ndarray, v: np.ndarray, dynamics: str, cdtype, dense_eig):
@@ -117,17 +145,31 @@ def eig(a: float, basis: np.ndarray, v: np.ndarray, dynamics: str, cdtype, dense
     stable first (as `fixedpoints.eig`); `dense_eig(p)` decomposes point p the dense way."""
     from ._jacobian import _order
 
-    p_count, n = v.shape[0], basis.shape[0]
+    p_count, (n, r) = v.shape[0], basis.shape
     lam_all = np.empty((p_count, n), cdtype)
     right_all = np.empty((p_count, n, n), cdtype)
     left_all = np.empty((p_count, n, n), cdtype)
     for p in range(p_count):
-        out = _one(a, basis, v[p])
+        out = _one(a, basis, v[p]) if np.any(v[p]) else "identity"
         if out is None:
-            lam, right, left = (np.asarray(z)[0] for z in dense_eig(p))
-        else:
-            lam, right, left = out
-            order = _order(lam[None], dynamics)[0]
-            lam, right, left = lam[order], right[:, order], left[:, order]
-        lam_all[p], right_all[p], left_all[p] = lam, right, left
+            lam_all[p], right_all[p], left_all[p] = (np.asarray(z)[0] for z in dense_eig(p))
+            continue
+        if isinstance(out, str):  # A = a I: any basis
+            lam_all[p] = a
+            right_all[p] = left_all[p] = np.eye(n)
+            continue
+        lam_r, right_r, left_r, bulk_right, bulk_left = out
+        # least stable first: the outliers above the bulk, the bulk (n − r equal values, one
+        # contiguous block), the outliers below it
+        lam = np.concatenate([lam_r, [a]])
+        order = _order(lam[None], dynamics)[0]
+        at = int(np.flatnonzero(order == r)[0])
+        above, below = order[:at], order[at + 1:]
+        bulk = slice(at, at + n - r)
+        lam_all[p, :at], lam_all[p, bulk], lam_all[p, at + n - r:] = lam[above], a, lam[below]
+        for full, outl, bulk_f in ((right_all[p], right_r, bulk_right),
+                                   (left_all[p], left_r, bulk_left)):
+            full[:, :at] = outl[:, above]
+            full[:, at + n - r:] = outl[:, below]
+            _write(full, bulk, bulk_f, r)
     return lam_all, right_all, left_all
