@@ -65,7 +65,7 @@ def check_model_task(model, task, name: str = "model") -> None:
     model._check_weight_shapes()
     if model.n_inputs != task.n_inputs or model.n_outputs != task.n_outputs:
         raise ValueError(
-            f"model has n_inputs={model.n_inputs}, n_outputs={model.n_outputs} but the task "
+            f"{name} has n_inputs={model.n_inputs}, n_outputs={model.n_outputs} but the task "
             f"needs n_inputs={task.n_inputs}, n_outputs={task.n_outputs}"
         )
 

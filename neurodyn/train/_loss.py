@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, Scalar
 
 from .._validate import ArgumentTypeError
@@ -18,10 +19,10 @@ def masked_mse(outputs: Float[Array, "batch time outputs"], trials: Trials) -> S
     """
     if not isinstance(trials, Trials):
         raise ArgumentTypeError(f"trials must be a Trials batch, got {type(trials).__name__}")
-    if jnp.shape(outputs) != trials.targets.shape:
+    if np.shape(outputs) != trials.targets.shape:
         raise ValueError(
             f"outputs must have the shape of trials.targets {tuple(trials.targets.shape)}, got "
-            f"{tuple(jnp.shape(outputs))}"
+            f"{tuple(np.shape(outputs))}"
         )
     err = trials.mask * (outputs - trials.targets) ** 2
     per_trial = jnp.sum(err, axis=(1, 2)) / jnp.maximum(jnp.sum(trials.mask, axis=(1, 2)), 1.0)
