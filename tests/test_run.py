@@ -188,6 +188,8 @@ def test_saved_results_agree_with_metrics(tiny_run):
     assert model.n_neurons == 24 and nd.io.read_header(d / "model.eqx")["seed"] == 1
     hist = json.loads((d / "history.json").read_text())
     assert len(hist["loss"]) == 20 and metrics["train"]["final_loss"] == hist["loss"][-1]
+    # the member's own starting-point validation, not the whole ensemble's
+    assert isinstance(hist["initial_val_loss"], float) and hist["initial_val_loss"] > 0
     assert 0 <= metrics["performance"]["accuracy"] <= 1
     # fixed points: the saved points are fixed points of the saved model (checked here
     # with the model's own step, independently of the finder)

@@ -70,7 +70,9 @@ def _member_history(history, i: int) -> dict:
     d = {}
     for f in dataclasses.fields(history):
         v = getattr(history, f.name)
-        if f.name in ("loss", "val_loss", "val_accuracy", "best_step", "stop_reason"):
+        per_member = ("loss", "val_loss", "val_accuracy", "best_step", "stop_reason",
+                      "initial_val_loss", "initial_val_accuracy")
+        if f.name in per_member and v is not None:
             v = np.asarray(v)[i]
         d[f.name] = v
     h = type(history)(**d)
