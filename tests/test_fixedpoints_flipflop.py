@@ -137,6 +137,11 @@ def test_float32_128_units_with_all_defaults_finds_the_26_points(flipflop128_sta
     assert fps.n_points == 26 and counts.tolist() == [8, 12, 6]
     z = np.asarray(model.readout(fps[fps.stable].xstar))
     assert {_corner(row) for row in z} == set(itertools.product((-1, 1), repeat=3))
+    # the analyses downstream work on this default result too: not an empty answer
+    summary = fp.line_attractor(fps)
+    assert len(summary.index) == 26 and np.all(np.isfinite(summary.time_constant))
+    man = fp.unstable_manifolds(model, fps, n_steps=100)
+    assert len(man.saddle) == 18  # one branch pair per saddle
 
 
 def test_a_far_start_that_descends_slowly_is_not_given_up(flipflop128_starts):
