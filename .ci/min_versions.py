@@ -1,8 +1,8 @@
-"""Print a pip constraints file that pins every `>=` floor in pyproject.toml to exactly that version.
+"""Print pip constraints that pin every `>=` floor in pyproject.toml to exactly that version.
 
-`.ci/run` installs neurodyn with these constraints in a second virtual environment and runs the fast
-tests there, so the floors that pyproject.toml states are the versions the tests were run with: a floor
-that is too low fails CI instead of a user's install.
+`.ci/run` installs neurodyn with these constraints in a second virtual environment and runs the
+fast tests there, so the floors that pyproject.toml states are versions the tests were run with: a
+floor that is too low fails CI instead of a user's install.
 
     python .ci/min_versions.py > constraints.txt
     pip install -e ".[test,nwb,cluster,peers]" -c constraints.txt

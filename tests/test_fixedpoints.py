@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jaxcompat import enable_x64
 from scipy.optimize import brentq
 
 import neurodyn as nd
@@ -319,7 +320,7 @@ def test_gmres_matches_numpy():
     rng = np.random.default_rng(0)
     a = rng.normal(size=(12, 12)) + 4 * np.eye(12)
     b = rng.normal(size=12)
-    with jax.enable_x64(True):
+    with enable_x64(True):
         aj, bj = jnp.asarray(a), jnp.asarray(b)
         full = np.asarray(gmres(lambda v: aj @ v, bj, 12))
         np.testing.assert_allclose(full, np.linalg.solve(a, b), rtol=1e-9, atol=1e-11)
@@ -328,7 +329,7 @@ def test_gmres_matches_numpy():
     coef = np.linalg.lstsq(a @ krylov, b, rcond=None)[0]
     np.testing.assert_allclose(part, krylov @ coef, rtol=1e-7, atol=1e-9)
     # an invariant subspace reached early (A = I: one step solves it) is handled
-    with jax.enable_x64(True):
+    with enable_x64(True):
         same = np.asarray(gmres(lambda v: v, bj, 6))
     np.testing.assert_allclose(same, b, rtol=1e-12)
 

@@ -6,7 +6,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
+from jaxcompat import enable_x64
 from scipy import integrate, optimize
 
 import neurodyn as nd
@@ -95,12 +95,7 @@ def test_meanfield_float32_defaults_against_scipy():
 
 
 def _enable_x64():
-    ctx = getattr(jax, "enable_x64", None)
-    if ctx is None:  # older JAX
-        ctx = getattr(getattr(jax, "experimental", None), "enable_x64", None)
-    if ctx is None:
-        pytest.skip("this JAX has no enable_x64 context manager")
-    return ctx(True)
+    return enable_x64(True)
 
 
 def test_float64_systems_work_and_agree():
