@@ -8,7 +8,7 @@ an `IndexError`), so callers that catch either keep working. A value of the righ
 range, of the wrong shape or not finite raises a plain `ValueError`.
 
 These checks run on concrete values, at the boundary of a public function and before anything is
-traced. Inside jitted code use `eqx.error_if` instead (see `finite_or_error`).
+traced. Inside jitted code a value check needs `eqx.error_if` instead.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ __all__ = [
     "check_array",
     "check_finite_tree",
     "check_path",
-    "finite_or_error",
 ]
 
 
@@ -273,7 +272,3 @@ def check_path(value, name: str = "path"):
                                 f"{_show(value)}")
     return value
 
-
-def finite_or_error(x, message: str):
-    """`x` unchanged, raising `message` at run time (inside jit) if it holds NaN or Inf."""
-    return eqx.error_if(x, ~jnp.all(jnp.isfinite(x)), message)
