@@ -13,6 +13,10 @@ from . import (
     train as train,
 )
 from ._cache import enable_compilation_cache as _enable_compilation_cache
+from ._dynamics import (
+    AbstractDynamicalSystem as AbstractDynamicalSystem,
+    AbstractEulerSystem as AbstractEulerSystem,
+)
 from ._version import __version__ as __version__
 from .experiment import citation as citation
 from .io import load as load, save as save

@@ -18,6 +18,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Int, PRNGKeyArray
 
 from .._noise import NOISE_RNGS
+from .._nonlinearity import NONLINEARITIES
 from .._validate import (
     ArgumentTypeError,
     check_array,
@@ -30,7 +31,6 @@ from .._validate import (
 from ..models import LowRankRNN
 from ..models._base import check_train
 from ..models._lowrank import LOWRANK_GROUPS
-from ..models._nonlinearity import NONLINEARITIES
 from ._build import lowrank_from_arrays
 from ._checks import check_counts, check_lowrank
 from ._gmm import GaussianMixture, fit_gmm

@@ -22,6 +22,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._noise import NOISE_RNGS, check_stream_size, stream_key
+from .._nonlinearity import get_nonlinearity
 from .._validate import (
     ArgumentTypeError,
     check_array,
@@ -32,7 +33,6 @@ from .._validate import (
     check_key,
     check_number,
 )
-from ._nonlinearity import get_nonlinearity
 from ._scan import run_rnn
 
 

@@ -8,9 +8,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._nonlinearity import get_nonlinearity
 from .._validate import check_key, check_number
 from ._base import AbstractRNN, check_common, check_noise_rng, check_train
-from ._nonlinearity import get_nonlinearity
 
 FULLRANK_GROUPS = ("J", "input_vectors", "input_gains", "output_vectors", "output_gains")
 

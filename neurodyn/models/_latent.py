@@ -23,10 +23,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._nonlinearity import get_nonlinearity
 from .._validate import ArgumentTypeError, check_array, check_finite_tree
 from ._base import Rollout
 from ._lowrank import LowRankRNN
-from ._nonlinearity import get_nonlinearity
 
 
 class LatentDynamics(eqx.Module):

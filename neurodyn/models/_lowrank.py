@@ -7,10 +7,10 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._nonlinearity import get_nonlinearity
 from .._validate import check_int, check_key, check_number
 from ._base import AbstractRNN, check_common, check_noise_rng, check_train
 from ._fullrank import FullRankRNN
-from ._nonlinearity import get_nonlinearity
 
 LOWRANK_GROUPS = ("m", "n", "input_vectors", "input_gains", "output_vectors", "output_gains")
 

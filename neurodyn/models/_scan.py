@@ -30,7 +30,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from .._noise import step_normal
-from ._nonlinearity import RATE_DERIVATIVES, get_derivative
+from .._nonlinearity import RATE_DERIVATIVES, get_derivative
 
 
 def _forward(model, x0, u_tm, xi_tm, words, keep: tuple[bool, bool]):

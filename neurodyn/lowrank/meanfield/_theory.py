@@ -22,10 +22,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from ..._nonlinearity import get_nonlinearity
 from ..._validate import ArgumentTypeError, check_array, check_finite_tree, check_int
 from ...models._base import Rollout
 from ...models._latent import simulate_latent
-from ...models._nonlinearity import get_nonlinearity
 from .._populations import LowRankMixture, check_mixture
 
 # NumPy's Gauss–Hermite weights overflow into NaN from about 370 nodes on (NumPy 2); 256 is
