@@ -16,6 +16,7 @@ from ._lowrank import (
     plot_loadings as plot_loadings,
     plot_rank_accuracy as plot_rank_accuracy,
 )
+from ._sweep import plot_sweep as plot_sweep
 from ._tasks import (
     plot_psychometric as plot_psychometric,
     plot_trial as plot_trial,
