@@ -7,14 +7,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NoReturn
+
+from . import tasks
+from ._validate import check_int, check_number
+from .experiment import resolve_methods
 
 # jax.random.key(seed) keeps only the low 32 bits without x64: key(2**32) is key(0).
 SEED_MAX = 2**32 - 1
 DEBUG_ENV = "NEURODYN_DEBUG"
 
 
-def one_line(text) -> str:
+def one_line(text: object) -> str:
     """A message on one line (newlines and runs of spaces collapsed)."""
     return " ".join(str(text).split())
 
@@ -22,11 +28,11 @@ def one_line(text) -> str:
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors: `neurodyn train: error: argument --lr: ...`."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {one_line(message)} (see '{self.prog} --help')\n")
 
 
-def _checked(check, text, value, **bounds):
+def _checked(check: Callable, text: str, value: Any, **bounds: Any) -> Any:
     """Run a `neurodyn._validate` check with an empty name: the message then reads
     'must be ..., got ...', and argparse puts 'argument --option:' in front of it."""
     try:
@@ -35,12 +41,10 @@ def _checked(check, text, value, **bounds):
         raise argparse.ArgumentTypeError(str(err).strip()) from None
 
 
-def count(low: int = 1, high: int | None = None):
+def count(low: int = 1, high: int | None = None) -> Callable[[str], int]:
     """An integer option in [low, high]."""
 
     def parse(text: str) -> int:
-        from ._validate import check_int
-
         try:
             value = int(text)
         except ValueError:
@@ -53,8 +57,6 @@ def count(low: int = 1, high: int | None = None):
 
 def positive_number(text: str) -> float:
     """A finite number > 0 (nan, inf, 0 and negative numbers refused)."""
-    from ._validate import check_number
-
     try:
         value = float(text)
     except ValueError:
@@ -73,8 +75,6 @@ def name(text: str) -> str:
 
 def task_name(text: str) -> str:
     """A registered task (`neurodyn.tasks.names()`)."""
-    from . import tasks
-
     if text not in tasks.names():
         raise argparse.ArgumentTypeError(
             f"unknown task {text!r}; known tasks: {', '.join(tasks.names())}"
@@ -101,16 +101,14 @@ def folder(text: str) -> str:
 
 def method(text: str) -> str:
     """A method name or citation key that `neurodyn.citation` knows."""
-    from .experiment._citation import _resolve
-
     try:
-        _resolve([text])
+        resolve_methods([text])
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err).removeprefix("methods: ")) from None
     return text
 
 
-def debug_requested(args) -> bool:
+def debug_requested(args: argparse.Namespace) -> bool:
     """--debug, or NEURODYN_DEBUG set to anything but '' or '0'."""
     return bool(getattr(args, "debug", False)) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
 

@@ -3,111 +3,82 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import platform
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
-from . import _cliargs as A
+from . import _cliargs as A, experiment, io, tasks
+from ._version import __version__, versions
 
 QUICKSTART = dict(
     task="PerceptualDecisionMaking", preset="dubreuil2022", rank=1, neurons=512, steps=400,
     batch_size=32, learning_rate=1e-2, seed=0, out="runs/quickstart",
 )
+# The psychometric curve of `quickstart`/`train`: this many trials at each of 17 coherences.
+PSYCHOMETRIC_REPEATS = 128
 
 
-def versions() -> dict:
-    import equinox
-    import jax
-    import numpy
-    import optax
-
-    from ._version import __version__
-
-    return {
-        "neurodyn": __version__, "jax": jax.__version__, "equinox": equinox.__version__,
-        "optax": optax.__version__, "numpy": numpy.__version__,
-        "python": platform.python_version(),
-    }
+def training_config(
+    *, task: str, preset: str | None, rank: int, neurons: int, steps: int, batch_size: int,
+    learning_rate: float, seed: int, out: str, n_test: int = 1024,
+) -> experiment.Config:
+    """The run config behind `neurodyn quickstart` and `neurodyn train`: a LowRankRNN trained on
+    a registered task, and its held-out performance (no other analysis), in the folder `out`."""
+    folder = Path(out).absolute()
+    return experiment.from_dict({
+        "name": folder.name or "run", "output_dir": str(folder.parent),
+        "task": {"name": task, **({} if preset is None else {"preset": preset})},
+        "model": {"type": "LowRankRNN", "n_neurons": neurons, "rank": rank},
+        "training": {"seed": seed, "steps": steps, "batch_size": batch_size,
+                     "learning_rate": learning_rate, "eval_every": max(1, min(100, steps))},
+        "analyses": {
+            "performance": {"n_trials": n_test, "psychometric_repeats": PSYCHOMETRIC_REPEATS},
+            "fixed_points": {"enabled": False}, "lowrank": {"enabled": False},
+            "dpad": {"enabled": False},
+        },
+    })
 
 
 def train_and_report(
     *, task: str, preset: str | None, rank: int, neurons: int, steps: int, batch_size: int,
     learning_rate: float, seed: int, out: str, progress: bool = True, n_test: int = 1024,
-) -> dict:
-    """Train a LowRankRNN on a registered task and write checkpoint, metrics.json and figures."""
-    import jax
-    import matplotlib
+) -> dict[str, Any]:
+    """Train a LowRankRNN on a registered task with `neurodyn.experiment.run` (the config of
+    `training_config`) into the folder `out`, and return its metrics.json.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from . import io, models, plot, tasks, train
-    from .experiment import _files
-
-    task_kwargs = {} if preset is None else {"preset": preset}
-    the_task = tasks.make(task, **task_kwargs)
-    # One key per use: the held-out rollout and the psychometric rollout must not share noise.
-    k_model, k_train, k_test, k_psy, k_noise = jax.random.split(jax.random.key(seed), 5)
-    k_psy_trials, k_psy_noise = jax.random.split(k_psy)
-    model = models.LowRankRNN(
-        neurons, rank, the_task.n_inputs, the_task.n_outputs, key=k_model
-    )
-    t0 = time.perf_counter()
-    result = train.fit(
-        model, the_task, key=k_train, steps=steps, batch_size=batch_size,
-        learning_rate=learning_rate, eval_every=max(1, min(100, steps)), progress=progress,
-    )
-    train_seconds = time.perf_counter() - t0
-
-    test = the_task.sample(k_test, n_test)
-    roll = result.model.simulate(test.inputs, key=k_noise)
-    score = the_task.evaluate(roll.outputs, test)
-    accuracy = float(score["accuracy"])
-
+    Besides the run folder's files (model.eqx, history.json, performance.json/png/pdf,
+    report.md, ...), `out` holds this command's summary: metrics.json with the run's metrics
+    plus `seed`, `versions`, `config`, `accuracy`, `n_test_trials`, `train_seconds`, `history`
+    and `psychometric` at the top level, and the figure as training.png/pdf. Like
+    `neurodyn run`, a second call with the same options reuses what is done."""
+    config = training_config(task=task, preset=preset, rank=rank, neurons=neurons, steps=steps,
+                             batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+                             out=out, n_test=n_test)
+    result = experiment.run(config, run_dir=out, progress=progress)
     out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    config = dict(
-        task=task, task_hyperparameters=_task_fields(the_task), model="LowRankRNN",
-        model_hyperparameters=result.model.hyperparameters(), training=result.history.config,
-    )
-    io.save(out_dir / "model.eqx", result.model, metadata={"task": task}, seed=seed)
-
-    curve = None
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3), layout="constrained")
-    plot.plot_loss(result.history, ax=axes[0])
-    if "coherence" in test.conditions:
-        # Fine steps near zero, where the curve bends, out to the task's largest coherence.
-        top = float(max(np.abs(the_task.coherences)))
-        half = top * np.array([0.00625, 0.0125, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0])
-        coh = np.concatenate([-half[::-1], [0.0], half])
-        grid = the_task.conditions(k_psy_trials, repeats=128, coherences=coh)
-        grid_roll = result.model.simulate(grid.inputs, key=k_psy_noise)
-        choice = the_task.evaluate(grid_roll.outputs, grid)["choice"]
-        curve = tasks.psychometric(choice, grid.conditions["coherence"])
-        plot.psychometric(curve, ax=axes[1])
-        axes[1].set_xscale("symlog", linthresh=top * 0.0125)
-    else:
-        axes[1].set_axis_off()
-    axes[0].set_title(f"{task}: training")
-    axes[1].set_title(f"held-out accuracy {accuracy:.3f}")
-    _files.save_figure(fig, out_dir / "training")  # PNG and PDF, written atomically
-
-    metrics = dict(
-        seed=seed, versions=versions(), config=config, accuracy=accuracy, n_test_trials=n_test,
-        train_seconds=train_seconds, history=result.history.to_dict(),
-        psychometric=None if curve is None else {k: np.asarray(v).tolist() for k, v in
-                                                 curve.items()},
-    )
-    io.write_atomic(out_dir / "metrics.json", json.dumps(metrics, indent=1).encode())
+    history = json.loads((out_dir / "history.json").read_text())
+    model = io.load(out_dir / "model.eqx")
+    performance = result.metrics["performance"]
+    the_task = config.task.build()
+    metrics = {
+        **result.metrics, "seed": seed, "versions": versions(),
+        "config": dict(task=task, task_hyperparameters=_task_fields(the_task), model="LowRankRNN",
+                       model_hyperparameters=model.hyperparameters(),
+                       training=history.get("config")),
+        "accuracy": performance["accuracy"], "n_test_trials": performance["n_trials"],
+        "train_seconds": history.get("train_seconds"), "history": history,
+        "psychometric": performance.get("psychometric"),
+    }
+    experiment.write_json(out_dir / "metrics.json", metrics)
+    for ext in ("png", "pdf"):  # the figure under the name this command has always used
+        experiment.write_bytes(out_dir / f"training.{ext}",
+                               (out_dir / f"performance.{ext}").read_bytes())
     return metrics
 
 
-def _task_fields(task) -> dict:
-    import dataclasses
-
+def _task_fields(task: tasks.AbstractTask) -> dict[str, Any]:
     return {f.name: getattr(task, f.name) for f in dataclasses.fields(task)}
 
 
@@ -145,8 +116,7 @@ def _add_training_args(p: argparse.ArgumentParser, defaults: dict) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ._version import __version__
-
+    """The `neurodyn` argument parser (its sub-parsers in `parser.commands`)."""
     parser = A.Parser(
         prog="neurodyn",
         description="Train recurrent networks on cognitive tasks and take them apart.",
@@ -213,9 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _config_command(args) -> int:
-    from . import experiment
-
+def _config_command(args: argparse.Namespace) -> int:
     if args.command == "citation":
         methods = args.methods
         if args.config is not None:
@@ -249,7 +217,7 @@ def _config_command(args) -> int:
     return 1 if res.failed else 0
 
 
-def _check_parsed(p: argparse.ArgumentParser, args) -> None:
+def _check_parsed(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """argparse turns a value of '--' into an empty list without calling its type."""
     for action in p._actions:
         value = getattr(args, action.dest, None)
@@ -258,11 +226,9 @@ def _check_parsed(p: argparse.ArgumentParser, args) -> None:
             p.error(f"argument {where}: expected one value, got {value!r}")
 
 
-def _check_training_args(p: argparse.ArgumentParser, args) -> str:
+def _check_training_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> str:
     """What argparse cannot check alone (options that depend on each other), before any
     training; returns the output folder, created."""
-    from . import tasks
-
     if args.rank > args.neurons:
         p.error(f"argument --rank: must be <= --neurons ({args.neurons}), got {args.rank}")
     try:
@@ -277,7 +243,7 @@ def _check_training_args(p: argparse.ArgumentParser, args) -> str:
     return out
 
 
-def _train_command(p: argparse.ArgumentParser, args) -> int:
+def _train_command(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     out = _check_training_args(p, args)
     metrics = train_and_report(
         task=args.task, preset=args.preset, rank=args.rank, neurons=args.neurons,

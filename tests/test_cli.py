@@ -132,7 +132,7 @@ def test_train_and_report_never_reuses_a_key(tmp_path, monkeypatch):
     from test_run import derived_keys, key_bits, record_keys
 
     used, training = [], []
-    record_keys(monkeypatch, used, training, trainer="fit")
+    record_keys(monkeypatch, used, training, trainer="fit_ensemble")  # via experiment.run
     cli.train_and_report(task="PerceptualDecisionMaking", preset="dubreuil2022", rank=1,
                          neurons=8, steps=2, batch_size=4, learning_rate=1e-2, seed=0,
                          out=str(tmp_path), progress=False, n_test=8)

@@ -6,15 +6,20 @@
     citation(cfg)                                             # BibTeX for what cfg used
 
 The command line does the same: `neurodyn run CONFIG.toml`, `neurodyn sweep CONFIG.toml`,
-`neurodyn citation [CONFIG.toml]`. The config format is described in `_config.py`'s docstring
+`neurodyn citation [CONFIG.toml]`; `neurodyn quickstart` and `neurodyn train` build a run config
+from their options and `run` it. The studies in experiments/ read their configs with
+`load_study_config` and write their results with the same atomic writers (`write_text`,
+`write_json`, `save_figure`). The config format is described in `_config.py`'s docstring
 (and `Config`'s fields); `dump_toml(cfg)` writes a resolved config back.
 """
 
 from .. import io as _io
+from .._version import git_commit as git_commit, versions as versions
 from ._citation import (
     citation as citation,
     keys as citation_keys,  # noqa: F401
     methods_of as methods_of,
+    resolve_methods as resolve_methods,
 )
 from ._config import (
     AnalysesConfig as AnalysesConfig,
@@ -29,10 +34,22 @@ from ._config import (
     TaskConfig as TaskConfig,
     TrainingConfig as TrainingConfig,
 )
-from ._files import dumps_toml as _dumps_toml
-from ._grid import Setting as Setting, expand as expand
+from ._files import (
+    dumps_toml as _dumps_toml,
+    save_figure as save_figure,
+    write_bytes as write_bytes,
+    write_json as write_json,
+    write_text as write_text,
+)
+from ._grid import Setting as Setting
 from ._latentfit import LatentFit as LatentFit, skeleton as _latentfit_skeleton
-from ._parse import from_dict as from_dict, load_config as load_config, with_values as with_values
+from ._parse import (
+    expand as expand,
+    from_dict as from_dict,
+    load_config as load_config,
+    read_config_file as read_config_file,
+    with_values as with_values,
+)
 from ._run import (
     STAGES as STAGES,
     RunResult as RunResult,
@@ -40,6 +57,11 @@ from ._run import (
     run as run,
     stage_done as stage_done,
     stage_hash as stage_hash,
+)
+from ._study import (
+    STUDY_CONFIGS as STUDY_CONFIGS,
+    check_study_config as check_study_config,
+    load_study_config as load_study_config,
 )
 from ._sweep import (
     InlineExecutor as InlineExecutor,

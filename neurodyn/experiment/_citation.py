@@ -7,6 +7,13 @@ citation text; a field that could not be checked is left out rather than guessed
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, TextIO
+
+from .._validate import ArgumentTypeError, check_bool
+from .._version import __version__
+
+if TYPE_CHECKING:  # _config imports this module (Config.methods)
+    from ._config import Config
 
 # Kept consistent with CITATION.cff (tests/test_citation.py compares them).
 SOFTWARE = {
@@ -118,8 +125,6 @@ def keys() -> list[str]:
 
 
 def _software_entry() -> str:
-    from .._version import __version__
-
     fields = dict(SOFTWARE, version=__version__)
     return _format("misc", "neurodyn", fields)
 
@@ -129,7 +134,7 @@ def _format(kind: str, key: str, fields: dict) -> str:
     return f"@{kind}{{{key},\n{body}\n}}"
 
 
-def methods_of(config) -> list[str]:
+def methods_of(config: Config) -> list[str]:
     """Citation keys for what a `Config` runs: its model, task, and enabled analyses."""
     out: list[str] = []
     if config.model.type == "LowRankRNN":
@@ -146,7 +151,9 @@ def methods_of(config) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _resolve(methods) -> list[str]:
+def resolve_methods(methods: Config | str | list[str] | tuple[str, ...] | None) -> list[str]:
+    """The citation keys behind `methods` (see `citation`); a `ValueError` names an unknown
+    method or key."""
     if methods is None:
         return []
     if hasattr(methods, "analyses") and hasattr(methods, "model"):
@@ -154,8 +161,6 @@ def _resolve(methods) -> list[str]:
     if isinstance(methods, str):
         methods = [methods]
     if not isinstance(methods, (list, tuple)) or not all(isinstance(m, str) for m in methods):
-        from .._validate import ArgumentTypeError
-
         raise ArgumentTypeError(f"methods must be None, a run Config, a name or a list of names "
                                 f"(e.g. ['psid', 'dpad']), got {methods!r:.60}")
     out: list[str] = []
@@ -174,7 +179,8 @@ def _resolve(methods) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def citation(methods=None, *, quiet: bool = False, file=None) -> str:
+def citation(methods: Config | str | list[str] | tuple[str, ...] | None = None, *,
+             quiet: bool = False, file: TextIO | None = None) -> str:
     """BibTeX for neurodyn and the papers behind `methods`, printed to `file` and returned.
 
     `methods`: None (neurodyn alone), a run `Config` (what it used: model, task, analyses),
@@ -182,14 +188,12 @@ def citation(methods=None, *, quiet: bool = False, file=None) -> str:
     names ("ContextDecisionMaking", …) or citation keys ("sussillo2013", see `keys()`).
     Printed to `file` (default standard output) unless `quiet`.
     """
-    from .._validate import ArgumentTypeError, check_bool
-
     quiet = check_bool(quiet, "quiet")
     if file is not None and not callable(getattr(file, "write", None)):
         raise ArgumentTypeError(f"file must be a text file (with write) or None, got "
                                 f"{type(file).__name__}")
     entries = [_software_entry()]
-    for key in _resolve(methods):
+    for key in resolve_methods(methods):
         kind, fields = _ENTRIES[key]
         entries.append(_format(kind, key, fields))
     text = "\n\n".join(entries) + "\n"

@@ -53,6 +53,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .. import models, tasks
+from .._typing import Key
+from ._citation import methods_of
+
 
 class ConfigError(ValueError):
     """A config file that cannot be run; the message names the key."""
@@ -182,10 +186,8 @@ class TaskConfig:
         out.update(json.loads(json.dumps(self.kwargs)))
         return out
 
-    def build(self):
+    def build(self) -> tasks.AbstractTask:
         """The task object."""
-        from .. import tasks
-
         kwargs = {k: _tuples(v) for k, v in self.kwargs.items()}
         if self.preset is not None:
             kwargs["preset"] = self.preset
@@ -210,12 +212,10 @@ class ModelConfig:
         out.update(json.loads(json.dumps(self.kwargs)))
         return out
 
-    def model_class(self):
-        from .. import models
-
+    def model_class(self) -> type[models.AbstractRNN]:
         return getattr(models, self.type)
 
-    def build(self, n_inputs: int, n_outputs: int, *, key):
+    def build(self, n_inputs: int, n_outputs: int, *, key: Key) -> models.AbstractRNN:
         """A freshly initialised network for a task with these input and output sizes."""
         kwargs = {k: _tuples(v) for k, v in self.kwargs.items()}
         cls = self.model_class()
@@ -247,11 +247,14 @@ class TrainingConfig:
 @dataclasses.dataclass(frozen=True)
 class PerformanceConfig:
     """`[analyses.performance]`: accuracy (and the psychometric curve for tasks with a
-    `coherence` condition) on `n_trials` held-out trials."""
+    `coherence` condition) on `n_trials` held-out trials. `psychometric_repeats = k > 0` draws
+    the curve instead from k trials at each of 17 coherences, finer near zero (as
+    `neurodyn quickstart` does)."""
 
     enabled: bool = True
     n_trials: int = 512
-    KINDS = {"enabled": "bool", "n_trials": "pos_int"}
+    psychometric_repeats: int = 0
+    KINDS = {"enabled": "bool", "n_trials": "pos_int", "psychometric_repeats": "nonneg_int"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -393,6 +396,4 @@ class Config:
 
     def methods(self) -> list[str]:
         """Citation keys of the methods this config uses (see `neurodyn.citation`)."""
-        from ._citation import methods_of
-
         return methods_of(self)

@@ -1,15 +1,18 @@
-"""Small file helpers for run folders: atomic writes, TOML output, hashes, provenance."""
+"""Small file helpers for run folders: atomic writes, figures, TOML output, hashes."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
-import platform
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
 
 from ..io import write_atomic
 
@@ -30,18 +33,18 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return write_atomic(path, data)
 
 
-def write_text(path, text: str) -> Path:
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write `text` (UTF-8) to `path` atomically."""
     return write_bytes(path, text.encode())
 
 
-def write_json(path, obj) -> Path:
+def write_json(path: str | os.PathLike, obj: object) -> Path:
+    """Write `obj` as indented JSON (NumPy arrays and scalars as lists and numbers), atomically."""
     return write_text(path, json.dumps(obj, indent=1, allow_nan=True, default=_json_default)
                       + "\n")
 
 
 def _json_default(o):
-    import numpy as np
-
     if isinstance(o, np.ndarray):
         return o.tolist()
     if isinstance(o, np.generic):
@@ -49,12 +52,8 @@ def _json_default(o):
     raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
 
 
-def save_figure(fig, path_stem: str | os.PathLike) -> list[str]:
+def save_figure(fig: Figure, path_stem: str | os.PathLike) -> list[str]:
     """Save a matplotlib figure as PNG and PDF, atomically; returns the two file names."""
-    import io
-
-    import matplotlib.pyplot as plt
-
     stem = Path(path_stem)
     names = []
     for ext in ("png", "pdf"):
@@ -66,7 +65,7 @@ def save_figure(fig, path_stem: str | os.PathLike) -> list[str]:
     return names
 
 
-def digest(obj) -> str:
+def digest(obj: object) -> str:
     """SHA-256 of an object's canonical JSON (sorted keys)."""
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_default)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -114,47 +113,3 @@ def dumps_toml(data: Mapping) -> str:
 
     table(data, "")
     return "\n".join(lines).lstrip("\n") + "\n"
-
-
-# ---------------------------------------------------------------- provenance
-def versions() -> dict:
-    """Versions of neurodyn and the libraries its results depend on."""
-    import equinox
-    import jax
-    import numpy
-    import optax
-    import scipy
-
-    from .._version import __version__
-
-    return {
-        "neurodyn": __version__, "jax": jax.__version__, "jaxlib": _jaxlib_version(),
-        "equinox": equinox.__version__, "optax": optax.__version__,
-        "numpy": numpy.__version__, "scipy": scipy.__version__,
-        "python": platform.python_version(),
-    }
-
-
-def _jaxlib_version():
-    try:
-        import jaxlib
-
-        return jaxlib.__version__
-    except (ImportError, AttributeError):
-        return None
-
-
-def git_commit(path: str | os.PathLike | None = None) -> dict | None:
-    """`{"commit", "dirty"}` of the git repository holding the neurodyn package (or `path`),
-    or None outside a git repository or without git."""
-    where = Path(path) if path is not None else Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True,
-                                text=True, timeout=10)
-        if commit.returncode != 0:
-            return None
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                cwd=where, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}

@@ -1,4 +1,5 @@
-"""Sweep grids: the settings of a `[sweep]` table, with the seeds of a setting grouped."""
+"""Sweep grids: the settings of a `[sweep]` table, with the seeds of a setting grouped
+(`expand`, in `_parse.py`, builds and checks their configs)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,9 @@ import dataclasses
 import itertools
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._config import SEED_MAX, SWEEP_ALIASES, Config, ConfigError, _is_int
-from ._parse import with_values
 
 
 def setting_id(values: Mapping[str, Any]) -> str:
@@ -33,11 +33,21 @@ class Setting:
     members: tuple[Config, ...]
 
 
-def expand(config: Config) -> list[Setting]:
-    """The settings of `config.sweep` (seeds grouped into one setting, to train together)."""
+class Grid(NamedTuple):
+    """A `[sweep]` table read apart: the combinations of its non-seed keys, and the seeds
+    (`seed_key` is the name the seeds had in the table, None when it named none)."""
+
+    combinations: list[dict[str, Any]]
+    seeds: list[int]
+    seed_key: str | None
+
+
+def grid(config: Config) -> Grid:
+    """The combinations and seeds of `config.sweep` (the settings are built by `expand`)."""
     if config.sweep is None:
         raise ConfigError("the config has no [sweep] section")
-    grid = {k: v for k, v in config.sweep.items() if SWEEP_ALIASES.get(k, k) != "training.seed"}
+    keys = {k: v for k, v in config.sweep.items()
+            if SWEEP_ALIASES.get(k, k) != "training.seed"}
     seed_key = next((k for k in config.sweep if SWEEP_ALIASES.get(k, k) == "training.seed"),
                     None)
     seeds = config.sweep[seed_key] if seed_key else [config.training.seed]
@@ -45,15 +55,5 @@ def expand(config: Config) -> list[Setting]:
         if not _is_int(s) or not 0 <= s <= SEED_MAX:
             raise ConfigError(f"sweep.{seed_key}: seeds must be integers in [0, {SEED_MAX}], "
                               f"got {s!r}")
-    settings = []
-    for combo in itertools.product(*grid.values()):
-        values = dict(zip(grid, combo))
-        sid = setting_id(values)
-        members = []
-        for s in seeds:
-            try:
-                members.append(with_values(config, {**values, "training.seed": s}))
-            except ConfigError as err:
-                raise ConfigError(f"sweep setting {values} (seed {s}): {err}") from None
-        settings.append(Setting(sid, values, tuple(members)))
-    return settings
+    combinations = [dict(zip(keys, combo)) for combo in itertools.product(*keys.values())]
+    return Grid(combinations, list(seeds), seed_key)

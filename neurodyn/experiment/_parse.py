@@ -10,11 +10,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import equinox as eqx
+import jax
+
 try:
     import tomllib
 except ImportError:  # Python 3.10
     import tomli as tomllib
 
+from .. import dpad, tasks
+from .._validate import ArgumentTypeError
 from ._config import (
     DPAD_METHODS,
     EXECUTORS,
@@ -30,12 +35,10 @@ from ._config import (
     _convert,
     _section,
 )
+from ._grid import Setting, grid, setting_id
 
 
 def _parse_task(table) -> TaskConfig:
-    from .. import tasks
-    from ..tasks._registry import _REGISTRY
-
     if not isinstance(table, Mapping):
         raise ConfigError(f"[task] must be a table, got {table!r}")
     if "name" not in table:
@@ -46,9 +49,12 @@ def _parse_task(table) -> TaskConfig:
                           f"{', '.join(tasks.names())}")
     preset = _convert("str?", table.get("preset"), "task.preset")
     kwargs = {k: v for k, v in table.items() if k not in ("name", "preset")}
-    cls = _REGISTRY[name]
-    params = inspect.signature(cls.__init__).parameters
-    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+    # The built-in tasks are registered under their class names; `tasks.make` checks the keys
+    # of any other registered task itself.
+    cls = getattr(tasks, name, None)
+    is_class = isinstance(cls, type) and issubclass(cls, tasks.AbstractTask)
+    params = inspect.signature(cls.__init__).parameters if is_class else {}
+    if params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
         known = ["name"] + [p for p in params if p != "self"]
         for k in list(kwargs) + (["preset"] if preset is not None else []):
             if k not in params:
@@ -64,9 +70,6 @@ def _parse_task(table) -> TaskConfig:
 
 
 def _parse_model(table) -> ModelConfig:
-    import equinox as eqx
-    import jax
-
     if not isinstance(table, Mapping):
         raise ConfigError(f"[model] must be a table, got {table!r}")
     kind = _convert("str", table.get("type", "LowRankRNN"), "model.type")
@@ -120,8 +123,6 @@ def _parse_analyses(table) -> AnalysesConfig:
 def _check_dpad(dp) -> None:
     """The PSID/DPAD constructors' own checks (e.g. `nonlinear`), now rather than after
     training: building the objects computes nothing."""
-    from .. import dpad
-
     try:
         if "psid" in dp.methods:
             dpad.PSID(dp.nx, dp.n1, dp.horizon)
@@ -198,8 +199,6 @@ def from_dict(data: Mapping) -> Config:
         cluster=_parse_cluster(data.get("cluster", {})),
     )
     if cfg.sweep is not None:
-        from ._grid import expand
-
         expand(cfg)  # every setting of the grid is checked now, before any job starts
     return cfg
 
@@ -210,31 +209,40 @@ def load_config(source: str | os.PathLike | Mapping) -> Config:
         return from_dict(source)
     if not isinstance(source, (str, os.PathLike)) or (isinstance(source, str) and
                                                       not source.strip()):
-        from .._validate import ArgumentTypeError
-
         raise ArgumentTypeError(f"source must be a config file path, TOML text or a dict, got "
                                 f"{type(source).__name__} {source!r:.60}")
     if isinstance(source, str) and ("\n" in source or "=" in source):
         return from_dict(_toml(source))
     path = Path(source)
+    try:
+        return from_dict(read_config_file(path))
+    except ConfigError as err:
+        hint = _study_hint(path) if path.is_file() else ""
+        if hint:
+            raise ConfigError(f"{err}. {hint}") from None
+        raise
+
+
+def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
+    """The table in a TOML (or, by its suffix, JSON) file, unchecked; a `ConfigError` for a file
+    that is missing, unreadable or not valid TOML/JSON. Run configs and the studies' configs
+    are both read through it."""
+    path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"no config file at {path}")
+        raise ConfigError(f"no config file at {path}: it does not exist or is not a file")
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"cannot read the config file {path}: {err}") from None
+    if path.suffix != ".json":
+        return _toml(text)
     try:
-        if path.suffix == ".json":
-            try:
-                return from_dict(json.loads(text))
-            except (json.JSONDecodeError, RecursionError) as err:
-                raise ConfigError(f"{path}: not valid JSON: {err}") from None
-        return from_dict(_toml(text))
-    except ConfigError as err:
-        hint = _study_hint(path)
-        if hint:
-            raise ConfigError(f"{err}. {hint}") from None
-        raise
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise ConfigError(f"{path}: not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config must be a table, got {type(data).__name__}")
+    return data
 
 
 def as_config(config, name: str = "config") -> Config:
@@ -242,8 +250,6 @@ def as_config(config, name: str = "config") -> Config:
     if isinstance(config, Config):
         return config
     if not isinstance(config, (str, os.PathLike, Mapping)):
-        from .._validate import ArgumentTypeError
-
         raise ArgumentTypeError(f"{name} must be a Config, a config file path, TOML text or a "
                                 f"dict, got {type(config).__name__} {config!r:.60}")
     return load_config(config)
@@ -270,8 +276,6 @@ def _study_hint(path: Path) -> str:
 def with_values(config: Config, values: Mapping[str, Any]) -> Config:
     """A copy of `config` with some keys replaced, e.g. `{"model.rank": 2, "seed": 1}`
     ([sweep] short names allowed); re-validated, without the sweep."""
-    from .._validate import ArgumentTypeError
-
     if not isinstance(config, Config):
         raise ArgumentTypeError(f"config must be a Config (from load_config), got "
                                 f"{type(config).__name__}")
@@ -289,3 +293,19 @@ def with_values(config: Config, values: Mapping[str, Any]) -> Config:
                 raise ConfigError(f"{key}: {p!r} is a value, not a table")
         node[path[-1]] = value
     return from_dict(data)
+
+
+def expand(config: Config) -> list[Setting]:
+    """The settings of `config.sweep` (seeds grouped into one setting, to train together),
+    each member's config built and checked."""
+    combinations, seeds, _ = grid(config)
+    settings = []
+    for values in combinations:
+        members = []
+        for s in seeds:
+            try:
+                members.append(with_values(config, {**values, "training.seed": s}))
+            except ConfigError as err:
+                raise ConfigError(f"sweep setting {values} (seed {s}): {err}") from None
+        settings.append(Setting(setting_id(values), values, tuple(members)))
+    return settings

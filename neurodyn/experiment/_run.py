@@ -10,13 +10,17 @@ deleted output is recomputed alone, and a changed training value recomputes ever
 
 from __future__ import annotations
 
-import dataclasses
 import json
+import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, NamedTuple
 
+from .._validate import check_bool, check_path
+from .._version import __version__, git_commit, versions
 from . import _files, _stages
+from ._citation import citation
 from ._config import Config
 from ._parse import as_config
 
@@ -35,6 +39,7 @@ def stage_hash(config: Config, stage: str) -> str:
 
 
 def enabled_stages(config: Config) -> list[str]:
+    """"train" and the analyses `config` enables, in the order they run."""
     return ["train"] + [s for s in STAGES[1:] if getattr(config.analyses, s).enabled]
 
 
@@ -63,8 +68,7 @@ def is_complete(config: Config, run_dir: Path) -> bool:
 
 def write_record(config: Config, run_dir: Path, stage: str, outputs: list[str],
                  seconds: float) -> None:
-    from .._version import __version__
-
+    """Record that `stage` wrote `outputs` for this config (`stages/<stage>.json`)."""
     _files.write_json(_record_path(run_dir, stage), {
         "stage": stage, "hash": stage_hash(config, stage), "outputs": list(outputs),
         "seconds": seconds, "neurodyn": __version__,
@@ -78,24 +82,25 @@ def clear_record(run_dir: Path, stage: str) -> None:
     _record_path(run_dir, stage).unlink(missing_ok=True)
 
 
-@dataclasses.dataclass
-class RunResult:
-    """What `run` did: the folder, the stages it ran and skipped, and the metrics."""
+class RunResult(NamedTuple):
+    """What `run` did: the folder, the stages it ran and skipped, and the metrics (the content
+    of the run's metrics.json, as plain JSON data)."""
 
     run_dir: Path
     ran: list[str]
     skipped: list[str]
-    metrics: dict
+    metrics: dict[str, Any]
 
 
 def write_config(config: Config, run_dir: Path) -> None:
+    """The resolved config (without its sweep) as config.toml and config.json."""
     data = config.to_dict()
     data.pop("sweep", None)
     _files.write_text(Path(run_dir) / "config.toml", _files.dumps_toml(data))
     _files.write_json(Path(run_dir) / "config.json", data)
 
 
-def run(config: Config | str | Path, *, run_dir: str | Path | None = None,
+def run(config: Config | str | os.PathLike, *, run_dir: str | os.PathLike | None = None,
         progress: bool = True, force: bool = False) -> RunResult:
     """Train and analyse as `config` says, into `run_dir` (default `<output_dir>/<name>`).
 
@@ -104,8 +109,6 @@ def run(config: Config | str | Path, *, run_dir: str | Path | None = None,
     commit), model.eqx, history.json, <stage>.json, fixedpoints.eqx, psid.eqx / dpad.eqx,
     figures (PNG and PDF), metrics.json and report.md.
     """
-    from .._validate import check_bool, check_path
-
     progress, force = check_bool(progress, "progress"), check_bool(force, "force")
     if run_dir is not None:
         check_path(run_dir, "run_dir")
@@ -143,17 +146,15 @@ def _read_json(path: Path):
 
 
 def write_report(config: Config, run_dir: Path, *, started: str, ran: list[str],
-                 skipped: list[str]) -> dict:
+                 skipped: list[str]) -> dict[str, Any]:
     """Collect the stages' summaries into metrics.json and write run.json and report.md."""
-    from ._citation import citation
-
     run_dir = Path(run_dir)
     info = {
         "name": config.name, "seed": config.training.seed, "started": started,
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "stages_ran": ran, "stages_skipped": skipped,
         "config_hash": _files.digest(config.part("task", "model", "training", "analyses")),
-        "versions": _files.versions(), "git": _files.git_commit(),
+        "versions": versions(), "git": git_commit(),
     }
     _files.write_json(run_dir / "run.json", info)
     history = _read_json(run_dir / "history.json") or {}

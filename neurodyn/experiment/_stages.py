@@ -6,12 +6,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
 import numpy as np
 
+from .. import dpad as dp, fixedpoints, io, lowrank as lr, models, plot, tasks, train
+from .._typing import Key
 from . import _files
 from ._config import Config
+from ._latentfit import LatentFit
 
 # The keys of a run, all split from jax.random.key(seed) before use, none used twice: training
 # gets one (fit_ensemble splits it into initialisation and training), each analysis stage one
@@ -21,20 +29,26 @@ STAGE_KEYS = {
     "fixed_points": ("trials", "noise", "starts"),
     "dpad": ("trials", "noise", "fit"),
 }
+# Keys added later, split from fold_in(stage key, EXTRA_TAG) so that the keys above stay what
+# they were (no split of a stage key into fewer than EXTRA_TAG + 1 keys reaches this one).
+EXTRA_KEYS = {"performance": ("grid_trials", "grid_noise")}
+EXTRA_TAG = 0xE47
 
 
-def run_keys(seed: int) -> dict:
+def run_keys(seed: int) -> dict[str, Any]:
     """Every key a run of `seed` uses: `{"train": k, "performance": {"trials": k, ...}, ...}`."""
-    import jax
-
     k_train, *k_stages = jax.random.split(jax.random.key(seed), 1 + len(STAGE_KEYS))
-    out: dict = {"train": k_train}
+    out: dict[str, Any] = {"train": k_train}
     for (stage, uses), k in zip(STAGE_KEYS.items(), k_stages):
         out[stage] = dict(zip(uses, jax.random.split(k, len(uses))))
+        extra = EXTRA_KEYS.get(stage, ())
+        if extra:
+            more = jax.random.split(jax.random.fold_in(k, EXTRA_TAG), len(extra))
+            out[stage].update(zip(extra, more))
     return out
 
 
-def _keys(config: Config, stage: str) -> dict:
+def _keys(config: Config, stage: str) -> dict[str, Key]:
     return run_keys(config.training.seed)[stage]
 
 
@@ -46,27 +60,25 @@ class Context:
         self._task = self._model = None
 
     @property
-    def task(self):
+    def task(self) -> tasks.AbstractTask:
         if self._task is None:
             self._task = self.config.task.build()
         return self._task
 
     @property
-    def model(self):
-        from .. import io
-
+    def model(self) -> models.AbstractRNN:
         if self._model is None:
             self._model = io.load(self.run_dir / "model.eqx")
         return self._model
 
-    def rollout(self, stage: str, n_trials: int):
+    def rollout(self, stage: str, n_trials: int) -> tuple[tasks.Trials, models.Rollout]:
         keys = _keys(self.config, stage)
         trials = self.task.sample(keys["trials"], n_trials)
         return trials, self.model.simulate(trials.inputs, key=keys["noise"])
 
 
 # ---------------------------------------------------------------- training
-def _member_history(history, i: int) -> dict:
+def _member_history(history: train.History, i: int) -> dict[str, Any]:
     d = {}
     for f in dataclasses.fields(history):
         v = getattr(history, f.name)
@@ -83,14 +95,10 @@ def _member_history(history, i: int) -> dict:
 
 
 def train_members(configs: list[Config], run_dirs: list[Path], *, progress: bool,
-                  on_trained=None) -> None:
+                  on_trained: Callable[[int, float], None] | None = None) -> None:
     """Train one network per config (configs that differ only in the seed) together with
     `neurodyn.train.fit_ensemble`, and write each member's `model.eqx` and `history.json`.
     `on_trained(i, seconds)` is called after member i's files are written."""
-    import jax.numpy as jnp
-
-    from .. import io, train
-
     c0 = configs[0]
     task = c0.task.build()
     t = c0.training
@@ -119,36 +127,35 @@ def train_members(configs: list[Config], run_dirs: list[Path], *, progress: bool
             on_trained(i, seconds)
 
 
-def history_object(run_dir: Path):
+def history_object(run_dir: Path) -> train.History:
     """The saved training history as a `neurodyn.train.History` (for plotting)."""
-    from ..train import History
-
     d = json.loads((Path(run_dir) / "history.json").read_text())
-    fields = {f.name for f in dataclasses.fields(History)}
-    return History(**{k: np.asarray(v) if isinstance(v, list) else v
+    fields = {f.name for f in dataclasses.fields(train.History)}
+    return train.History(**{k: np.asarray(v) if isinstance(v, list) else v
                       for k, v in d.items() if k in fields})
 
 
 # ---------------------------------------------------------------- analyses
 def performance(ctx: Context) -> tuple[list[str], dict]:
     """Held-out accuracy, the psychometric curve (tasks with a coherence), and a figure."""
-    import matplotlib.pyplot as plt
-
-    from .. import plot, tasks
-
     cfg = ctx.config.analyses.performance
     trials, roll = ctx.rollout("performance", cfg.n_trials)
     score = ctx.task.evaluate(roll.outputs, trials)
-    summary = {"accuracy": float(score["accuracy"]), "n_trials": cfg.n_trials}
-    curve = None
-    if "coherence" in trials.conditions:
+    summary: dict[str, Any] = {"accuracy": float(score["accuracy"]), "n_trials": cfg.n_trials}
+    curve = linthresh = None
+    if "coherence" in trials.conditions and cfg.psychometric_repeats:
+        curve, linthresh = _psychometric_grid(ctx, cfg.psychometric_repeats)
+    elif "coherence" in trials.conditions:
         curve = tasks.psychometric(score["choice"], trials.conditions["coherence"])
+    if curve is not None:
         summary["psychometric"] = {k: np.asarray(v).tolist() for k, v in curve.items()}
     fig, axes = plt.subplots(1, 2, figsize=(8, 3), layout="constrained")
     plot.plot_loss(history_object(ctx.run_dir), ax=axes[0])
     axes[0].set_title(f"{ctx.config.task.name}: training")
     if curve is not None:
         plot.psychometric(curve, ax=axes[1])
+        if linthresh is not None:
+            axes[1].set_xscale("symlog", linthresh=linthresh)
     else:
         axes[1].set_axis_off()
     axes[1].set_title(f"held-out accuracy {summary['accuracy']:.3f}")
@@ -157,12 +164,21 @@ def performance(ctx: Context) -> tuple[list[str], dict]:
     return ["performance.json", *files], summary
 
 
+def _psychometric_grid(ctx: Context, repeats: int) -> tuple[dict, float]:
+    """The psychometric curve from `repeats` trials at each of 17 coherences, finer near zero,
+    out to the task's largest coherence; and the linear range of the symlog axis it needs."""
+    keys = _keys(ctx.config, "performance")
+    top = float(max(np.abs(ctx.task.coherences)))
+    half = top * np.array([0.00625, 0.0125, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0])
+    coherences = np.concatenate([-half[::-1], [0.0], half])
+    grid = ctx.task.conditions(keys["grid_trials"], repeats=repeats, coherences=coherences)
+    roll = ctx.model.simulate(grid.inputs, key=keys["grid_noise"])
+    choice = ctx.task.evaluate(roll.outputs, grid)["choice"]
+    return tasks.psychometric(choice, grid.conditions["coherence"]), top * 0.0125
+
+
 def fixed_points(ctx: Context) -> tuple[list[str], dict]:
     """Fixed points at zero input from visited states; saved as `fixedpoints.eqx`."""
-    import matplotlib.pyplot as plt
-
-    from .. import fixedpoints, io, plot
-
     cfg = ctx.config.analyses.fixed_points
     trials, roll = ctx.rollout("fixed_points", cfg.n_trials)
     x0 = fixedpoints.sample_states(roll, cfg.n_initial,
@@ -194,10 +210,6 @@ def fixed_points(ctx: Context) -> tuple[list[str], dict]:
 
 def lowrank(ctx: Context) -> tuple[list[str], dict]:
     """Connectivity overlaps, the eigenvalues of nᵀm/N, loadings and the latent flow field."""
-    import matplotlib.pyplot as plt
-
-    from .. import lowrank as lr, plot
-
     cfg = ctx.config.analyses.lowrank
     model = ctx.model
     if ctx.config.model.type != "LowRankRNN":
@@ -229,11 +241,6 @@ def lowrank(ctx: Context) -> tuple[list[str], dict]:
 def dpad(ctx: Context) -> tuple[list[str], dict]:
     """PSID / DPAD fitted to the network's states (y) and outputs (z) on the first three
     quarters of the trials, scored on the rest; each fit saved as `<method>.eqx` (LatentFit)."""
-    import matplotlib.pyplot as plt
-
-    from .. import dpad as dp, io, plot
-    from ._latentfit import LatentFit
-
     cfg = ctx.config.analyses.dpad
     trials, roll = ctx.rollout("dpad", cfg.n_trials)
     y = np.asarray(roll.states, np.float64)

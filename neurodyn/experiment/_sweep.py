@@ -10,25 +10,31 @@ and `summary_<metric>.png/pdf` plot the main metrics against the first numeric g
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import dataclasses
 import io
 import json
+import os
 import time
 import traceback
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any, NamedTuple
 
-import numpy as np
+from matplotlib.axes import Axes
 
-from . import _files
+from .. import plot
+from .._validate import ArgumentTypeError, check_bool
+from . import _files, _stages
 from ._config import ClusterConfig, Config, ConfigError
-from ._grid import Setting, expand
-from ._parse import as_config, from_dict
+from ._grid import Setting
+from ._parse import as_config, expand, from_dict
 from ._run import clear_record, is_complete, run, stage_done, write_record
 
 
 def member_dir(sweep_dir: Path, setting: Setting, config: Config) -> Path:
+    """The run folder of one member (seed) of a setting."""
     return Path(sweep_dir) / setting.id / f"seed{config.training.seed}"
 
 
@@ -36,8 +42,6 @@ def run_setting(member_configs: list[dict], run_dirs: list[str],
                 progress: bool = False) -> list[str]:
     """One sweep job: train the members that are not trained yet together, then run each
     member's analyses. Module-level so that submitit can send it to another process."""
-    from . import _stages
-
     configs = [from_dict(d) for d in member_configs]
     dirs = [Path(d) for d in run_dirs]
     todo = [i for i, (c, d) in enumerate(zip(configs, dirs)) if not stage_done(c, d, "train")]
@@ -59,11 +63,11 @@ def run_setting(member_configs: list[dict], run_dirs: list[str],
 class _InlineJob:
     """A job run in this process when its result is asked for (no submitit needed)."""
 
-    def __init__(self, fn, args):
+    def __init__(self, fn: Callable, args: tuple):
         self._fn, self._args, self._done, self._result, self._error = fn, args, False, None, None
         self.job_id = "inline"
 
-    def result(self):
+    def result(self) -> Any:
         if not self._done:
             self._done = True
             try:
@@ -74,18 +78,19 @@ class _InlineJob:
             raise self._error
         return self._result
 
-    def cancel(self, check: bool = True):
+    def cancel(self, check: bool = True) -> None:
         self._done, self._error = True, RuntimeError("cancelled")
 
 
 class InlineExecutor:
     """Runs sweep jobs one after another in this process (used without submitit)."""
 
-    def submit(self, fn, *args):
+    def submit(self, fn: Callable, *args: Any) -> _InlineJob:
+        """A job that runs `fn(*args)` when its `result()` is asked for."""
         return _InlineJob(fn, args)
 
 
-def executor_parameters(cluster: ClusterConfig) -> dict:
+def executor_parameters(cluster: ClusterConfig) -> dict[str, Any]:
     """The `[cluster]` table as submitit `AutoExecutor.update_parameters` keywords."""
     params: dict = {"timeout_min": cluster.time, "name": "neurodyn"}
     if cluster.gpus:
@@ -104,13 +109,13 @@ def executor_parameters(cluster: ClusterConfig) -> dict:
     return params
 
 
-def make_executor(cluster: ClusterConfig, folder: str | Path):
+def make_executor(cluster: ClusterConfig, folder: str | os.PathLike) -> Any:
     """A submitit executor for `[cluster]` (or an `InlineExecutor`)."""
     kind = cluster.resolved_executor()
     if kind == "inline":
         return InlineExecutor()
     try:
-        import submitit
+        import submitit  # an optional dependency (neurodyn[cluster])
     except ImportError:
         if kind == "slurm" or cluster.executor != "auto":
             raise ConfigError(f"cluster.executor: {kind!r} needs submitit, which is not "
@@ -123,20 +128,20 @@ def make_executor(cluster: ClusterConfig, folder: str | Path):
     return executor
 
 
-@dataclasses.dataclass
-class SweepResult:
-    """What `sweep` did: the folder, the table (one dict per setting and seed), the settings
-    it submitted, those already complete, and the error of each failed setting."""
+class SweepResult(NamedTuple):
+    """What `sweep` did: the folder, the table (the rows of results.csv, one dict per setting
+    and seed), the settings it submitted, those already complete, and the error of each failed
+    setting (as in failures.json)."""
 
     sweep_dir: Path
-    table: list[dict]
+    table: list[dict[str, Any]]
     submitted: list[str]
     skipped: list[str]
     failed: dict[str, str]
 
 
-def sweep(config: Config | str | Path, *, executor=None, progress: bool = False,
-          on_submit=None) -> SweepResult:
+def sweep(config: Config | str | os.PathLike, *, executor: Any = None, progress: bool = False,
+          on_submit: Callable[[list], None] | None = None) -> SweepResult:
     """Run every setting of `config.sweep` that is not complete yet, then collect the table.
 
     `executor`: anything with `submit(fn, *args) -> job` (`job.result()`), default from
@@ -145,8 +150,6 @@ def sweep(config: Config | str | Path, *, executor=None, progress: bool = False,
     `failures.json`; the other settings' results are kept, and a rerun submits only what is
     missing.
     """
-    from .._validate import ArgumentTypeError, check_bool
-
     progress = check_bool(progress, "progress")
     if executor is not None and not callable(getattr(executor, "submit", None)):
         raise ArgumentTypeError(f"executor must have a submit(fn, *args) method (a submitit "
@@ -168,7 +171,7 @@ def sweep(config: Config | str | Path, *, executor=None, progress: bool = False,
         if executor is None:
             executor = make_executor(config.cluster, sweep_dir / "_jobs")
         batch = getattr(executor, "batch", None)
-        ctx = batch() if batch is not None else _nullcontext()
+        ctx = batch() if batch is not None else contextlib.nullcontext()
         with ctx:
             for s in pending:
                 args = ([m.to_dict() for m in s.members],
@@ -187,14 +190,6 @@ def sweep(config: Config | str | Path, *, executor=None, progress: bool = False,
     table = collect(config, settings, failed)
     return SweepResult(sweep_dir, table, [s.id for s in pending], [s.id for s in skipped],
                        failed)
-
-
-class _nullcontext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _get(d, *path):
@@ -216,7 +211,7 @@ METRIC_COLUMNS = {
 
 
 def collect(config: Config, settings: list[Setting] | None = None,
-            failed: dict | None = None) -> list[dict]:
+            failed: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """One row per (setting, seed) from the run folders; writes `results.csv` and the summary
     figures. Rows of incomplete runs have status "failed" (their job raised) or "missing"."""
     settings = expand(config) if settings is None else settings
@@ -253,33 +248,18 @@ def collect(config: Config, settings: list[Setting] | None = None,
     return rows
 
 
-def read_table(path: str | Path) -> list[dict]:
+def read_table(path: str | os.PathLike) -> list[dict[str, str]]:
     """`results.csv` back as a list of dicts (strings, as written)."""
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
 
 
-def plot_sweep(rows: list[dict], x: str, y: str = "accuracy", *, group: list[str] = (),
-               ax=None):
-    """Mean ± s.d. over seeds of column `y` against grid key `x`, one line per value of the
-    other grid keys `group` (e.g. accuracy against rank per task). Returns the Axes."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4.5, 3.2), layout="constrained")
-    ok = [r for r in rows if r.get("status") == "ok" and r.get(y) is not None]
-    labels = sorted({" ".join(f"{g}={r[g]}" for g in group) for r in ok})
-    for label in labels:
-        sel = [r for r in ok if " ".join(f"{g}={r[g]}" for g in group) == label]
-        xs = sorted({r[x] for r in sel})
-        mean = [np.mean([float(r[y]) for r in sel if r[x] == v]) for v in xs]
-        sd = [np.std([float(r[y]) for r in sel if r[x] == v]) for v in xs]
-        ax.errorbar(xs, mean, yerr=sd, fmt="o-", capsize=2, label=label or None)
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    if any(labels):
-        ax.legend(frameon=False, fontsize="small")
-    return ax
+def plot_sweep(rows: Sequence[Mapping], x: str, y: str = "accuracy", *,
+               group: Sequence[str] = (), ax: Axes | None = None) -> Axes:
+    """Deprecated: `neurodyn.plot.plot_sweep` (plots live in `neurodyn.plot`)."""
+    warnings.warn("neurodyn.experiment.plot_sweep is deprecated; use neurodyn.plot.plot_sweep",
+                  DeprecationWarning, stacklevel=2)
+    return plot.plot_sweep(rows, x, y, group=group, ax=ax)
 
 
 def _summary_figures(config: Config, rows: list[dict], sweep_dir: Path) -> None:
@@ -293,7 +273,7 @@ def _summary_figures(config: Config, rows: list[dict], sweep_dir: Path) -> None:
             x, group = numeric[0], [k for k in keys if k != numeric[0]]
         else:
             x, group = "setting", []
-        ax = plot_sweep(rows, x, metric, group=group)
+        ax = plot.plot_sweep(rows, x, metric, group=group)
         ax.set_title(f"{config.name}: {metric}")
         if x == "setting":
             ax.tick_params(axis="x", labelrotation=30)
