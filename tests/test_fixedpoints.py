@@ -19,32 +19,41 @@ KEY = jax.random.key
 
 
 # --------------------------------------------------------------------------- systems
-class Bistable2D:
-    """dx/dt = x − x³, dy/dt = −y: a saddle at 0 between stable nodes at (±1, 0). A plain
-    Python object (duck typing), with an Euler `step` too."""
+class Bistable2D(nd.AbstractEulerSystem):
+    """dx/dt = x − x³, dy/dt = −y: a saddle at 0 between stable nodes at (±1, 0). A system
+    defined here by subclassing the abstract type (τ = 1, Euler step dt = 0.1)."""
 
-    n_inputs = 0
-    dt = 0.1
+    n_states: int = eqx.field(static=True)
+    n_inputs: int = eqx.field(static=True)
+    tau: float = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    nonlinearity: str = eqx.field(static=True)
 
-    def vector_field(self, x, u=None):
+    def __init__(self):
+        self.n_states, self.n_inputs, self.tau, self.dt = 2, 0, 1.0, 0.1
+        self.nonlinearity = "identity"
+
+    def drive(self, x, u):
         return jnp.stack([x[0] - x[0] ** 3, -x[1]])
 
-    def step(self, x, u=None):
-        return x + self.dt * self.vector_field(x, u)
 
-
-class Flip(eqx.Module):
+class Flip(nd.AbstractDynamicalSystem):
     """F(x) = −w tanh(x) per coordinate, w = 2: the origin is the only fixed point (unstable);
     F∘F adds 2-cycles ±a, a = 2 tanh(a), stable where every coordinate is ±a."""
 
+    n_states: int = eqx.field(static=True, default=2)
+    n_inputs: int = eqx.field(static=True, default=0)
     w: float = 2.0
 
     def step(self, x, u=None):
         return -self.w * jnp.tanh(x)
 
 
-class Drift(eqx.Module):
+class Drift(nd.AbstractDynamicalSystem):
     """F(x) = x + 1 + 0·√x: no fixed point; non-finite for x < 0."""
+
+    n_states: int = eqx.field(static=True, default=1)
+    n_inputs: int = eqx.field(static=True, default=0)
 
     def step(self, x, u=None):
         return x + 1.0 + 0.0 * jnp.sqrt(x)
@@ -105,10 +114,10 @@ def test_linear_rnn_unique_fixed_point_and_spectrum(linear_net):
                                atol=1e-5)
     mu = np.linalg.eigvals(J)
     lam = 1 + net.alpha * (mu - 1)  # eigenvalues of the Euler map
-    np.testing.assert_allclose(np.sort_complex(np.asarray(fps.eigvals[0], np.complex128)),
+    np.testing.assert_allclose(np.sort_complex(np.asarray(fps.eigenvalues[0], np.complex128)),
                                np.sort_complex(lam), atol=1e-5)
     # |λ| descending, the least stable mode first
-    assert np.all(np.diff(np.abs(np.asarray(fps.eigvals[0]))) <= 1e-6)
+    assert np.all(np.diff(np.abs(np.asarray(fps.eigenvalues[0]))) <= 1e-6)
     np.testing.assert_allclose(fps.input_jacobians[0], net.alpha * W.T, atol=1e-6)
 
     lin = fp.linearize(net, fps.xstar[0], u)
@@ -140,7 +149,7 @@ def test_rank_one_overlap_above_one(rank_one, rank_one_fps):
     assert all(bool(fps.stable[i]) for i in others)
     np.testing.assert_allclose(fps.xstar[others[0]], -fps.xstar[others[1]], atol=1e-4)
     # the origin's unstable eigenvalue is 1 + α(nᵀm/N − 1) (φ'(0) = 1)
-    np.testing.assert_allclose(fps.eigvals[origin, 0].real, 1 + net.alpha * (overlap - 1),
+    np.testing.assert_allclose(fps.eigenvalues[origin, 0].real, 1 + net.alpha * (overlap - 1),
                                rtol=1e-5)
     # the stable points are x* = m κ*, κ* = nᵀ tanh(m κ*)/N
     m, n = np.asarray(net.m[:, 0], np.float64), np.asarray(net.n[:, 0], np.float64)
@@ -170,7 +179,8 @@ def test_latent_search_agrees_with_full_search(rank_one, rank_one_fps, rank_one_
     order_f = np.argsort(np.asarray(full.xstar @ rank_one.m[:, 0]))
     np.testing.assert_allclose(lat.xstar[order_l], full.xstar[order_f], atol=1e-4)
     np.testing.assert_array_equal(lat.n_unstable[order_l], full.n_unstable[order_f])
-    np.testing.assert_allclose(lat.eigvals[order_l, :2], full.eigvals[order_f, :2], atol=1e-5)
+    np.testing.assert_allclose(lat.eigenvalues[order_l, :2], full.eigenvalues[order_f, :2],
+                               atol=1e-5)
     assert np.all(np.asarray(lat.q) < 1e-12)
     # Starts off the latent span (here half of them random) project onto it with a much
     # smaller spread than they have in the network's space; the outlier rule must use the
@@ -197,11 +207,12 @@ def test_two_dimensional_saddle_and_nodes_and_flow():
     order = np.argsort(np.asarray(fps.xstar[:, 0]))
     np.testing.assert_allclose(fps.xstar[order], [[-1, 0], [0, 0], [1, 0]], atol=1e-6)
     np.testing.assert_array_equal(fps.n_unstable[order], [0, 1, 0])
-    np.testing.assert_allclose(fps.eigvals[order].real, [[-1, -2], [1, -1], [-1, -2]],
+    np.testing.assert_allclose(fps.eigenvalues[order].real, [[-1, -2], [1, -1], [-1, -2]],
                                atol=1e-5)
     # left eigenvectors are dual to the right ones
     for p in range(3):
-        np.testing.assert_allclose(fps.left_eigvecs[p].T @ fps.eigvecs[p], np.eye(2), atol=1e-5)
+        np.testing.assert_allclose(fps.left_eigenvectors[p].T @ fps.eigenvectors[p], np.eye(2),
+                                   atol=1e-5)
     flow = fp.flow_2d(system, (-2, 2), (-1.5, 1.5), resolution=15)
     assert flow.dx.shape == (15, 15)
     np.testing.assert_allclose(flow.dx, flow.x - flow.x**3, atol=1e-5)
@@ -236,8 +247,8 @@ def test_period_two_orbits():
     assert orbit.shape == (4, 2, 2)
     np.testing.assert_allclose(orbit[:, 1], -orbit[:, 0], atol=1e-5)  # a ↦ −a ↦ a
     # discrete time constants of the period-2 map use k·dt
-    lam = np.abs(np.asarray(two.eigvals[stable]))
-    np.testing.assert_allclose(two[stable].time_constants(), -2.0 / np.log(lam), rtol=1e-5)
+    lam = np.abs(np.asarray(two.eigenvalues[stable]))
+    np.testing.assert_allclose(two[stable].time_constants, -2.0 / np.log(lam), rtol=1e-5)
 
 
 def test_line_attractor_summary_per_context(linear_net):
@@ -274,7 +285,7 @@ def test_line_attractor_summary_per_context(linear_net):
         sv = np.linalg.svd(xc - xc.mean(0), compute_uv=False)
         np.testing.assert_allclose(summary.explained[c], sv[0] ** 2 / np.sum(sv**2))
         assert summary.explained[c] > 0.999
-    np.testing.assert_allclose(summary.slow_eigval.real, 1.0, atol=1e-4)
+    np.testing.assert_allclose(summary.slow_eigenvalue.real, 1.0, atol=1e-4)
     assert np.all(np.abs(summary.right @ v) > 0.999)
     assert np.all(summary.alignment > 0.99)
     np.testing.assert_allclose(np.abs(summary.left @ v), 1.0, atol=1e-3)  # J symmetric
@@ -434,16 +445,17 @@ def test_indexing_concatenation_and_save_load(tmp_path, rank_one_fps):
         fps[3]
     with pytest.raises(ValueError, match="mask"):
         fps[np.array([True, False])]
-    bare = dataclasses.replace(fps, jacobians=None, input_jacobians=None, eigvals=None,
-                               eigvecs=None, left_eigvecs=None, stable=None, n_unstable=None)
+    bare = dataclasses.replace(fps, jacobians=None, input_jacobians=None, eigenvalues=None,
+                               eigenvectors=None, left_eigenvectors=None, stable=None,
+                               n_unstable=None)
     with pytest.raises(ValueError, match="different"):
         fp.concatenate([fps, bare])
 
     path = nd.save(tmp_path / "fps.eqx", fps, metadata={"model": "rank one"})
     back = nd.load(path)
     assert isinstance(back, fp.FixedPoints) and back.report == fps.report
-    for name in ("xstar", "q", "eigvals", "eigvecs", "left_eigvecs", "stable", "n_unstable",
-                 "jacobians", "input_jacobians", "condition_id", "status"):
+    for name in ("xstar", "q", "eigenvalues", "eigenvectors", "left_eigenvectors", "stable",
+                 "n_unstable", "jacobians", "input_jacobians", "condition_id", "status"):
         np.testing.assert_array_equal(getattr(back, name), getattr(fps, name))
     assert back.dynamics == fps.dynamics and back.dt == fps.dt
     back_bare = nd.load(nd.save(tmp_path / "bare.eqx", bare))

@@ -62,7 +62,7 @@ def test_one_line_attractor_per_context():
         slowest = np.abs(np.linalg.eigvals(jac)).max(axis=1)
         assert np.all(np.abs(slowest - 1) < 0.1)
         block = summary.condition_id == c
-        np.testing.assert_allclose(np.sort(np.abs(summary.slow_eigval[block])),
+        np.testing.assert_allclose(np.sort(np.abs(summary.slow_eigenvalue[block])),
                                    np.sort(slowest), atol=1e-4)
         # ... and it points along the line
         assert np.median(summary.alignment[block]) > 0.9

@@ -47,9 +47,9 @@ def test_structured_decomposition_matches_dense_eig(net, dynamics, period):
         jac = np.asarray(slow.jacobians[p], np.float64)
         lam_ref, right_ref = np.linalg.eig(jac)
         left_ref = np.linalg.inv(right_ref).T
-        lam = np.asarray(fast.eigvals[p], np.complex128)
-        right = np.asarray(fast.eigvecs[p], np.complex128)
-        left = np.asarray(fast.left_eigvecs[p], np.complex128)
+        lam = np.asarray(fast.eigenvalues[p], np.complex128)
+        right = np.asarray(fast.eigenvectors[p], np.complex128)
+        left = np.asarray(fast.left_eigenvectors[p], np.complex128)
         scale = np.abs(lam_ref).max()
         np.testing.assert_allclose(np.sort(lam), np.sort(lam_ref), atol=1e-5 * scale)
         # N − R eigenvalues exactly at the bulk value, the rest from the R × R matrix
@@ -94,6 +94,6 @@ def test_low_rank_flag(net):
     with pytest.raises(ValueError, match="low_rank"):
         fp.decompose(net, fps, low_rank="yes")
     full = fp.decompose(net.to_full_rank(), fps)  # the dense path, same answer
-    np.testing.assert_allclose(np.sort(np.asarray(full.eigvals, complex), axis=-1),
-                               np.sort(np.asarray(fp.decompose(net, fps).eigvals, complex),
+    np.testing.assert_allclose(np.sort(np.asarray(full.eigenvalues, complex), axis=-1),
+                               np.sort(np.asarray(fp.decompose(net, fps).eigenvalues, complex),
                                        axis=-1), atol=1e-5)

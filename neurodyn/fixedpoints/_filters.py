@@ -22,11 +22,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._typing import ArrayLike, Float, Int
 from .._validate import ArgumentTypeError, check_array, check_number
 from ._result import FixedPoints, Report
 
 
-def q_limits(x, tol_q: float, rtol: float) -> np.ndarray:
+def q_limits(x: Float[ArrayLike, "points states"], tol_q: float, rtol: float
+             ) -> np.ndarray:
     """`[P]` the convergence limit of q at each point: max(tol_q, ½ rtol² ‖x‖²) (see `find`)."""
     x = np.asarray(x, np.float64)
     return np.maximum(tol_q, 0.5 * rtol**2 * np.sum(x * x, axis=-1))
@@ -57,7 +59,9 @@ def _unique_sorted(xs, cs, valid, tol):
     return keep
 
 
-def unique_mask(x, q, condition_id, tol) -> np.ndarray:
+def unique_mask(x: Float[ArrayLike, "points states"], q: Float[ArrayLike, " points"],
+                condition_id: Int[ArrayLike, " points"], tol: float | Float[ArrayLike, ""]
+                ) -> np.ndarray:
     """Boolean `[P]` mask of the points kept by the greedy de-duplication (lowest q first)."""
     x, q, cid = np.asarray(x), np.asarray(q), np.asarray(condition_id)
     n = x.shape[0]
@@ -74,7 +78,8 @@ def unique_mask(x, q, condition_id, tol) -> np.ndarray:
     return keep
 
 
-def outlier_mask(xstar, reference, scale):
+def outlier_mask(xstar: Float[ArrayLike, "points states"],
+                 reference: Float[ArrayLike, "starts states"], scale: float) -> np.ndarray:
     """True for points within `scale` × (mean distance of `reference` to its centroid) of that
     centroid."""
     ref = np.asarray(reference, np.float64)
@@ -92,7 +97,7 @@ def filter_points(
     max_q: float | None = None,
     tol_unique: float | None = 1e-3,
     outlier_distance: float | None = 10.0,
-    reference_states=None,
+    reference_states: Float[ArrayLike, "starts states"] | None = None,
 ) -> FixedPoints:
     """Apply the filters to `fps` and record in `fps.report` how many points each removed.
 
@@ -120,8 +125,10 @@ def filter_points(
                          outlier_distance=outlier_distance, reference_states=reference_states)
 
 
-def apply_filters(fps: FixedPoints, *, q_limit, tol_unique, outlier_distance,
-                  reference_states=None) -> FixedPoints:
+def apply_filters(fps: FixedPoints, *, q_limit: float | Float[ArrayLike, " points"] | None,
+                  tol_unique: float | None, outlier_distance: float | None,
+                  reference_states: Float[ArrayLike, "starts states"] | None = None
+                  ) -> FixedPoints:
     """`filter_points` on checked settings; `q_limit` is None, one number or one per point."""
     if reference_states is None:
         reference_states = fps.initial_states

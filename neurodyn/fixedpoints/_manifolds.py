@@ -3,6 +3,7 @@ approximate line (or ring) attractors."""
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import equinox as eqx
@@ -10,15 +11,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._dynamics import AbstractDynamicalSystem
+from .._typing import Array, Float
 from .._validate import ArgumentTypeError, check_int, check_number
 from ._result import FixedPoints
 from ._system import check_system, flow
 
 
+def _deprecated(cls: str, old: str, new: str) -> None:
+    warnings.warn(f"{cls}.{old} is deprecated: use {cls}.{new}", DeprecationWarning,
+                  stacklevel=3)
+
+
 def _check_fps(fps, need_eig: bool = False) -> FixedPoints:
     if not isinstance(fps, FixedPoints):
         raise ArgumentTypeError(f"fps must be FixedPoints, got {type(fps).__name__}")
-    if need_eig and fps.eigvals is None:
+    if need_eig and fps.eigenvalues is None:
         raise ValueError(
             "fps have no eigen-decomposition: run find(..., jacobians=True) or "
             "fixedpoints.decompose(system, fps)"
@@ -47,7 +55,8 @@ def _simulate(system, x0, u, n_steps: int, dynamics: str, dt):
     return jax.vmap(run)(x0, u)
 
 
-def orbits(system, fps: FixedPoints) -> jax.Array:
+def orbits(system: AbstractDynamicalSystem, fps: FixedPoints
+           ) -> Float[Array, "points period states"]:
     """`[P, period, N]`: x*, F(x*), …, F^{k−1}(x*) for each period-k point."""
     fps = _check_fps(fps)
     check_system(system, "discrete")
@@ -61,7 +70,7 @@ class UnstableManifolds(NamedTuple):
     Attributes:
         saddle: `[S]` index into the `FixedPoints` of the saddle each row starts from.
         mode: `[S]` which unstable mode (0 = least stable).
-        eigval: `[S]` that mode's eigenvalue.
+        eigenvalue: `[S]` that mode's eigenvalue (`eigval`: its deprecated name).
         trajectories: `[S, 2, T + 1, N]` from x* + ε·v (branch 0) and x* − ε·v (branch 1).
         ends: `[S, 2]` index of the stable point each branch ends at (−1: none within
             `tol`), among the points of the same condition.
@@ -70,14 +79,20 @@ class UnstableManifolds(NamedTuple):
 
     saddle: np.ndarray
     mode: np.ndarray
-    eigval: np.ndarray
+    eigenvalue: np.ndarray
     trajectories: jax.Array
     ends: np.ndarray
     end_distance: np.ndarray
 
+    @property
+    def eigval(self) -> np.ndarray:
+        """Deprecated: `eigenvalue`."""
+        _deprecated("UnstableManifolds", "eigval", "eigenvalue")
+        return self.eigenvalue
+
 
 def unstable_manifolds(
-    system,
+    system: AbstractDynamicalSystem,
     fps: FixedPoints,
     *,
     n_steps: int = 500,
@@ -113,7 +128,7 @@ def unstable_manifolds(
         )
     saddle = np.array([r[0] for r in rows])
     mode = np.array([r[1] for r in rows])
-    vec = np.real(np.asarray(fps.eigvecs)[saddle, :, mode])
+    vec = np.real(np.asarray(fps.eigenvectors)[saddle, :, mode])
     vec /= np.linalg.norm(vec, axis=-1, keepdims=True)
     xstar = np.asarray(fps.xstar)[saddle]
     starts = np.stack([xstar + eps * vec, xstar - eps * vec], axis=1).reshape(-1, n)
@@ -137,7 +152,7 @@ def unstable_manifolds(
         j = np.argmin(d, axis=1)
         dist[r] = d[np.arange(2), j]
         ends[r] = np.where(dist[r] <= tol, cands[j], -1)
-    eigval = np.asarray(fps.eigvals)[saddle, mode]
+    eigval = np.asarray(fps.eigenvalues)[saddle, mode]
     return UnstableManifolds(saddle, mode, eigval, traj, ends, dist)
 
 
@@ -150,8 +165,8 @@ class LineAttractor(NamedTuple):
         condition_id: `[M]`.
         position: `[M]` coordinate along the manifold: projection on the first principal
             axis of that condition's points.
-        slow_eigval: `[M]` the eigenvalue closest to the stability boundary (|λ| = 1 or
-            Re λ = 0).
+        slow_eigenvalue: `[M]` the eigenvalue closest to the stability boundary (|λ| = 1 or
+            Re λ = 0) (`slow_eigval`: its deprecated name).
         time_constant: `[M]` its time constant (ms, or steps without `dt`).
         next_time_constant: `[M]` the time constant of the next-slowest mode (the gap).
         right: `[M, N]` its right eigenvector (real part, unit norm, signed to point along
@@ -167,7 +182,7 @@ class LineAttractor(NamedTuple):
     index: np.ndarray
     condition_id: np.ndarray
     position: np.ndarray
-    slow_eigval: np.ndarray
+    slow_eigenvalue: np.ndarray
     time_constant: np.ndarray
     next_time_constant: np.ndarray
     right: np.ndarray
@@ -175,6 +190,12 @@ class LineAttractor(NamedTuple):
     alignment: np.ndarray
     direction: np.ndarray
     explained: np.ndarray
+
+    @property
+    def slow_eigval(self) -> np.ndarray:
+        """Deprecated: `slow_eigenvalue`."""
+        _deprecated("LineAttractor", "slow_eigval", "slow_eigenvalue")
+        return self.slow_eigenvalue
 
 
 def line_attractor(fps: FixedPoints) -> LineAttractor:
@@ -186,10 +207,10 @@ def line_attractor(fps: FixedPoints) -> LineAttractor:
     if fps.n_points == 0:
         raise ValueError("line_attractor needs at least one point")
     x = np.asarray(fps.xstar, np.float64)
-    lam = np.asarray(fps.eigvals)
-    right_all, left_all = np.asarray(fps.eigvecs), np.asarray(fps.left_eigvecs)
-    boundary = np.abs(np.asarray(fps.distance_to_boundary(), np.float64))
-    tau = np.asarray(fps.time_constants(), np.float64)
+    lam = np.asarray(fps.eigenvalues)
+    right_all, left_all = np.asarray(fps.eigenvectors), np.asarray(fps.left_eigenvectors)
+    boundary = np.abs(np.asarray(fps.distance_to_boundary, np.float64))
+    tau = np.asarray(fps.time_constants, np.float64)
     cond = np.asarray(fps.condition_id)
     out = {k: [] for k in LineAttractor._fields}
     directions, explained = [], []
@@ -226,7 +247,7 @@ def line_attractor(fps: FixedPoints) -> LineAttractor:
             out["index"].append(p)
             out["condition_id"].append(c)
             out["position"].append(pos[j])
-            out["slow_eigval"].append(lam[p, i])
+            out["slow_eigenvalue"].append(lam[p, i])
             out["time_constant"].append(tau[p, i])
             out["next_time_constant"].append(tau[p, i2])
             out["right"].append(v)

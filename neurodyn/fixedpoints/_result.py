@@ -1,105 +1,60 @@
-"""`FixedPoints`: the result of a fixed-point search, and the report of how it was found."""
+"""`FixedPoints`: the result of a fixed-point search, and `Status`, the outcome of each point."""
 
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Complex, Float, Int
+from numpy.typing import DTypeLike
 
-# Per-point outcome of the optimisation (`FixedPoints.status`).
-CONVERGED = 0  # q < tol_q
-STALLED = 1  # q stopped decreasing above tol_q: a slow point (local minimum of q) or a failure
-MAX_STEPS = 2  # the step budget ran out first
-NON_FINITE = 3  # q or the state became NaN/Inf; the last finite state is kept
+from .._typing import PointInputs, Points
+from ._report import Report
+
+
+class Status(eqx.Enumeration):
+    """Per-point outcome of the optimisation (`FixedPoints.result`). The items' codes, in this
+    order, are the integers that `FixedPoints.status` stores: `CONVERGED`, `STALLED`,
+    `MAX_STEPS`, `NON_FINITE`."""
+
+    converged = "q < max(tol_q, ½ rtol² ‖x‖²)"
+    stalled = ("q stopped decreasing above the tolerance: a slow point (local minimum of q) "
+               "or a failure")
+    max_steps = "the step budget ran out first"
+    non_finite = "q or the state became NaN/Inf; the last finite state is kept"
+
+
+# The integer codes of `Status`'s items (what the optimiser writes into `FixedPoints.status`).
+CONVERGED, STALLED, MAX_STEPS, NON_FINITE = range(4)
 STATUS_NAMES = ("converged", "stalled", "max_steps", "non_finite")
 
 DYNAMICS = ("discrete", "continuous")
 
-
-@dataclasses.dataclass(frozen=True)
-class Report:
-    """How a set of fixed points was found and filtered (hashable, saved with the points).
-
-    Attributes:
-        n_starts: number of starting points.
-        outcome: `(status name, count)` for every start after optimisation and Newton
-            polishing (converged / stalled / max_steps / non_finite).
-        removed: `(rule, count)` for every filter that ran, in order.
-        n_kept: number of points returned.
-        tol_q: the convergence tolerance on q.
-        rtol: the relative tolerance on ‖r‖ (the rounding floor: a point converged when
-            q < max(tol_q, ½ rtol² ‖x‖²); 0 for reports written before it existed).
-    """
-
-    n_starts: int
-    outcome: tuple[tuple[str, int], ...]
-    removed: tuple[tuple[str, int], ...] = ()
-    n_kept: int = 0
-    tol_q: float = 0.0
-    rtol: float = 0.0
-
-    def counts(self) -> dict[str, int]:
-        """`{status: count}` of the optimisation outcome."""
-        return dict(self.outcome)
-
-    def removed_by(self) -> dict[str, int]:
-        """`{filter rule: number of points it removed}`."""
-        return dict(self.removed)
-
-    def to_dict(self) -> dict:
-        return dict(
-            n_starts=self.n_starts,
-            outcome=[list(x) for x in self.outcome],
-            removed=[list(x) for x in self.removed],
-            n_kept=self.n_kept,
-            tol_q=self.tol_q,
-            rtol=self.rtol,
-        )
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Report:
-        return cls(
-            n_starts=int(d["n_starts"]),
-            outcome=tuple((str(k), int(v)) for k, v in d["outcome"]),
-            removed=tuple((str(k), int(v)) for k, v in d["removed"]),
-            n_kept=int(d["n_kept"]),
-            tol_q=float(d["tol_q"]),
-            rtol=float(d.get("rtol", 0.0)),
-        )
-
-    def __str__(self) -> str:
-        outcome = ", ".join(f"{v} {k}" for k, v in self.outcome)
-        removed = ", ".join(f"{k}: {v}" for k, v in self.removed) or "none ran"
-        return (
-            f"{self.n_starts} starts → {outcome} (tol_q={self.tol_q:g}, rtol={self.rtol:.3g}); "
-            f"removed by filters: {removed}; kept {self.n_kept}"
-        )
-
-    def merge(self, other: Report) -> Report:
-        """The report of two searches taken together (counts added)."""
-
-        def add(a, b):
-            out = dict(a)
-            for k, v in b:
-                out[k] = out.get(k, 0) + v
-            return tuple(out.items())
-
-        return Report(
-            self.n_starts + other.n_starts,
-            add(self.outcome, other.outcome),
-            add(self.removed, other.removed),
-            self.n_kept + other.n_kept,
-            max(self.tol_q, other.tol_q),
-            max(self.rtol, other.rtol),
-        )
+# Old field names, read and written through one deprecated alias each.
+_RENAMED = {"eigvals": "eigenvalues", "eigvecs": "eigenvectors",
+            "left_eigvecs": "left_eigenvectors"}
 
 
-def complex_dtype(dtype) -> np.dtype:
+def _status_item(code: Int[Array, ""]) -> Status:
+    item = Status.converged
+    for name, value in zip(STATUS_NAMES[1:], (STALLED, MAX_STEPS, NON_FINITE)):
+        item = Status.where(code == value, getattr(Status, name), item)
+    return item
+
+
+def _deprecated(old: str) -> None:
+    warnings.warn(f"FixedPoints.{old} is deprecated: use FixedPoints.{_RENAMED[old]}",
+                  DeprecationWarning, stacklevel=3)
+
+
+def complex_dtype(dtype: DTypeLike) -> np.dtype:
+    """The complex dtype that holds eigenvalues of a real `dtype` matrix."""
     return np.result_type(dtype, np.complex64)
 
 
@@ -118,7 +73,8 @@ class FixedPoints(eqx.Module):
         xstar: `[P, N]` the points.
         inputs: `[P, I]` the constant input each point was found at (I = 0: no input given).
         q: `[P]` the value of q at `xstar`.
-        status: `[P]` 0 converged (q < tol_q), 1 stalled, 2 max_steps, 3 non_finite.
+        status: `[P]` the code of each point's `Status`: 0 converged (q < tol_q), 1 stalled,
+            2 max_steps, 3 non_finite (`result` gives them as the `Status` enumeration).
         initial_states: `[P, N]` where each search started.
         n_iters: `[P]` optimiser steps taken.
         min_period: `[P]` the smallest d dividing `period` with Fᵈ(x*) ≈ x* (1 for period 1).
@@ -126,10 +82,15 @@ class FixedPoints(eqx.Module):
             among the distinct inputs).
         jacobians: `[P, N, N]` ∂Fᵏ/∂x or ∂f/∂x at x* (None if not computed).
         input_jacobians: `[P, N, I]` ∂Fᵏ/∂u or ∂f/∂u (for period k: the input held for k steps).
-        eigvals: `[P, N]` eigenvalues, least stable first (largest |λ| or largest Re λ).
-        eigvecs: `[P, N, N]` right eigenvectors, `eigvecs[p, :, i]` for `eigvals[p, i]`, unit norm.
-        left_eigvecs: `[P, N, N]` left eigenvectors w_i with w_iᵀ J = λ_i w_iᵀ (no complex
-            conjugate), `left_eigvecs[p, :, i]`, normalised so that w_iᵀ v_j = δ_ij.
+        eigenvalues: `[P, N]` eigenvalues, least stable first (largest |λ| or largest Re λ).
+        eigenvectors: `[P, N, N]` right eigenvectors, `eigenvectors[p, :, i]` for
+            `eigenvalues[p, i]`, unit norm.
+        left_eigenvectors: `[P, N, N]` left eigenvectors w_i with w_iᵀ J = λ_i w_iᵀ (no
+            complex conjugate), `left_eigenvectors[p, :, i]`, normalised so that
+            w_iᵀ v_j = δ_ij.
+        (`eigvals`, `eigvecs` and `left_eigvecs`, the names before 0.2, still work, as
+        constructor keywords and attributes, with a DeprecationWarning; files saved with them
+        load unchanged: a checkpoint stores the leaves in field order, not their names.)
         stable: `[P]` every eigenvalue inside the unit circle (discrete) or left half-plane
             (continuous).
         n_unstable: `[P]` number of unstable modes (the saddle index).
@@ -139,25 +100,79 @@ class FixedPoints(eqx.Module):
         report: how the points were found and filtered (`Report`), or None.
     """
 
-    xstar: Float[Array, "points states"]
-    inputs: Float[Array, "points inputs"]
+    xstar: Points
+    inputs: PointInputs
     q: Float[Array, " points"]
     status: Int[Array, " points"]
-    initial_states: Float[Array, "points states"]
+    initial_states: Points
     n_iters: Int[Array, " points"]
     min_period: Int[Array, " points"]
     condition_id: Int[Array, " points"]
     jacobians: Float[Array, "points states states"] | None = None
     input_jacobians: Float[Array, "points states inputs"] | None = None
-    eigvals: Complex[Array, "points states"] | None = None
-    eigvecs: Complex[Array, "points states states"] | None = None
-    left_eigvecs: Complex[Array, "points states states"] | None = None
+    eigenvalues: Complex[Array, "points states"] | None = None
+    eigenvectors: Complex[Array, "points states states"] | None = None
+    left_eigenvectors: Complex[Array, "points states states"] | None = None
     stable: Bool[Array, " points"] | None = None
     n_unstable: Int[Array, " points"] | None = None
     dynamics: str = eqx.field(static=True, default="discrete")
     period: int = eqx.field(static=True, default=1)
     dt: float = eqx.field(static=True, default=1.0)
     report: Report | None = eqx.field(static=True, default=None)
+
+    def __init__(
+        self,
+        xstar: Points,
+        inputs: PointInputs,
+        q: Float[Array, " points"],
+        status: Int[Array, " points"],
+        initial_states: Points,
+        n_iters: Int[Array, " points"],
+        min_period: Int[Array, " points"],
+        condition_id: Int[Array, " points"],
+        jacobians: Float[Array, "points states states"] | None = None,
+        input_jacobians: Float[Array, "points states inputs"] | None = None,
+        eigenvalues: Complex[Array, "points states"] | None = None,
+        eigenvectors: Complex[Array, "points states states"] | None = None,
+        left_eigenvectors: Complex[Array, "points states states"] | None = None,
+        stable: Bool[Array, " points"] | None = None,
+        n_unstable: Int[Array, " points"] | None = None,
+        dynamics: str = "discrete",
+        period: int = 1,
+        dt: float = 1.0,
+        report: Report | None = None,
+        **renamed: Any,
+    ) -> None:
+        # `renamed`: the deprecated keywords `eigvals`, `eigvecs`, `left_eigvecs`. Given, they
+        # win over the new names (so that `dataclasses.replace(fps, eigvals=...)` still works).
+        unknown = sorted(set(renamed) - set(_RENAMED))
+        if unknown:
+            raise TypeError(f"FixedPoints got unexpected keyword arguments {unknown}")
+        new = dict(eigenvalues=eigenvalues, eigenvectors=eigenvectors,
+                   left_eigenvectors=left_eigenvectors)
+        for old, value in renamed.items():
+            warnings.warn(f"FixedPoints({old}=...) is deprecated: use "
+                          f"FixedPoints({_RENAMED[old]}=...)", DeprecationWarning, stacklevel=2)
+            new[_RENAMED[old]] = value
+        self.xstar = xstar
+        self.inputs = inputs
+        self.q = q
+        self.status = status
+        self.initial_states = initial_states
+        self.n_iters = n_iters
+        self.min_period = min_period
+        self.condition_id = condition_id
+        self.jacobians = jacobians
+        self.input_jacobians = input_jacobians
+        self.eigenvalues = new["eigenvalues"]
+        self.eigenvectors = new["eigenvectors"]
+        self.left_eigenvectors = new["left_eigenvectors"]
+        self.stable = stable
+        self.n_unstable = n_unstable
+        self.dynamics = dynamics
+        self.period = period
+        self.dt = dt
+        self.report = report
 
     def __check_init__(self):
         if self.dynamics not in DYNAMICS:
@@ -189,8 +204,29 @@ class FixedPoints(eqx.Module):
         return self.status == CONVERGED
 
     @property
-    def is_saddle(self) -> Bool[Array, " points"]:
-        return self._need("n_unstable") > 0
+    def result(self) -> Status:
+        """`[P]` each point's outcome as a `Status` enumeration item (compare with
+        `fps.result == Status.stalled`; `Status[fps.result]` gives the messages)."""
+        return jax.vmap(_status_item)(jnp.asarray(self.status))
+
+    # ------------------------------------------------- deprecated field names
+    @property
+    def eigvals(self) -> Complex[Array, "points states"] | None:
+        """Deprecated: `eigenvalues`."""
+        _deprecated("eigvals")
+        return self.eigenvalues
+
+    @property
+    def eigvecs(self) -> Complex[Array, "points states states"] | None:
+        """Deprecated: `eigenvectors`."""
+        _deprecated("eigvecs")
+        return self.eigenvectors
+
+    @property
+    def left_eigvecs(self) -> Complex[Array, "points states states"] | None:
+        """Deprecated: `left_eigenvectors`."""
+        _deprecated("left_eigvecs")
+        return self.left_eigenvectors
 
     def _need(self, name):
         value = getattr(self, name)
@@ -202,7 +238,7 @@ class FixedPoints(eqx.Module):
         return value
 
     # -------------------------------------------------------------- selection
-    def __getitem__(self, index) -> FixedPoints:
+    def __getitem__(self, index: int | slice | np.ndarray | Array) -> FixedPoints:
         """Select points (an int, slice, boolean mask or index array); keeps the point axis."""
         if isinstance(index, tuple):
             raise ValueError("FixedPoints takes one index along the point axis")
@@ -219,6 +255,7 @@ class FixedPoints(eqx.Module):
                 )
         return jax.tree_util.tree_map(lambda x: x[index], self)
 
+    @property
     def time_constants(self) -> Float[Array, "points states"]:
         """Time constant of every mode, in ms (or in steps for a system without `dt`).
 
@@ -226,21 +263,22 @@ class FixedPoints(eqx.Module):
         the vector field's time). Negative values are growth time constants of unstable modes;
         a mode exactly on the boundary has τ = ∞.
         """
-        lam = self._need("eigvals")
+        lam = self._need("eigenvalues")
         with np.errstate(divide="ignore"):
             if self.dynamics == "discrete":
                 return -self.period * self.dt / jnp.log(jnp.abs(lam))
             return -1.0 / jnp.real(lam)
 
+    @property
     def distance_to_boundary(self) -> Float[Array, "points states"]:
         """|λ| − 1 (discrete) or Re λ (continuous): < 0 for stable modes."""
-        lam = self._need("eigvals")
+        lam = self._need("eigenvalues")
         if self.dynamics == "discrete":
             return jnp.abs(lam) - 1.0
         return jnp.real(lam)
 
     # ------------------------------------------------------------ save / load
-    def hyperparameters(self) -> dict:
+    def hyperparameters(self) -> dict[str, Any]:
         """Shapes and static settings: enough for `nd.load` to rebuild a like-shaped skeleton."""
         return dict(
             n_points=int(self.n_points),
@@ -268,7 +306,7 @@ class FixedPoints(eqx.Module):
         return "\n".join(lines)
 
 
-def skeleton(hp: dict) -> FixedPoints:
+def skeleton(hp: dict[str, Any]) -> FixedPoints:
     """A `FixedPoints` of zeros with the shapes in `hp` (the `nd.load` builder)."""
     p, n, i = int(hp["n_points"]), int(hp["n_states"]), int(hp["n_inputs"])
     dtype = np.dtype(hp.get("dtype", "float32"))
@@ -278,9 +316,9 @@ def skeleton(hp: dict) -> FixedPoints:
         extra = dict(
             jacobians=jnp.zeros((p, n, n), dtype),
             input_jacobians=jnp.zeros((p, n, i), dtype),
-            eigvals=jnp.zeros((p, n), cdtype),
-            eigvecs=jnp.zeros((p, n, n), cdtype),
-            left_eigvecs=jnp.zeros((p, n, n), cdtype),
+            eigenvalues=jnp.zeros((p, n), cdtype),
+            eigenvectors=jnp.zeros((p, n, n), cdtype),
+            left_eigenvectors=jnp.zeros((p, n, n), cdtype),
             stable=jnp.zeros((p,), bool),
             n_unstable=jnp.zeros((p,), jnp.int32),
         )

@@ -3,35 +3,41 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 
+from .._typing import ArrayLike, Float, Points
 from ..fixedpoints import FixedPoints, Flow2D, Projection, UnstableManifolds, pca
+from ..models import Rollout
 
 
-def _axes(ax, projection=None, size=(4.5, 4)):
+def _axes(ax: Axes | None, projection: str | None = None,
+          size: tuple[float, float] = (4.5, 4)) -> Axes:
     if ax is None:
         fig = plt.figure(figsize=size, layout="constrained")
         ax = fig.add_subplot(projection=projection)
     return ax
 
 
-def _coords(points, proj: Projection):
+def _coords(points: Points, proj: Projection) -> list[np.ndarray]:
     y = proj(points)
     return [y[..., i] for i in range(y.shape[-1])]
 
 
 def plot_fixed_points(
     fps: FixedPoints,
-    trajectories=None,
+    trajectories: Float[ArrayLike, "*batch time states"] | Rollout | None = None,
     *,
     projection: Projection | None = None,
     manifolds: UnstableManifolds | None = None,
-    ax=None,
+    ax: Axes | None = None,
     mode_length: float = 1.0,
     max_trajectories: int = 50,
-    **style,
-):
+    **style: Any,
+) -> Axes:
     """Fixed points in the top principal components of `trajectories` (`[B, T, N]` or a
     `Rollout`), drawn behind in grey: stable points filled, unstable hollow, each unstable mode
     as a line of half-length `mode_length` (state units) through its point; optionally the
@@ -73,7 +79,7 @@ def plot_fixed_points(
                    edgecolors=color, label="unstable", zorder=4, **depth)
     if fps.n_unstable is not None and mode_length > 0:
         n_unst = np.asarray(fps.n_unstable)
-        vecs = np.real(np.asarray(fps.eigvecs))
+        vecs = np.real(np.asarray(fps.eigenvectors))
         for p in np.flatnonzero(n_unst > 0):
             for i in range(n_unst[p]):
                 v = vecs[p, :, i] / (np.linalg.norm(vecs[p, :, i]) or 1.0)
@@ -90,13 +96,14 @@ def plot_fixed_points(
     return ax
 
 
-def plot_eigenvalues(fps: FixedPoints, index=None, ax=None, **style):
+def plot_eigenvalues(fps: FixedPoints, index: int | ArrayLike | None = None,
+                     ax: Axes | None = None, **style: Any) -> Axes:
     """Eigenvalues of the Jacobians at the points `index` (default all) in the complex plane,
     with the unit circle (discrete time) or the imaginary axis (continuous time)."""
-    if not isinstance(fps, FixedPoints) or fps.eigvals is None:
+    if not isinstance(fps, FixedPoints) or fps.eigenvalues is None:
         raise ValueError("plot_eigenvalues needs FixedPoints with eigenvalues (jacobians=True)")
     ax = _axes(ax, size=(4, 4))
-    lam = np.asarray(fps.eigvals)
+    lam = np.asarray(fps.eigenvalues)
     lam = lam if index is None else lam[np.atleast_1d(index)]
     if fps.dynamics == "discrete":
         t = np.linspace(0, 2 * np.pi, 361)
@@ -112,7 +119,8 @@ def plot_eigenvalues(fps: FixedPoints, index=None, ax=None, **style):
     return ax
 
 
-def plot_flow_2d(flow: Flow2D, fps: FixedPoints | None = None, ax=None, **style):
+def plot_flow_2d(flow: Flow2D, fps: FixedPoints | None = None, ax: Axes | None = None,
+                 **style: Any) -> Axes:
     """A 2-D flow field (`fixedpoints.flow_2d`): streamlines coloured by speed, the two
     nullclines (dx = 0 and dy = 0) and the fixed points: stable filled, saddles hollow circles,
     sources (every mode unstable) hollow triangles."""
