@@ -180,7 +180,7 @@ def bench_dpad(args, python):
     hidden = tuple(int(h) for h in args.hidden.split(","))
     y, z, y_test, z_test, ideal = nonlinear_truth(args.dpad_samples, 20_000)
     rows = {"ideal predictor": {"cc": ideal},
-            "PSID nx=n1=2": {"cc": dpad.PSID(2, 2, 10).fit(y, z).score(y_test, z_test)["cc"]}}
+            "PSID nx=n1=2": {"cc": dpad.PSID(2, 2, 10).fit(y, z).score(y_test, z_test).cc}}
     variants = [("neurodyn DPAD linear", dict(nonlinear=None)),
                 ("neurodyn DPAD Cz", dict(nonlinear="Cz", hidden=hidden)),
                 ("neurodyn DPAD Cz, patience 16", dict(nonlinear="Cz", hidden=hidden,
@@ -199,7 +199,7 @@ def bench_dpad(args, python):
         t, model = cold[label]
         epochs = {k: len(v["val_loss"]) for k, v in model.info["history"].items()}
         rows[label] = {"cold": t, "warm": warm, "epochs": epochs,
-                       "cc": model.score(y_test, z_test)["cc"]}
+                       "cc": model.score(y_test, z_test).cc}
     return rows
 
 

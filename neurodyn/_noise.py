@@ -33,7 +33,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.typing import DTypeLike
 
+from ._typing import Key
 from ._validate import ArgumentTypeError, check_int, check_key
 
 NOISE_RNGS = ("fast", "threefry")
@@ -68,7 +70,7 @@ def check_stream_size(n_trials: int, n_neurons: int, name: str) -> None:
         )
 
 
-def stream_key(key) -> jax.Array:
+def stream_key(key: Key) -> jax.Array:
     """The two uint32 words that seed the noise stream of `key` (any JAX key type)."""
     return jax.random.bits(key, (2,), dtype=jnp.uint32)
 
@@ -119,7 +121,8 @@ def _cos_pi(w):
     return 1 - 2 * s * s
 
 
-def step_normal(words, t, n_trials: int, n_neurons: int, dtype=jnp.float32) -> jax.Array:
+def step_normal(words: jax.Array, t: int | jax.Array, n_trials: int, n_neurons: int,
+                dtype: DTypeLike = jnp.float32) -> jax.Array:
     """The standard-normal draws ξ[:, t, :] of shape [n_trials, n_neurons] for time step t."""
     pairs = -(-n_neurons // 2)
     k0, k1 = _step_key(words, t)
@@ -146,7 +149,8 @@ def step_normal(words, t, n_trials: int, n_neurons: int, dtype=jnp.float32) -> j
     return z[:, :n_neurons].astype(dtype)
 
 
-def fast_normal(key, shape, dtype=jnp.float32) -> jax.Array:
+def fast_normal(key: Key, shape: tuple[int, ...], dtype: DTypeLike = jnp.float32
+                ) -> jax.Array:
     """The draws ξ that `simulate(..., key=key)` uses with `noise_rng="fast"`.
 
     `shape` is `(*batch, T, N)` (or `(T, N)` for one trial); trial b of the flattened batch at

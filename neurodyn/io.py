@@ -133,7 +133,8 @@ def _target(path) -> Path:
     return Path(path)
 
 
-def save(path: str | os.PathLike, obj: Any, metadata: dict | None = None, *, seed=None) -> Path:
+def save(path: str | os.PathLike, obj: Any, metadata: dict | None = None, *,
+         seed: int | None = None) -> Path:
     """Write `obj` to `path` atomically (the old file stays intact if anything fails).
 
     `obj` is a registered object (a model, `FixedPoints`, …) or a stacked ensemble of models

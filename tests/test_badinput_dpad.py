@@ -66,10 +66,10 @@ def _fitted_psid():
 def _fitted_dpad():
     """A DPAD in its fitted state without training: the checks run before any computation."""
     model = dpad.DPAD(2, 1)
-    ys, zs, kind = model._validate(Y, Z)
+    ys, zs, kind = model.check_data(Y, Z)
     model.norm = Normaliser.fit(ys, zs, y_kind="gaussian", z_kind=kind, zscore=True)
     model.ny = Y.shape[1]
-    model.modules = {"rec1": None, "Cy1": None, "rec2": None, "Cz2": None}
+    model.modules = dpad.DPADModules(None, None, None, None)
     return model
 
 
@@ -168,7 +168,7 @@ def test_dpad_predict_and_score(y, z, which):
     else:
         # z is checked by the metrics once y is predicted: here the prediction is skipped.
         assert_clear_error("DPAD.score", "z",
-                           lambda: dpad.metrics.evaluate(z, Z, y=Y, y_hat=Y))
+                           lambda: dpad.metrics.score(z, Z, y=Y, y_hat=Y))
 
 
 def test_dpad_not_fitted_and_wrong_width():
@@ -249,12 +249,12 @@ def test_metrics_auc_accuracy(name, arg, data):
 
 @FUZZ
 @given(arg=st.sampled_from(["z", "z_hat", "y", "y_hat"]), data=st.data())
-def test_metrics_evaluate(arg, data):
+def test_metrics_score(arg, data):
     args = {"z": Z, "z_hat": Z, "y": Y, "y_hat": Y}
     args[arg] = data.draw(st.one_of(bad_recording(args[arg], nan_ok=True), st.just(None)))
     if args[arg] is None and arg == "z":
         args[arg] = "z"
-    assert_clear_error("dpad.metrics.evaluate", arg, lambda: dpad.metrics.evaluate(**args),
+    assert_clear_error("dpad.metrics.score", arg, lambda: dpad.metrics.score(**args),
                        names=("y and y_hat",))
 
 

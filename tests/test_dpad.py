@@ -166,13 +166,13 @@ def test_parse_nonlinear():
 # ------------------------------------------------------------------- linear DPAD = PSID
 def test_linear_dpad_matches_psid(linear_data):
     y, z, y_test, z_test = linear_data
-    psid = dpad.PSID(4, 2, 10).fit(y, z).score(y_test, z_test)["cc"]
+    psid = dpad.PSID(4, 2, 10).fit(y, z).score(y_test, z_test).cc
     model = dpad.DPAD(4, 2, n_init=2).fit(y, z, key=jax.random.key(0))
     score = model.score(y_test, z_test)
-    assert abs(score["cc"] - psid) < 0.01
+    assert abs(score.cc - psid) < 0.01
     z_hat, y_hat, x = model.predict(y_test[:300])
     assert z_hat.shape == (300, 2) and y_hat.shape == (300, 5) and x.shape == (300, 4)
-    assert score["y_cc"] > 0.5
+    assert score.y_cc > 0.5
 
 
 def test_dpad_fits_data_of_any_magnitude(linear_data):
@@ -193,7 +193,7 @@ def test_dpad_fits_data_of_any_magnitude(linear_data):
     np.testing.assert_array_equal(y2, y1 * cy)
     s_big, s_unit = big.score(y_test * cy, z_test * cz), unit.score(y_test, z_test)
     for name in ("cc", "r2", "y_cc", "y_r2"):
-        assert s_big[name] == pytest.approx(s_unit[name], rel=1e-12)
+        assert getattr(s_big, name) == pytest.approx(getattr(s_unit, name), rel=1e-12)
     for bad_y, bad_z in ((y * 1e200, z), (y, z * 1e-200)):
         with pytest.raises(ValueError, match="zscore=True"):
             dpad.DPAD(4, 2, zscore=False).fit(bad_y, bad_z, key=jax.random.key(0))
@@ -230,7 +230,7 @@ def test_diverged_step_is_retried_with_fresh_initialisations(linear_data, monkey
     assert model.info["history"]["step1"]["attempts"] == 2
     assert model.info["history"]["step3"]["attempts"] == 1
     assert np.isfinite(model.info["val_loss"]["step1"]).all()
-    assert model.score(y_test[:4000], z_test[:4000])["cc"] > 0.3
+    assert model.score(y_test[:4000], z_test[:4000]).cc > 0.3
 
 
 def test_gauss_hermite_matches_closed_forms():
@@ -257,13 +257,13 @@ def test_gauss_hermite_matches_closed_forms():
 @pytest.mark.slow
 def test_nonlinear_cz_beats_psid_and_ndm_reaches_ideal():
     y, z, y_test, z_test, ideal = _nonlinear_truth()
-    psid = dpad.PSID(2, 2, 10).fit(y, z).score(y_test, z_test)["cc"]
+    psid = dpad.PSID(2, 2, 10).fit(y, z).score(y_test, z_test).cc
     model = dpad.DPAD(2, 2, nonlinear="Cz").fit(y, z, key=jax.random.key(0))
-    cc = model.score(y_test, z_test)["cc"]
+    cc = model.score(y_test, z_test).cc
     assert cc > psid + 0.02
     assert cc > ideal - 0.02
     ndm = dpad.DPAD(2, 0, nonlinear="Cz").fit(y, z, key=jax.random.key(0))
-    assert cc > ndm.score(y_test, z_test)["cc"] + 0.1
+    assert cc > ndm.score(y_test, z_test).cc + 0.1
 
 
 @pytest.mark.slow
@@ -272,8 +272,8 @@ def test_search_picks_cz():
     result = dpad.search(y[:12_000], z[:12_000], 2, 2, candidates=("none", "Cz", "K"),
                          n_folds=2, key=jax.random.key(0), n_init=2)
     assert result.chosen in ("Cz1,Cz2", "Cz1,Cz2,K1,K2")
-    assert {row["nonlinear"] for row in result.table} == {"none", "Cz1,Cz2", "K1,K2"}
-    assert result.model.score(y_test, z_test)["cc"] > ideal - 0.05
+    assert {row.nonlinear for row in result.table} == {"none", "Cz1,Cz2", "K1,K2"}
+    assert result.model.score(y_test, z_test).cc > ideal - 0.05
 
 
 # ------------------------------------------------------- categorical / missing / Poisson
@@ -287,13 +287,13 @@ def test_categorical_and_missing_behaviour(linear_data):
     test_labels = (z_test[:, 1:] > 0).astype(int) + (z_test[:, 1:] > 1).astype(int)
     score = model.score(y_test, test_labels)
     chance = np.bincount(test_labels[:, 0]).max() / len(test_labels)
-    assert score["auc"] > 0.7 and score["accuracy"] > chance + 0.05
+    assert score.auc > 0.7 and score.accuracy > chance + 0.05
     # Missing continuous behaviour (NaN) is masked: a fit on 60 % of the samples is about as good.
     z_missing = z.copy()
     z_missing[np.random.default_rng(0).random(len(z)) < 0.4] = np.nan
     full = dpad.DPAD(2, 2, n_init=2).fit(y, z, key=jax.random.key(0)).score(y_test, z_test)
     part = dpad.DPAD(2, 2, n_init=2).fit(y, z_missing, key=jax.random.key(0))
-    assert part.score(y_test, z_test)["cc"] > full["cc"] - 0.03
+    assert part.score(y_test, z_test).cc > full.cc - 0.03
 
 
 @pytest.mark.slow
@@ -310,7 +310,7 @@ def test_poisson_neural_data():
     _, rate_hat, _ = model.predict(counts[6000:])
     assert np.all(rate_hat > 0)
     assert dpad.metrics.cc(rates[6000:], rate_hat).mean() > 0.3
-    assert model.score(counts[6000:], z[6000:])["cc"] > 0.3
+    assert model.score(counts[6000:], z[6000:]).cc > 0.3
 
 
 # --------------------------------------------------------------------------- as_system

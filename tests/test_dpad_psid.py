@@ -31,11 +31,11 @@ def test_psid_reaches_true_kalman_predictor(truth):
     ssm, y, z, y_test, z_test = truth
     ideal = dpad.metrics.cc(z_test, ssm.predict(y_test)[0]).mean()
     fitted = dpad.PSID(nx=4, n1=2, horizon=10).fit(y, z)
-    cc = fitted.score(y_test, z_test)["cc"]
+    cc = fitted.score(y_test, z_test).cc
     assert abs(cc - ideal) < 0.01
     # Prioritisation: 2 behaviour-relevant states beat 2 states of plain SID (n1 = 0).
-    sid = dpad.PSID(nx=2, n1=0, horizon=10).fit(y, z).score(y_test, z_test)["cc"]
-    psid2 = dpad.PSID(nx=2, n1=2, horizon=10).fit(y, z).score(y_test, z_test)["cc"]
+    sid = dpad.PSID(nx=2, n1=0, horizon=10).fit(y, z).score(y_test, z_test).cc
+    psid2 = dpad.PSID(nx=2, n1=2, horizon=10).fit(y, z).score(y_test, z_test).cc
     assert psid2 > sid + 0.05
     assert abs(psid2 - ideal) < 0.02
 
@@ -57,10 +57,10 @@ def test_psid_list_of_trials(truth):
     _, y, z, y_test, z_test = truth
     ys, zs = np.split(y[:40_000], 20), np.split(z[:40_000], 20)
     fitted = dpad.PSID(nx=4, n1=2, horizon=5).fit(ys, zs)
-    z_hat, y_hat, x = fitted.predict(np.split(y_test[:4000], 4))
+    z_hat, y_hat, x = fitted.predict_trials(np.split(y_test[:4000], 4))
     assert isinstance(z_hat, list) and len(z_hat) == 4 and z_hat[0].shape == (1000, 2)
     one = dpad.PSID(nx=4, n1=2, horizon=5).fit(y[:40_000], z[:40_000])
-    assert abs(fitted.score(y_test, z_test)["cc"] - one.score(y_test, z_test)["cc"]) < 0.02
+    assert abs(fitted.score(y_test, z_test).cc - one.score(y_test, z_test).cc) < 0.02
 
 
 @pytest.mark.parametrize(
@@ -99,8 +99,8 @@ def test_psid_at_extreme_magnitudes(truth):
     np.testing.assert_array_equal(x2, x1)
     np.testing.assert_array_equal(z2, z1 * cz)
     np.testing.assert_array_equal(y2, y1 * cy)
-    assert big.score(y_test * cy, z_test * cz)["cc"] == pytest.approx(
-        unit.score(y_test, z_test)["cc"], rel=1e-12)
+    assert big.score(y_test * cy, z_test * cz).cc == pytest.approx(
+        unit.score(y_test, z_test).cc, rel=1e-12)
     with pytest.raises(ValueError, match="float32"):  # the system works in float32
         big.as_system()
     for bad_y, bad_z in ((y[:2000] * 1e200, z[:2000]), (y[:2000], z[:2000] * 1e-200)):
@@ -170,7 +170,7 @@ def test_cross_validate_psid(truth):
     _, y, z, _, _ = truth
     out = dpad.metrics.cross_validate(lambda: dpad.PSID(2, 2, 5), y[:20_000], z[:20_000],
                                       n_folds=3)
-    assert len(out["folds"]) == 3 and 0.3 < out["cc"] < 1
+    assert len(out.folds) == 3 and 0.3 < out.mean.cc < 1
 
 
 # ------------------------------------------------------------------------- as_system
@@ -206,7 +206,7 @@ def test_prioritised_latents_of_trained_network(trained_decision, decision_task)
     ndm = dpad.fit_network(roll, coherence, nx=1, n1=0, horizon=3)
     y, z = dpad.network_data(test.states, test_trials.conditions["coherence"])
     y, z = list(y), list(z.astype(float))
-    cc_fit, cc_ndm = fit.score(y, z)["cc"], ndm.score(y, z)["cc"]
+    cc_fit, cc_ndm = fit.score(y, z).cc, ndm.score(y, z).cc
     assert cc_fit > cc_ndm + 0.02
     assert cc_fit > 0.8
 

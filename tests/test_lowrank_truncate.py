@@ -65,8 +65,8 @@ def test_truncation_curve_of_trained_network(trained_decision, decision_task):
     full = trained_decision.model.to_full_rank()
     curve = lr.truncation_curve(full, decision_task, [1, 2], key=jax.random.key(6),
                                 n_trials=256)
-    np.testing.assert_array_equal(curve["ranks"], [1, 2])
-    assert np.all(curve["accuracy"] >= 0.95)
+    np.testing.assert_array_equal(curve.ranks, [1, 2])
+    assert np.all(curve.accuracy >= 0.95)
 
 
 def test_truncation_bad_input():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 import zlib
 from pathlib import Path
@@ -69,7 +70,8 @@ def _read_entries(path: Path, y: str, z: str):
     return ys, zs, rate, meta, names
 
 
-def read_npz(path, *, y: str = "y", z: str = "z", rate: float | None = None) -> Recording:
+def read_npz(path: str | os.PathLike, *, y: str = "y", z: str = "z",
+             rate: float | None = None) -> Recording:
     """Read a recording from an `.npz` file.
 
     Neural data under key `y` (`[T, n]` or `[trials, T, n]`) or, for trials of different lengths,
@@ -91,7 +93,7 @@ def read_npz(path, *, y: str = "y", z: str = "z", rate: float | None = None) -> 
     return Recording(y=ys, z=zs, rate=rate, metadata=meta, **names)
 
 
-def save_npz(path, recording: Recording) -> None:
+def save_npz(path: str | os.PathLike, recording: Recording) -> None:
     """Write a recording so that `read_npz(path)` restores it (ragged trials as y_0, y_1, …).
     NumPy adds the suffix `.npz` to a path without it."""
     check_path(path, "path")
@@ -141,7 +143,7 @@ def _find(nwbfile, name: str):
     raise ValueError(f"no object named {name!r} in the NWB file's acquisition or processing")
 
 
-def read_nwb(path, *, neural: str | None = None, behaviour: str | None = None,
+def read_nwb(path: str | os.PathLike, *, neural: str | None = None, behaviour: str | None = None,
              bin_ms: float | None = None) -> Recording:
     """Read a recording from an NWB file (needs the optional extra: `pip install neurodyn[nwb]`).
 

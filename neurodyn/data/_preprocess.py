@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy import ndimage
 
+from .._typing import ArrayLike
 from .._validate import (
     ArgumentTypeError,
     check_array,
@@ -38,7 +41,8 @@ def _spike_trains(spike_times) -> list[np.ndarray]:
     return [check_array(t, f"spike_times[{i}]", ndim=1) for i, t in enumerate(spike_times)]
 
 
-def bin_spikes(spike_times, *, bin_ms: float, t_start: float, t_stop: float) -> np.ndarray:
+def bin_spikes(spike_times: ArrayLike | Sequence[ArrayLike], *, bin_ms: float, t_start: float,
+               t_stop: float) -> np.ndarray:
     """Spike counts `[n_bins, n_units]` from one array of spike times (seconds) per unit, in bins
     of `bin_ms` ms from `t_start` to `t_stop` (seconds; the last partial bin is dropped)."""
     bin_ms = check_number(bin_ms, "bin_ms", low=0, low_open=True, unit="ms")
@@ -58,7 +62,7 @@ def bin_spikes(spike_times, *, bin_ms: float, t_start: float, t_stop: float) -> 
     return np.stack([np.histogram(t, edges)[0] for t in trains], axis=1)
 
 
-def rebin(x, factor: int, *, how: str = "sum") -> np.ndarray:
+def rebin(x: ArrayLike, factor: int, *, how: str = "sum") -> np.ndarray:
     """Merge every `factor` samples of `x [T, n]` by sum or mean (a trailing remainder is
     dropped). With `how="mean"`, NaN samples (missing behaviour) are left out of the mean."""
     factor = check_int(factor, "factor")
@@ -74,7 +78,7 @@ def rebin(x, factor: int, *, how: str = "sum") -> np.ndarray:
     return blocks.sum(1) if how == "sum" else np.nanmean(blocks, axis=1)
 
 
-def smooth(x, sigma_ms: float, *, dt: float, causal: bool = False) -> np.ndarray:
+def smooth(x: ArrayLike, sigma_ms: float, *, dt: float, causal: bool = False) -> np.ndarray:
     """Convolve `x [T, n]` along time with a Gaussian of standard deviation `sigma_ms` (time step
     `dt` ms). `causal=True` uses the half-Gaussian on past samples only, so a smoothed sample
     never depends on the future (what one-step-ahead prediction needs); before the first sample

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .._typing import ArrayLike
 from .._validate import ArgumentTypeError, check_array, check_number
 from ._preprocess import rebin, smooth
 
@@ -117,13 +118,12 @@ class Recording:
     def lengths(self) -> np.ndarray:
         return np.array([t.shape[0] for t in self.y])
 
-    def arrays(self):
-        """(y, z) in the form PSID/DPAD take: one array per trial (a bare array if one trial)."""
-        if self.n_trials == 1:
-            return self.y[0], None if self.z is None else self.z[0]
-        return self.y, self.z
+    def arrays(self) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+        """(y, z) as lists with one array per trial (also for a single trial), the form that
+        PSID/DPAD's `fit`, `score` and `predict_trials` take."""
+        return list(self.y), None if self.z is None else list(self.z)
 
-    def trials(self, index) -> Recording:
+    def trials(self, index: int | slice | ArrayLike) -> Recording:
         """A recording of the selected trials (int, slice, or an array of ints or bools)."""
         if isinstance(index, (bool, np.bool_, float, str, bytes, dict)) or index is None:
             raise ArgumentTypeError(f"index must be an int, a slice or an array of ints or "

@@ -8,14 +8,69 @@ class labels, and a standardisation that works at any floating-point magnitude.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
+import jax
 import numpy as np
 
+from .._typing import ArrayLike, Key
 from .._validate import check_array, check_int, check_key
 
 
-def check_sizes(nx, n1) -> tuple[int, int]:
+class Prediction(NamedTuple):
+    """One-step-ahead predictions of a fitted PSID or DPAD model: behaviour `z` (class
+    probabilities for a categorical behaviour), neural activity `y` (rates for Poisson data)
+    and the latent states `x` they were read out from.
+
+    `predict` gives arrays (`[T, ·]` for one recording, `[B, T, ·]` for a batch); `predict_trials`
+    gives lists with one array per trial. It unpacks as `z_hat, y_hat, x = model.predict(y)`.
+    """
+
+    z: np.ndarray | list[np.ndarray]
+    y: np.ndarray | list[np.ndarray]
+    x: np.ndarray | list[np.ndarray]
+
+
+def prediction_form(data: Any, was_list: bool) -> str:
+    """How `predict` returns its results for `data`: 'one' recording `[T, ·]`, a 'batch'
+    `[B, T, ·]`, or (deprecated: `predict_trials` is the method for that) a list of 'trials'."""
+    if not was_list:
+        return "one"
+    if isinstance(data, (list, tuple)):
+        warnings.warn("predict(list of trials) is deprecated: use predict_trials (lists of "
+                      "per-trial arrays back) or pass a [B, T, ny] batch (arrays back)",
+                      DeprecationWarning, stacklevel=3)
+        return "trials"
+    return "batch"
+
+
+def collect(per_trial: list[tuple[np.ndarray, np.ndarray, np.ndarray]], form: str) -> Prediction:
+    """A `Prediction` from per-trial (z, y, x): arrays for 'one' and 'batch', lists for 'trials'."""
+    z, y, x = ([out[j] for out in per_trial] for j in range(3))
+    if form == "one":
+        return Prediction(z[0], y[0], x[0])
+    if form == "batch":
+        return Prediction(np.stack(z), np.stack(y), np.stack(x))
+    return Prediction(z, y, x)
+
+
+def by_name(result: tuple, key: Any) -> Any:
+    """`result[key]` for a NamedTuple result that used to be a dict: a field name is the
+    deprecated dict-style access (with a DeprecationWarning); an index or a slice is a tuple's."""
+    if not isinstance(key, str):
+        return tuple.__getitem__(result, key)
+    name = type(result).__name__
+    warnings.warn(f"{name}[{key!r}] is deprecated: {name} is a NamedTuple now, use the "
+                  f"attribute .{key}", DeprecationWarning, stacklevel=3)
+    value = getattr(result, key, None) if key in result._fields else None
+    if value is None:
+        raise KeyError(key)
+    return value
+
+
+def check_sizes(nx: int, n1: int) -> tuple[int, int]:
     nx = check_int(nx, "nx", low=1)
     n1 = check_int(n1, "n1", low=0)
     if n1 > nx:
@@ -36,7 +91,8 @@ def _trial(t, name: str, allow_nan: bool) -> np.ndarray:
     return arr
 
 
-def as_trials(data, name: str, *, allow_nan: bool = False) -> tuple[list[np.ndarray], bool]:
+def as_trials(data: ArrayLike | Sequence[ArrayLike], name: str, *,
+              allow_nan: bool = False) -> tuple[list[np.ndarray], bool]:
     """`[T, n]`, `[T]`, `[B, T, n]` or a list of `[T_i, n]` → (list of 2-D arrays, was_list).
 
     `was_list` is True for anything with several trials, so results come back in the same form.
@@ -136,11 +192,11 @@ class Standardiser:
         scale_u = np.where(scale_u > 0, scale_u, 1.0 / unit)
         return cls(mean=mean_u * unit, scale=scale_u * unit, unit=unit)
 
-    def apply(self, x):
+    def apply(self, x: ArrayLike) -> np.ndarray:
         u = self.unit
         return (np.asarray(x, dtype=np.float64) / u - self.mean / u) / (self.scale / u)
 
-    def invert(self, x):
+    def invert(self, x: ArrayLike) -> np.ndarray:
         return np.asarray(x) * self.scale + self.mean
 
 
@@ -163,15 +219,9 @@ def check_magnitude(trials: list[np.ndarray], name: str, *, method: str, low: fl
         )
 
 
-def unlist(items: list, was_list: bool):
-    return items if was_list else items[0]
-
-
-def typed_key(key, name: str = "key"):
+def typed_key(key: Key, name: str = "key") -> Key:
     """A checked JAX key, as a typed key (a legacy uint32 key is wrapped: same bits, same
     random streams)."""
-    import jax
-
     key = check_key(key, name)
     if not jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
         key = jax.random.wrap_key_data(key)

@@ -1,14 +1,21 @@
 """`DPAD`: dissociative prioritised analysis of dynamics (Sani, Pesaran & Shanechi 2024,
 Nat. Neurosci. 27, 2033–2045), in JAX. The model and its four optimisation steps are described in
-`_model.py` and `_fitting.py`; PSID (`_psid.py`) is its linear closed-form counterpart."""
+`_model.py` and `_fitting.py`; PSID (`_psid.py`) is its linear closed-form counterpart; where the
+nonlinearity goes is chosen by `search` (`_search.py`).
+"""
 
 from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._typing import Array, Key
 from .._validate import (
     ArgumentTypeError,
     check_bool,
@@ -16,34 +23,52 @@ from .._validate import (
     check_int,
     check_number,
 )
-from ._checks import as_trials, check_pair, check_sizes, is_categorical, typed_key, unlist
+from ._checks import (
+    Prediction,
+    as_trials,
+    check_pair,
+    check_sizes,
+    collect,
+    is_categorical,
+    prediction_form,
+    typed_key,
+)
 from ._fitting import CandidateFitter, parse_nonlinear
+from ._model import DPADModules
 from ._prep import Normaliser
+from ._search import DEFAULT_CANDIDATES, SearchResult, choose_placement
+from ._system import DPADSystem
 from ._train import TrainConfig, take
+from .metrics import Data, Scores, score
 
 
 @eqx.filter_jit
-def _forward(mods: dict, y_in):
+def _forward(mods: DPADModules, y_in: Array) -> tuple[Array, Array | None, Array, Array]:
     """(η_y, z_out, x1, x2) of one fitted model on padded trials y_in [B, T, ny]."""
     B, T, ny = y_in.shape
     eta = jnp.zeros((B, T, ny))
     zo = None
     x1 = jnp.zeros((B, T, 0))
     x1n = jnp.zeros((B, T, 0))
-    if mods["rec1"] is not None:
-        rec1 = mods["rec1"]
+    if mods.rec1 is not None:
+        rec1 = mods.rec1
         x1, x1n = jax.vmap(rec1.states)(y_in)
         zo = jax.vmap(jax.vmap(rec1.C))(x1)
-        eta = eta + jax.vmap(jax.vmap(mods["Cy1"]))(x1)
+        eta = eta + jax.vmap(jax.vmap(mods.Cy1))(x1)
     x2 = jnp.zeros((B, T, 0))
-    if mods["rec2"] is not None:
-        rec2 = mods["rec2"]
+    if mods.rec2 is not None:
+        rec2 = mods.rec2
         x2, _ = jax.vmap(rec2.states)(jnp.concatenate([y_in, x1n], axis=-1))
         eta = eta + jax.vmap(jax.vmap(rec2.C))(x2)
-        if mods["Cz2"] is not None:
-            z2 = jax.vmap(jax.vmap(mods["Cz2"]))(x2)
+        if mods.Cz2 is not None:
+            z2 = jax.vmap(jax.vmap(mods.Cz2))(x2)
             zo = z2 if zo is None else zo + z2
     return eta, zo, x1, x2
+
+
+def _member(mods: dict, index: int) -> DPADModules:
+    """The fitted maps of candidate `index` from the fitter's stacked [C] maps."""
+    return DPADModules(**{k: None if v is None else take(v, index) for k, v in mods.items()})
 
 
 class DPAD:
@@ -80,7 +105,7 @@ class DPAD:
         nx: int,
         n1: int,
         *,
-        nonlinear=None,
+        nonlinear: str | Sequence[str] | None = None,
         hidden: tuple[int, ...] = (64, 64),
         behaviour: str = "auto",
         neural: str = "gaussian",
@@ -121,7 +146,8 @@ class DPAD:
             patience=check_int(patience, "patience", low=1),
             clip_norm=check_number(clip_norm, "clip_norm", low=0, low_open=True),
             max_retries=check_int(max_retries, "max_retries", low=0))
-        self.modules: dict | None = None
+        self.modules: DPADModules | None = None
+        self.info: dict | None = None
 
     def __repr__(self) -> str:
         nl = ",".join(sorted(self.nonlinear)) or "none"
@@ -129,7 +155,8 @@ class DPAD:
         return f"DPAD(nx={self.nx}, n1={self.n1}, nonlinear={nl}; {state})"
 
     # ----------------------------------------------------------------- fitting
-    def _validate(self, y, z):
+    def check_data(self, y: Data, z: Data) -> tuple[list[np.ndarray], list[np.ndarray], str]:
+        """(y trials, z trials, behaviour kind) after the checks `fit` makes of its data."""
         ys, _ = as_trials(y, "y")
         zs, _ = as_trials(z, "z", allow_nan=True)
         check_pair(ys, zs)
@@ -138,14 +165,22 @@ class DPAD:
             kind = "categorical" if is_categorical(zs) else "continuous"
         return ys, zs, kind
 
-    def _fitter(self, ny, candidates):
-        return CandidateFitter(
-            nx=self.nx, n1=self.n1, ny=ny, n_z_out=self.norm.n_z_out, candidates=candidates,
+    def _fit_batch(self, y: Data, z: Data, placements: list[frozenset[str]], key: Key
+                   ) -> tuple[Normaliser, int, dict, dict]:
+        """Fit one model per nonlinearity placement, together: (normaliser, ny, stacked maps,
+        info)."""
+        ys, zs, kind = self.check_data(y, z)
+        norm = Normaliser.fit(ys, zs, y_kind=self.neural, z_kind=kind, zscore=self.zscore)
+        ny = ys[0].shape[1]
+        fitter = CandidateFitter(
+            nx=self.nx, n1=self.n1, ny=ny, n_z_out=norm.n_z_out, candidates=placements,
             hidden=self.hidden, config=self.config, n_init=self.n_init,
             block_len=self.block_len, val_fraction=self.val_fraction, y_kind=self.neural,
-            z_kind=self.norm.z_kind, behaviour_from_x2=self.behaviour_from_x2)
+            z_kind=norm.z_kind, behaviour_from_x2=self.behaviour_from_x2)
+        mods, info = fitter.fit(norm.prepare(ys, zs), key=key)
+        return norm, ny, mods, info
 
-    def fit(self, y, z, *, key) -> DPAD:
+    def fit(self, y: Data, z: Data, *, key: Key) -> DPAD:
         """Fit the four steps to y `[T, ny]` and z `[T, nz]` (or lists / batches of trials).
 
         `key` (a `jax.random.key`, required) seeds the initialisations and the minibatch order:
@@ -154,21 +189,33 @@ class DPAD:
         a key split off for them, the minibatch order in JAX.
         """
         key = typed_key(key)
-        ys, zs, kind = self._validate(y, z)
-        self.norm = Normaliser.fit(ys, zs, y_kind=self.neural, z_kind=kind, zscore=self.zscore)
-        prep = self.norm.prepare(ys, zs)
-        fitter = self._fitter(ys[0].shape[1], [self.nonlinear])
-        mods, self.info = fitter.fit(prep, key=key)
-        self.modules = {k: None if v is None else take(v, 0) for k, v in mods.items()}
-        self.ny = ys[0].shape[1]
+        self.norm, self.ny, mods, self.info = self._fit_batch(y, z, [self.nonlinear], key)
+        self.modules = _member(mods, 0)
         return self
 
+    def fit_placements(self, y: Data, z: Data, placements: Sequence[Any], *, key: Key
+                       ) -> list[DPAD]:
+        """One fitted copy of this model per nonlinearity placement in `placements` (each as
+        `nonlinear=` takes it), trained together as one vmapped batch per step (`search` uses
+        this). The copies share the data's normalisation; their `info` is None."""
+        key = typed_key(key)
+        sets = [parse_nonlinear(p) for p in placements]
+        norm, ny, mods, _ = self._fit_batch(y, z, sets, key)
+        fitted = []
+        for c, nonlinear in enumerate(sets):
+            model = copy.copy(self)
+            model.nonlinear, model.norm, model.ny = nonlinear, norm, ny
+            model.modules, model.info = _member(mods, c), None
+            fitted.append(model)
+        return fitted
+
     # -------------------------------------------------------------- prediction
-    def _check_fitted(self):
+    def _check_fitted(self) -> None:
         if self.modules is None:
             raise RuntimeError("this DPAD model is not fitted yet; call fit(y, z, key=...) first")
 
-    def _raw(self, y):
+    def _predict(self, y: Any) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], bool]:
+        """Per-trial (z_hat, y_hat, x) and whether y held several trials."""
         self._check_fitted()
         ys, was_list = as_trials(y, "y")
         if ys[0].shape[1] != self.ny:
@@ -176,54 +223,72 @@ class DPAD:
                              f"{self.ny}")
         prep = self.norm.prepare(ys)
         eta, zo, x1, x2 = _forward(self.modules, jnp.asarray(prep.y_in))
-        return ys, was_list, prep.lengths, np.asarray(eta), np.asarray(zo), \
-            np.concatenate([np.asarray(x1), np.asarray(x2)], axis=-1)
-
-    def predict(self, y):
-        """One-step-ahead `(z_hat, y_hat, x)`: ẑ_k and ŷ_k from x_k, which has seen y_0 … y_{k−1}.
-
-        For categorical behaviour z_hat holds the class probabilities `[T, n_classes]` (classes
-        in `.classes`); for Poisson neural data y_hat is the predicted rate.
-        """
-        ys, was_list, lengths, eta, zo, x = self._raw(y)
-        z_hat, y_hat, xs = [], [], []
-        for b, n in enumerate(lengths):
+        eta, zo = np.asarray(eta), np.asarray(zo)
+        x = np.concatenate([np.asarray(x1), np.asarray(x2)], axis=-1)
+        out = []
+        for b, n in enumerate(prep.lengths):
             e = eta[b, :n]
-            y_hat.append(np.exp(np.clip(e, -20, 20)) if self.neural == "poisson"
-                         else self.norm.y.invert(e))
+            y_hat = np.exp(np.clip(e, -20, 20)) if self.neural == "poisson" \
+                else self.norm.y.invert(e)
             if self.norm.z_kind == "categorical":
-                z_hat.append(np.asarray(jax.nn.softmax(zo[b, :n], axis=-1)))
+                z_hat = np.asarray(jax.nn.softmax(zo[b, :n], axis=-1))
             else:
-                z_hat.append(self.norm.z.invert(zo[b, :n]))
-            xs.append(x[b, :n])
-        return unlist(z_hat, was_list), unlist(y_hat, was_list), unlist(xs, was_list)
+                z_hat = self.norm.z.invert(zo[b, :n])
+            out.append((z_hat, y_hat, x[b, :n]))
+        return out, was_list
+
+    def predict(self, y: Data) -> Prediction:
+        """One-step-ahead `Prediction(z, y, x)`: ẑ_k and ŷ_k from x_k, which has seen
+        y_0 … y_{k−1}. Arrays `[T, ·]` for one recording y `[T, ny]`, `[B, T, ·]` for a batch
+        `[B, T, ny]` (each trial started from x = 0); for a list of trials use `predict_trials`.
+
+        For categorical behaviour z holds the class probabilities `[T, n_classes]` (classes in
+        `.classes`); for Poisson neural data y is the predicted rate.
+        """
+        out, was_list = self._predict(y)
+        return collect(out, prediction_form(y, was_list))
+
+    def predict_trials(self, trials: Data) -> Prediction:
+        """`predict` for a list of trials (of any lengths): a `Prediction` of lists, one array
+        per trial (one-element lists for a single recording)."""
+        return collect(self._predict(trials)[0], "trials")
 
     @property
-    def classes(self):
+    def classes(self) -> np.ndarray | None:
         self._check_fitted()
         return self.norm.classes
 
-    def score(self, y, z) -> dict:
-        """Behaviour and neural metrics (`neurodyn.dpad.metrics.evaluate`)."""
-        from .metrics import evaluate
-
-        z_hat, y_hat, _ = self.predict(y)
+    def score(self, y: Data, z: Data) -> Scores:
+        """Behaviour and neural metrics (`neurodyn.dpad.metrics.score`)."""
+        z_hat, y_hat, _ = self.predict_trials(y)
         # Poisson: y holds counts and y_hat rates, which the neural metrics do not compare.
         neural = {} if self.neural == "poisson" else {"y": y, "y_hat": y_hat}
         if self.norm.z_kind == "categorical":
-            return evaluate(z, None, probs=z_hat, classes=self.norm.classes, **neural)
-        return evaluate(z, z_hat, **neural)
+            return score(z, None, probs=z_hat, classes=self.norm.classes, **neural)
+        return score(z, z_hat, **neural)
 
-    def as_system(self):
+    def as_system(self) -> DPADSystem:
         """The fitted latent recursion as a neurodyn dynamical system (`step(x, u)`, u = y)."""
-        from ._system import DPADSystem
-
         self._check_fitted()
         return DPADSystem.from_dpad(self)
 
     @classmethod
-    def search(cls, y, z, nx, n1, *, key, **kwargs):
+    def search(cls, y: Data, z: Data, nx: int, n1: int, *, key: Key,
+               candidates: Sequence[Any] = DEFAULT_CANDIDATES, n_folds: int = 3,
+               tol: float = 0.005, **dpad_kwargs: Any) -> SearchResult:
         """Choose where the nonlinearity goes by inner cross-validation (see `dpad.search`)."""
-        from ._search import search
+        key = typed_key(key)
+        if "nonlinear" in dpad_kwargs:
+            raise ValueError("search chooses `nonlinear` itself; pass candidates=... instead")
+        return choose_placement(lambda nonlinear: cls(nx, n1, nonlinear=nonlinear, **dpad_kwargs),
+                                y, z, key=key, candidates=candidates, n_folds=n_folds, tol=tol)
 
-        return search(y, z, nx, n1, key=key, **kwargs)
+
+def search(y: Data, z: Data, nx: int, n1: int, *, key: Key,
+           candidates: Sequence[Any] = DEFAULT_CANDIDATES, n_folds: int = 3, tol: float = 0.005,
+           **dpad_kwargs: Any) -> SearchResult:
+    """Fit every candidate nonlinearity placement with `n_folds`-fold inner cross-validation and
+    return the best one refitted on all the data (`DPAD.search`; see `_search.py`). `key` (a
+    `jax.random.key`, required) seeds every fit; other keyword arguments go to `DPAD(...)`."""
+    return DPAD.search(y, z, nx, n1, key=key, candidates=candidates, n_folds=n_folds, tol=tol,
+                       **dpad_kwargs)

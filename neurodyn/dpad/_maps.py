@@ -12,11 +12,14 @@ Initial parameters are drawn with NumPy (no compilation) and stacked for the vma
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
+
+T = TypeVar("T")
 
 
 class MLP(eqx.Module):
@@ -26,7 +29,9 @@ class MLP(eqx.Module):
     biases: tuple[Float[Array, " n_out"], ...]
 
     @classmethod
-    def random(cls, n_in: int, n_out: int, hidden: tuple[int, ...], rng) -> MLP:
+    def random(
+        cls, n_in: int, n_out: int, hidden: tuple[int, ...], rng: np.random.Generator
+    ) -> MLP:
         sizes = (n_in, *hidden, n_out)
         weights, biases = [], []
         for a, b in zip(sizes[:-1], sizes[1:]):
@@ -56,7 +61,7 @@ class Map(eqx.Module):
         n_in: int,
         n_out: int,
         hidden: tuple[int, ...] | None,
-        rng,
+        rng: np.random.Generator,
         *,
         gate: float = 1.0,
         weight_scale: float | None = None,
@@ -78,10 +83,6 @@ class Map(eqx.Module):
         return out
 
 
-def stack(modules: list):
+def stack(modules: list[T]) -> T:
     """Stack a list of same-structure modules along a new leading axis (NumPy leaves)."""
     return jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *modules)
-
-
-def to_jax(tree):
-    return jax.tree_util.tree_map(jnp.asarray, tree)

@@ -16,13 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from ._checks import by_name
 from ._maps import Map
+
+Batch = dict[str, Array]
+"""A training minibatch: named arrays `[blocks, block_len, ·]` (see `_fitting`)."""
 
 
 class Recursion(eqx.Module):
@@ -33,7 +38,9 @@ class Recursion(eqx.Module):
     C: Map
     n_states: int = eqx.field(static=True)
 
-    def states(self, u: Float[Array, "time inputs"]):
+    def states(
+        self, u: Float[Array, "time inputs"]
+    ) -> tuple[Float[Array, "time states"], Float[Array, "time states"]]:
         """(x_k, x_{k+1}) for k = 0…T−1 from x_0 = 0: the predicted and the next state."""
 
         def body(x, uk):
@@ -43,7 +50,9 @@ class Recursion(eqx.Module):
         _, (x, x_next) = jax.lax.scan(body, jnp.zeros((self.n_states,)), u)
         return x, x_next
 
-    def step(self, x, u):
+    def step(
+        self, x: Float[Array, " states"], u: Float[Array, " inputs"]
+    ) -> Float[Array, " states"]:
         return self.A(x) + self.K(u)
 
 
@@ -51,6 +60,20 @@ class Readout(eqx.Module):
     """A readout trained on frozen states (steps 2 and 4): out = offset + C(x)."""
 
     C: Map
+
+
+class DPADModules(NamedTuple):
+    """The fitted maps of a DPAD model (None where a section is absent): the behaviour
+    recursion `rec1` (A1, K1, Cz1), its neural readout `Cy1`, the neural recursion `rec2`
+    (A2, K2, Cy2) and its behaviour readout `Cz2`."""
+
+    rec1: Recursion | None
+    Cy1: Map | None
+    rec2: Recursion | None
+    Cz2: Map | None
+
+    def __getitem__(self, key: Any) -> Any:  # modules["rec1"]: deprecated, use modules.rec1
+        return by_name(self, key)
 
 
 def readout(C: Map, x: Float[Array, "time states"]) -> Array:
@@ -64,7 +87,7 @@ class LossFn:
     fn: Callable
     kind: str
 
-    def __call__(self, model, batch):
+    def __call__(self, model: eqx.Module, batch: Batch) -> Float[Array, ""]:
         return self.fn(model, batch, self.kind)
 
 
@@ -73,7 +96,7 @@ def _masked_mean(values, mask):
     return jnp.sum(values * mask) / jnp.maximum(jnp.sum(mask), 1.0)
 
 
-def neural_loss(eta, y, mask, kind: str):
+def neural_loss(eta: Array, y: Array, mask: Array, kind: str) -> Float[Array, ""]:
     """Gaussian: mean squared error; Poisson: negative log-likelihood exp(η) − y η, η = log rate."""
     if kind == "poisson":
         eta = jnp.clip(eta, -20.0, 20.0)
@@ -83,7 +106,7 @@ def neural_loss(eta, y, mask, kind: str):
     return _masked_mean(per, mask[..., None] * jnp.ones_like(per))
 
 
-def behaviour_loss(pred, z, mask, kind: str):
+def behaviour_loss(pred: Array, z: Array, mask: Array, kind: str) -> Float[Array, ""]:
     """Continuous: masked mean squared error; categorical: masked cross-entropy of the logits."""
     if kind == "categorical":
         logp = jax.nn.log_softmax(pred, axis=-1)
@@ -94,7 +117,7 @@ def behaviour_loss(pred, z, mask, kind: str):
 
 
 # ------------------------------------------------------------ losses per step
-def loss_step1(rec: Recursion, batch, z_kind: str):
+def loss_step1(rec: Recursion, batch: Batch, z_kind: str) -> Float[Array, ""]:
     def one(y_in, z, z_mask):
         x, _ = rec.states(y_in)
         return readout(rec.C, x), z, z_mask
@@ -103,12 +126,12 @@ def loss_step1(rec: Recursion, batch, z_kind: str):
     return behaviour_loss(pred, z, z_mask, z_kind)
 
 
-def loss_readout_y(ro: Readout, batch, y_kind: str):
+def loss_readout_y(ro: Readout, batch: Batch, y_kind: str) -> Float[Array, ""]:
     eta = batch["y_offset"] + jax.vmap(lambda x: readout(ro.C, x))(batch["x"])
     return neural_loss(eta, batch["y_tgt"], batch["y_mask"], y_kind)
 
 
-def loss_step3(rec: Recursion, batch, y_kind: str):
+def loss_step3(rec: Recursion, batch: Batch, y_kind: str) -> Float[Array, ""]:
     def one(u):
         x, _ = rec.states(u)
         return readout(rec.C, x)
@@ -117,6 +140,6 @@ def loss_step3(rec: Recursion, batch, y_kind: str):
     return neural_loss(eta, batch["y_tgt"], batch["y_mask"], y_kind)
 
 
-def loss_readout_z(ro: Readout, batch, z_kind: str):
+def loss_readout_z(ro: Readout, batch: Batch, z_kind: str) -> Float[Array, ""]:
     pred = batch["z_offset"] + jax.vmap(lambda x: readout(ro.C, x))(batch["x"])
     return behaviour_loss(pred, batch["z"], batch["z_mask"], z_kind)

@@ -7,12 +7,18 @@ dynamics of the network that predict z, to compare with the network's own latent
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from .._typing import ArrayLike
 from .._validate import check_array, check_choice
+from ._dpad import DPAD
+from ._psid import PSID
 
 
-def network_data(states, behaviour) -> tuple[np.ndarray, np.ndarray]:
+def network_data(states: ArrayLike, behaviour: ArrayLike | dict[str, ArrayLike]
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """(y [B, T, N], z [B, T, nz]) from rollout states and a behaviour that is either `[B, T, O]`
     (outputs), `[B]` / `[B, k]` (a choice or condition per trial, repeated over time) or a dict of
     per-trial conditions `{name: [B]}` (stacked in key order)."""
@@ -48,17 +54,15 @@ def network_data(states, behaviour) -> tuple[np.ndarray, np.ndarray]:
     return y, np.ascontiguousarray(z)
 
 
-def fit_network(rollout, behaviour=None, *, nx: int, n1: int, method: str = "psid",
-                horizon: int = 5, **kwargs):
+def fit_network(rollout: Any, behaviour: ArrayLike | dict[str, ArrayLike] | None = None, *,
+                nx: int, n1: int, method: str = "psid", horizon: int = 5,
+                **kwargs: Any) -> PSID | DPAD:
     """Fit PSID (`method='psid'`, with `horizon`) or DPAD (`'dpad'`) to a network's rollout:
     `rollout` is a `Rollout` (its outputs are the default behaviour) or a states array
     `[B, T, N]`. Each trial is one recording. Returns the fitted model.
 
     PSID is deterministic and takes no key. DPAD needs `key=` (a `jax.random.key`); its other
     keyword arguments go to `DPAD(...)`."""
-    from ._dpad import DPAD
-    from ._psid import PSID
-
     method = check_choice(method, "method", ("psid", "dpad"))
     if method == "dpad" and "key" not in kwargs:
         raise ValueError("key is required for method='dpad' (e.g. key=jax.random.key(0))")

@@ -36,7 +36,8 @@ class Normaliser:
     classes: np.ndarray | None
 
     @classmethod
-    def fit(cls, ys, zs, *, y_kind: str, z_kind: str, zscore: bool) -> Normaliser:
+    def fit(cls, ys: list[np.ndarray], zs: list[np.ndarray], *, y_kind: str, z_kind: str,
+            zscore: bool) -> Normaliser:
         if y_kind == "poisson":
             for i, y in enumerate(ys):
                 if np.any(y < 0):
@@ -68,7 +69,7 @@ class Normaliser:
         """Width of the behaviour readout: nz, or the number of classes."""
         return self.classes.size if self.classes is not None else self.z.mean.size
 
-    def prepare(self, ys, zs=None) -> Prepared:
+    def prepare(self, ys: list[np.ndarray], zs: list[np.ndarray] | None = None) -> Prepared:
         lengths = np.array([y.shape[0] for y in ys])
         T, B = int(lengths.max()), len(ys)
         ny = ys[0].shape[1]

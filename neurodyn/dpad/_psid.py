@@ -16,19 +16,25 @@ from the Riccati equation, and finally Cz is refitted on the Kalman-predicted st
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .._validate import check_bool, check_int
 from ._checks import (
+    Prediction,
     Standardiser,
     as_trials,
     check_behaviour_varies,
     check_magnitude,
     check_pair,
     check_sizes,
-    unlist,
+    collect,
+    prediction_form,
 )
 from ._ssm import LinearSSM
+from ._system import LinearSystem
+from .metrics import Data, Scores, score
 
 
 def _hankel_gram(ys, zs, i: int, chunk: int = 16384) -> tuple[np.ndarray, int]:
@@ -86,7 +92,7 @@ class PSID:
         return f"PSID(nx={self.nx}, n1={self.n1}, horizon={self.horizon}; {state})"
 
     # ----------------------------------------------------------------- fitting
-    def fit(self, y, z) -> PSID:
+    def fit(self, y: Data, z: Data) -> PSID:
         """Identify the model from y `[T, ny]` and z `[T, nz]` (or lists of trials)."""
         ys, _ = as_trials(y, "y")
         zs, _ = as_trials(z, "z")
@@ -186,16 +192,14 @@ class PSID:
         return self
 
     # -------------------------------------------------------------- prediction
-    def _check_fitted(self):
+    def _check_fitted(self) -> None:
         if self.model is None:
             raise RuntimeError("this PSID model is not fitted yet; call fit(y, z) first")
 
-    def predict(self, y, *, filtered: bool = False):
-        """One-step-ahead predictions `(z_hat, y_hat, x)` from the steady-state Kalman filter.
-
-        `filtered=True` uses the filtered states x_{k|k} instead of x_{k|k−1}. Lists of trials
-        (each started from x = 0) give lists back.
-        """
+    def _predict(self, y: Any, filtered: bool
+                 ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], bool]:
+        """Per-trial (z_hat, y_hat, x), each trial started from x = 0, and whether y held
+        several trials."""
         self._check_fitted()
         ys, was_list = as_trials(y, "y")
         check_bool(filtered, "filtered")
@@ -208,24 +212,35 @@ class PSID:
         for t in ys:
             z_hat, y_hat, x = self.model.predict(self.y_prep.apply(t), filtered=filtered)
             out.append((self.z_prep.invert(z_hat), self.y_prep.invert(y_hat), x))
-        return tuple(unlist([o[j] for o in out], was_list) for j in range(3))
+        return out, was_list
 
-    def score(self, y, z) -> dict:
-        """Behaviour and neural prediction metrics (see `neurodyn.dpad.metrics.evaluate`)."""
-        from .metrics import evaluate
+    def predict(self, y: Data, *, filtered: bool = False) -> Prediction:
+        """One-step-ahead `Prediction(z, y, x)` from the steady-state Kalman filter: arrays
+        `[T, ·]` for one recording, `[B, T, ·]` for a batch `[B, T, ny]` (each trial started from
+        x = 0); for a list of trials use `predict_trials`.
 
-        z_hat, y_hat, _ = self.predict(y)
-        return evaluate(z, z_hat, y=y, y_hat=y_hat)
+        `filtered=True` uses the filtered states x_{k|k} instead of x_{k|k−1}.
+        """
+        out, was_list = self._predict(y, filtered)
+        return collect(out, prediction_form(y, was_list))
 
-    def as_system(self):
+    def predict_trials(self, trials: Data, *, filtered: bool = False) -> Prediction:
+        """`predict` for a list of trials (of any lengths): a `Prediction` of lists, one array
+        per trial."""
+        return collect(self._predict(trials, filtered)[0], "trials")
+
+    def score(self, y: Data, z: Data) -> Scores:
+        """Behaviour and neural prediction metrics (see `neurodyn.dpad.metrics.score`)."""
+        z_hat, y_hat, _ = self.predict_trials(y)
+        return score(z, z_hat, y=y, y_hat=y_hat)
+
+    def as_system(self) -> LinearSystem:
         """The Kalman predictor x ↦ (A − K Cy) x + K y as a neurodyn dynamical system."""
-        from ._system import LinearSystem
-
         self._check_fitted()
         return LinearSystem.from_psid(self)
 
     # ------------------------------------------------------------ conveniences
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> np.ndarray:
         if name in ("A", "Cy", "Cz", "Q", "R", "S"):
             self._check_fitted()
             return getattr(self.model, name)

@@ -4,9 +4,12 @@ only) and a behaviour-only process x3 (in z only, never in y)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy import linalg
 
+from .._typing import Key
 from .._validate import ArgumentTypeError, check_array, check_int, check_number
 from ._checks import check_sizes
 from ._ssm import LinearSSM, numpy_rng
@@ -49,7 +52,7 @@ def _random_pd(rng, n: int, scale: float) -> np.ndarray:
 
 def random_ssm(
     *,
-    key,
+    key: Key,
     nx: int = 4,
     n1: int = 2,
     ny: int = 5,
@@ -89,7 +92,8 @@ def random_ssm(
                      z_noise=behaviour_noise * np.eye(nz))
 
 
-def gauss_hermite_mean(fn, mean: np.ndarray, var: float | np.ndarray, order: int = 40):
+def gauss_hermite_mean(fn: Callable[[np.ndarray], np.ndarray], mean: np.ndarray,
+                       var: float | np.ndarray, order: int = 40) -> np.ndarray:
     """E[fn(x)] for x ~ N(mean, var) elementwise (mean and var broadcast), by Gauss–Hermite
     quadrature of `order` nodes (exact for polynomials of degree < 2·order)."""
     if not callable(fn):

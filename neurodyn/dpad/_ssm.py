@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import jax
 import numpy as np
 from scipy import linalg
 
+from .._typing import ArrayLike, Key
 from .._validate import check_array, check_bool, check_int, check_key
+from ._checks import Prediction
 
 
 def linear_recursion(F: np.ndarray, u: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
@@ -65,7 +68,8 @@ def _matrices(A, Cy, Q, R, S) -> tuple[np.ndarray, ...]:
     return tuple(np.asarray(m, dtype=np.float64) for m in (A, Cy, Q, R, S))
 
 
-def kalman_gain(A, Cy, Q, R, S) -> KalmanGain:
+def kalman_gain(A: ArrayLike, Cy: ArrayLike, Q: ArrayLike, R: ArrayLike, S: ArrayLike
+                ) -> KalmanGain:
     """Solve the DARE (scipy) for the predictor gain; iterate the Riccati recursion if it fails."""
     A, Cy, Q, R, S = _matrices(A, Cy, Q, R, S)
     nx = A.shape[0]
@@ -152,12 +156,12 @@ class LinearSSM:
             x = x + (y - x @ self.Cy.T) @ g.Kf.T
         return x
 
-    def predict(self, y: np.ndarray, *, filtered: bool = False):
-        """(z_hat, y_hat, x) for one recording: one-step-ahead predictions Cz x, Cy x."""
+    def predict(self, y: np.ndarray, *, filtered: bool = False) -> Prediction:
+        """`Prediction(z, y, x)` for one recording: one-step-ahead predictions Cz x, Cy x."""
         x = self.filter(y, filtered=filtered)
-        return x @ self.Cz.T, x @ self.Cy.T, x
+        return Prediction(x @ self.Cz.T, x @ self.Cy.T, x)
 
-    def simulate(self, n_samples: int, *, key) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def simulate(self, n_samples: int, *, key: Key) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Sample (y, z, x) of length `n_samples` from the stationary distribution.
 
         The samples are drawn with NumPy, from a generator seeded by all the bits of `key` (see
@@ -177,15 +181,13 @@ class LinearSSM:
         return y, z, x
 
 
-def numpy_rng(key, name: str = "key") -> np.random.Generator:
+def numpy_rng(key: Key, name: str = "key") -> np.random.Generator:
     """The NumPy generator of a JAX key, for the sampling that is done in NumPy.
 
     Seeded once from all the bits of the key (`jax.random.key_data`: 64 bits for the default
     threefry keys, more for other implementations), never through a 32-bit integer. The key
     should be one split off for this purpose and not used for anything else.
     """
-    import jax
-
     key = check_key(key, name)
     data = jax.random.key_data(key) if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) \
         else key

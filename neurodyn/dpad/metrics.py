@@ -9,16 +9,60 @@ concatenated) and ignore samples where the truth is NaN (missing behaviour).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
+import jax
 import numpy as np
 from scipy import stats
 
+from .._typing import ArrayLike
 from .._validate import ArgumentTypeError, check_array, check_int, check_key
-from ._checks import as_trials
+from ._checks import as_trials, by_name
+
+Data = ArrayLike | Sequence[ArrayLike]
+"""One recording `[T, n]`, a batch `[B, T, n]` or a list of trials `[T_i, n]`."""
 
 
-def _stack(x, name) -> np.ndarray:
+class Scores(NamedTuple):
+    """Prediction metrics (`score`); a field that does not apply is None.
+
+    Continuous behaviour: `cc`, `r2` (means over dimensions) and per dimension `cc_dims`,
+    `r2_dims`. Categorical behaviour: `auc` (mean over classes), `auc_dims`, `accuracy`.
+    Neural prediction (when y and y_hat are given): `y_cc`, `y_r2`.
+    """
+
+    cc: float | None = None
+    r2: float | None = None
+    cc_dims: np.ndarray | None = None
+    r2_dims: np.ndarray | None = None
+    auc: float | None = None
+    auc_dims: np.ndarray | None = None
+    accuracy: float | None = None
+    y_cc: float | None = None
+    y_r2: float | None = None
+
+    def __getitem__(self, key: Any) -> Any:  # scores["cc"]: deprecated, use scores.cc
+        return by_name(self, key)
+
+    def items(self) -> list[tuple[str, Any]]:
+        """Deprecated: the metrics that apply as (name, value) pairs; use `_asdict()`."""
+        warnings.warn("Scores.items() is deprecated: Scores is a NamedTuple now, use its "
+                      "attributes or _asdict()", DeprecationWarning, stacklevel=2)
+        return [(k, v) for k, v in self._asdict().items() if v is not None]
+
+
+class CrossValidation(NamedTuple):
+    """`folds`: the `Scores` of every held-out fold; `mean`: their scalar metrics averaged over
+    the folds (NaN-aware; the per-dimension entries are in `folds`)."""
+
+    folds: tuple[Scores, ...]
+    mean: Scores
+
+
+def _stack(x: Data, name: str) -> np.ndarray:
     trials, _ = as_trials(x, name, allow_nan=True)
     return np.concatenate(trials).astype(np.float64)
 
@@ -38,7 +82,7 @@ def _unit(v: np.ndarray) -> float:
     return float(np.ldexp(1.0, np.frexp(biggest)[1] - 1)) if 0 < biggest < np.inf else 1.0
 
 
-def cc(z, z_hat) -> np.ndarray:
+def cc(z: Data, z_hat: Data) -> np.ndarray:
     """Pearson correlation coefficient per dimension (NaN where either side is constant)."""
     z, z_hat = _pair(z, z_hat)
     out = np.full(z.shape[1], np.nan)
@@ -52,7 +96,7 @@ def cc(z, z_hat) -> np.ndarray:
     return out
 
 
-def r2(z, z_hat) -> np.ndarray:
+def r2(z: Data, z_hat: Data) -> np.ndarray:
     """Coefficient of determination per dimension."""
     z, z_hat = _pair(z, z_hat)
     out = np.full(z.shape[1], np.nan)
@@ -83,7 +127,7 @@ def _labels_and_scores(z, probs, classes):
     return labels[ok], probs[ok], np.asarray(classes)
 
 
-def auc(z, probs, classes=None) -> np.ndarray:
+def auc(z: Data, probs: Data, classes: ArrayLike | None = None) -> np.ndarray:
     """One-vs-rest ROC AUC per class from class probabilities `probs [T, n_classes]`.
 
     `classes` are the labels of the probability columns (default 0 … n_classes − 1).
@@ -100,16 +144,24 @@ def auc(z, probs, classes=None) -> np.ndarray:
     return out
 
 
-def accuracy(z, probs, classes=None) -> float:
+def accuracy(z: Data, probs: Data, classes: ArrayLike | None = None) -> float:
     """Fraction of samples whose most probable class is the true label."""
     labels, probs, classes = _labels_and_scores(z, probs, classes)
     return float(np.mean(classes[np.argmax(probs, axis=1)] == labels))
 
 
-def evaluate(z, z_hat, *, y=None, y_hat=None, probs=None, classes=None) -> dict:
-    """A dict of metrics: `cc`, `r2` (means over dimensions) with per-dimension `cc_dims`,
-    `r2_dims` for continuous behaviour; `auc`, `accuracy` when class `probs` are given; and
-    `y_cc`, `y_r2` for the neural prediction when `y`, `y_hat` are given."""
+def score(
+    z: Data,
+    z_hat: Data | None,
+    *,
+    y: Data | None = None,
+    y_hat: Data | None = None,
+    probs: Data | None = None,
+    classes: ArrayLike | None = None,
+) -> Scores:
+    """The metrics of a prediction, as `Scores`: `cc`, `r2` (means over dimensions) with
+    per-dimension `cc_dims`, `r2_dims` for continuous behaviour; `auc`, `accuracy` when class
+    `probs` are given; and `y_cc`, `y_r2` for the neural prediction when `y`, `y_hat` are given."""
     out: dict = {}
     if probs is None and z_hat is None:
         raise ValueError("z_hat is required (or probs, for a categorical behaviour)")
@@ -126,10 +178,17 @@ def evaluate(z, z_hat, *, y=None, y_hat=None, probs=None, classes=None) -> dict:
         y, y_hat = _pair(y, y_hat, ("y", "y_hat"))
         cy, ry = cc(y, y_hat), r2(y, y_hat)
         out.update(y_cc=float(np.nanmean(cy)), y_r2=float(np.nanmean(ry)))
-    return out
+    return Scores(**out)
 
 
-def split_folds(y, z, n_folds: int) -> list[tuple]:
+def evaluate(*args: Any, **kwargs: Any) -> Scores:
+    """Deprecated alias of `score`."""
+    warnings.warn("neurodyn.dpad.metrics.evaluate is deprecated: use metrics.score",
+                  DeprecationWarning, stacklevel=2)
+    return score(*args, **kwargs)
+
+
+def split_folds(y: Data, z: Data, n_folds: int) -> list[tuple]:
     """Contiguous folds: for lists of trials, folds of whole trials; for one recording, contiguous
     blocks of time. Returns `[(y_train, z_train, y_test, z_test), ...]`."""
     n_folds = check_int(n_folds, "n_folds", low=2)
@@ -157,25 +216,23 @@ def split_folds(y, z, n_folds: int) -> list[tuple]:
     return folds
 
 
-def _takes_key(model) -> bool | None:
+def _takes_key(model: Any) -> bool | None:
     """True if `model.fit` requires a key, False if it takes none, None if it is optional."""
-    import inspect
-
     param = inspect.signature(model.fit).parameters.get("key")
     if param is None:
         return False
     return True if param.default is inspect.Parameter.empty else None
 
 
-def cross_validate(make_model: Callable[[], object], y, z, *, n_folds: int = 5,
-                   **fit_kwargs) -> dict:
+def cross_validate(make_model: Callable[[], Any], y: Data, z: Data, *, n_folds: int = 5,
+                   **fit_kwargs: Any) -> CrossValidation:
     """Fit `make_model()` on each training split and score it on the held-out fold.
 
-    Returns `{"folds": [metrics per fold], "cc": mean CC, ...}` with every scalar metric averaged
-    over folds. The model must have `score(y, z) -> dict` and either `fit(y, z)` (deterministic
-    models such as PSID: pass no key) or `fit(y, z, key=...)` (DPAD: pass `key=`, a
-    `jax.random.key`, required; fold f gets `jax.random.fold_in(key, f)`). Other keyword
-    arguments go to every `fit`.
+    Returns `CrossValidation(folds, mean)`: the `Scores` of every fold and their scalar
+    metrics averaged over the folds. The model must have `score(y, z) -> Scores` and either
+    `fit(y, z)` (deterministic models such as PSID: pass no key) or `fit(y, z, key=...)`
+    (DPAD: pass `key=`, a `jax.random.key`, required; fold f gets `jax.random.fold_in(key, f)`).
+    Other keyword arguments go to every `fit`.
     """
     if not callable(make_model):
         raise ArgumentTypeError(f"make_model must be a function returning an unfitted model, "
@@ -199,15 +256,11 @@ def cross_validate(make_model: Callable[[], object], y, z, *, n_folds: int = 5,
             if takes is False:
                 raise ValueError(f"{type(model).__name__}.fit is deterministic and takes no "
                                  f"key: leave key out of cross_validate")
-            import jax
-
             model = model.fit(y_tr, z_tr, key=jax.random.fold_in(key, f), **fit_kwargs)
         folds.append(model.score(y_te, z_te))
-    out: dict = {"folds": folds}
-    for name, value in folds[0].items():
-        if np.isscalar(value):
-            out[name] = float(np.nanmean([f[name] for f in folds]))
-    return out
+    mean = {name: float(np.nanmean([getattr(f, name) for f in folds]))
+            for name, value in folds[0]._asdict().items() if np.isscalar(value)}
+    return CrossValidation(tuple(folds), Scores(**mean))
 
 
 _NO_KEY = object()  # cross_validate was given no key (there is no default key)

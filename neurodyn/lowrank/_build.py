@@ -8,17 +8,20 @@ arrays in. Every array leaf is replaced, which is checked, so no value can come 
 
 from __future__ import annotations
 
+from typing import Any
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .._typing import ArrayLike
 from ..models import LowRankRNN
 
 _ARRAYS = ("m", "n", "w_in", "g_in", "w_out", "g_out")
 
 
-def lowrank_from_arrays(arrays: dict, *, rank: int, n_inputs: int, n_outputs: int,
-                        **settings) -> LowRankRNN:
+def lowrank_from_arrays(arrays: dict[str, ArrayLike], *, rank: int, n_inputs: int,
+                        n_outputs: int, **settings: Any) -> LowRankRNN:
     """A LowRankRNN with `arrays` {m, n, w_in, g_in, w_out, g_out} and the model `settings`
     (tau, dt, noise_std, nonlinearity, train, readout_std, noise_rng)."""
     n_neurons = int(arrays["m"].shape[0])

@@ -7,6 +7,7 @@ The generic checks (integers, numbers, keys, arrays, finiteness) are those of
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from ..tasks import AbstractTask
 _MEMBER_HINT = "pick one network with neurodyn.train.member(ensemble, i)"
 
 
-def check_lowrank(model, name: str = "model") -> LowRankRNN:
+def check_lowrank(model: Any, name: str = "model") -> LowRankRNN:
     """One finite LowRankRNN (not a stacked ensemble, not a FullRankRNN)."""
     if not isinstance(model, LowRankRNN):
         hint = (
@@ -34,7 +35,7 @@ def check_lowrank(model, name: str = "model") -> LowRankRNN:
     return model
 
 
-def check_fullrank(model, name: str = "model") -> FullRankRNN:
+def check_fullrank(model: Any, name: str = "model") -> FullRankRNN:
     """One finite FullRankRNN (the input of SVD truncation)."""
     if isinstance(model, LowRankRNN):
         raise ArgumentTypeError(
@@ -51,7 +52,7 @@ def check_fullrank(model, name: str = "model") -> FullRankRNN:
     return model
 
 
-def check_rnn(model, name: str = "model") -> AbstractRNN:
+def check_rnn(model: Any, name: str = "model") -> AbstractRNN:
     """A finite neurodyn RNN (a stacked ensemble is allowed)."""
     if not isinstance(model, AbstractRNN):
         raise ArgumentTypeError(f"{name} must be a neurodyn RNN, got {type(model).__name__}")
@@ -59,7 +60,7 @@ def check_rnn(model, name: str = "model") -> AbstractRNN:
     return model
 
 
-def check_task(task, name: str = "task") -> AbstractTask:
+def check_task(task: Any, name: str = "task") -> AbstractTask:
     if not isinstance(task, AbstractTask):
         raise ArgumentTypeError(
             f"{name} must be a neurodyn task (e.g. neurodyn.tasks.make(...)), got "
@@ -68,7 +69,7 @@ def check_task(task, name: str = "task") -> AbstractTask:
     return task
 
 
-def check_counts(ranks, name: str = "ranks", *, high: int | None = None) -> list[int]:
+def check_counts(ranks: Any, name: str = "ranks", *, high: int | None = None) -> list[int]:
     """A non-empty sequence of integers in [1, high] (ranks, numbers of populations)."""
     if isinstance(ranks, (str, bytes, dict)) or not isinstance(ranks, (Iterable, np.ndarray)):
         raise ArgumentTypeError(

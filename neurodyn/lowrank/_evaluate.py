@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 import equinox as eqx
 import jax
 import numpy as np
 
+from .._typing import Key
 from .._validate import check_int, check_key
+from ..models import AbstractRNN
+from ..tasks import AbstractTask, Trials
 from ._checks import check_rnn, check_task
 
 
-def check_n_trials(n_trials) -> int:
+def check_n_trials(n_trials: int) -> int:
     return check_int(n_trials, "n_trials", low=1)
 
 
@@ -19,26 +25,30 @@ def _accuracy(model, trials, key, task):
     return task.evaluate(outputs, trials)["accuracy"]
 
 
-def draw_trials(task, key, n_trials: int):
+def draw_trials(task: AbstractTask, key: Key, n_trials: int) -> tuple[Trials, Key]:
     """The trials and the noise key of one evaluation: `key` is split once, into both."""
     k_trials, k_noise = jax.random.split(key)
     return task.sample(k_trials, n_trials), k_noise
 
 
-def accuracy_on(model, task, trials, k_noise) -> float | np.ndarray:
-    """Accuracy of `model` (or of each member of a stacked ensemble) on given trials/noise."""
+def accuracy_on(model: AbstractRNN, task: AbstractTask, trials: Trials, k_noise: Key
+                ) -> np.ndarray:
+    """Accuracy of `model` on given trials and noise: a 0-d array for one network, `[E]` for
+    each member of a stacked ensemble."""
     stacked = model.w_in.ndim == 3
     if stacked:
         fn = eqx.filter_jit(eqx.filter_vmap(_accuracy, in_axes=(eqx.if_array(0), None, None, None)))
         return np.asarray(fn(model, trials, k_noise, task))
-    return float(eqx.filter_jit(_accuracy)(model, trials, k_noise, task))
+    return np.asarray(float(eqx.filter_jit(_accuracy)(model, trials, k_noise, task)))
 
 
-def evaluate(model, task, *, key, n_trials: int = 512) -> float | np.ndarray:
-    """Accuracy of `model` on `n_trials` trials sampled from `task`, with recurrent noise.
+def accuracy(model: AbstractRNN, task: AbstractTask, *, key: Key, n_trials: int = 512
+             ) -> np.ndarray:
+    """Accuracy of `model` on `n_trials` trials sampled from `task`, with recurrent noise:
+    a 0-d array (use `float(...)` for a number).
 
     A stacked ensemble (leading member axis on every array, as from `fit_ensemble`) is
-    evaluated member by member on the same trials and noise, and returns an array `[E]`.
+    evaluated member by member on the same trials and noise, and gives an array `[E]`.
     """
     model = check_rnn(model)
     task = check_task(task)
@@ -46,3 +56,10 @@ def evaluate(model, task, *, key, n_trials: int = 512) -> float | np.ndarray:
     key = check_key(key)
     trials, k_noise = draw_trials(task, key, n_trials)
     return accuracy_on(model, task, trials, k_noise)
+
+
+def evaluate(*args: Any, **kwargs: Any) -> np.ndarray:
+    """Deprecated alias of `accuracy`."""
+    warnings.warn("neurodyn.lowrank.evaluate is deprecated: use lowrank.accuracy",
+                  DeprecationWarning, stacklevel=2)
+    return accuracy(*args, **kwargs)

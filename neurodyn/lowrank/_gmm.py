@@ -64,10 +64,6 @@ class GaussianMixture(eqx.Module):
     def log_prob(self, x: Float[Array, "samples dims"]) -> Float[Array, " samples"]:
         return jax.nn.logsumexp(self.component_log_prob(x), axis=1)
 
-    def responsibilities(self, x: Float[Array, "samples dims"]) -> Array:
-        """Posterior component probabilities `[samples, components]`."""
-        return jax.nn.softmax(self.component_log_prob(x), axis=1)
-
     def predict(self, x: Float[Array, "samples dims"]) -> Int[Array, " samples"]:
         """The most probable component of each sample."""
         return jnp.argmax(self.component_log_prob(x), axis=1)

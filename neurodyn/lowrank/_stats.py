@@ -14,6 +14,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._validate import ArgumentTypeError, check_array
+from ..models import LowRankRNN
 from ._checks import check_lowrank
 
 
@@ -58,7 +59,7 @@ def column_names(rank: int, n_inputs: int, n_outputs: int) -> tuple[str, ...]:
     )
 
 
-def loadings(model) -> Loadings:
+def loadings(model: LowRankRNN) -> Loadings:
     """Per-neuron loadings [m, n, W_inᵀ, W_out] of a LowRankRNN (gains folded in)."""
     model = check_lowrank(model)
     values = jnp.concatenate(
@@ -68,14 +69,14 @@ def loadings(model) -> Loadings:
     return Loadings(values, names, model.rank, model.n_inputs, model.n_outputs)
 
 
-def overlap_matrix(model) -> Overlaps:
+def overlap_matrix(model: LowRankRNN) -> Overlaps:
     """(1/N) aᵀb between all loading vectors; its n–m block is `model.overlaps` = nᵀm/N."""
     load = loadings(model)
     return Overlaps(load.values.T @ load.values / model.n_neurons, load.names)
 
 
 def effective_overlap(
-    model, s: Float[Array, " latents"] | None = None
+    model: LowRankRNN, s: Float[Array, " latents"] | None = None
 ) -> Float[Array, "rank rank"]:
     """σ̃ = nᵀ diag(φ'(x)) m / N at x = Mκ + Iv (default s = 0: σ̃ = φ'(0) nᵀm/N).
 

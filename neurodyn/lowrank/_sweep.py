@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import jax
 import numpy as np
 
+from .._typing import Key
 from .._validate import (
     ArgumentTypeError,
     check_finite_tree,
@@ -15,6 +17,7 @@ from .._validate import (
     check_number,
 )
 from ..models import LowRankRNN
+from ..tasks import AbstractTask
 from ..train import fit_ensemble
 from ._checks import check_counts, check_task
 from ._evaluate import accuracy_on, check_n_trials, draw_trials
@@ -37,17 +40,17 @@ class RankSweep(NamedTuple):
 
 
 def rank_sweep(
-    task,
-    ranks=(1, 2, 3),
+    task: AbstractTask,
+    ranks: Sequence[int] = (1, 2, 3),
     *,
-    key,
+    key: Key,
     n_seeds: int = 4,
     n_neurons: int = 128,
     steps: int = 500,
     threshold: float = 0.95,
     n_trials: int = 512,
     model_kwargs: dict | None = None,
-    **fit_kwargs,
+    **fit_kwargs: Any,
 ) -> RankSweep:
     """Train `n_seeds` LowRankRNNs of each rank on `task` (seeds vmapped with
     `train.fit_ensemble`) and score each on `n_trials` fresh trials.

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import NamedTuple
+
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
+from .._typing import ArrayLike, Key
 from .._validate import ArgumentTypeError, check_array, check_bool, check_int, check_key
 from ..models import FullRankRNN, LowRankRNN
+from ..tasks import AbstractTask
 from ._build import lowrank_from_arrays
 from ._checks import check_counts, check_fullrank, check_task
 from ._evaluate import accuracy_on, check_n_trials, draw_trials
@@ -15,7 +20,15 @@ from ._evaluate import accuracy_on, check_n_trials, draw_trials
 _GROUP_MAP = {"J": ("m", "n")}
 
 
-def _base_matrix(model: FullRankRNN, relative_to) -> np.ndarray | None:
+class TruncationCurve(NamedTuple):
+    """Task accuracy `[len(ranks)]` of the rank-r truncations of a network, r in `ranks`."""
+
+    ranks: np.ndarray
+    accuracy: np.ndarray
+
+
+def _base_matrix(model: FullRankRNN, relative_to: FullRankRNN | ArrayLike | None
+                 ) -> np.ndarray | None:
     if relative_to is None:
         return None
     n = model.n_neurons
@@ -37,7 +50,8 @@ def _base_matrix(model: FullRankRNN, relative_to) -> np.ndarray | None:
     return base
 
 
-def truncate(model: FullRankRNN, rank: int, *, relative_to=None) -> LowRankRNN:
+def truncate(model: FullRankRNN, rank: int, *,
+             relative_to: FullRankRNN | ArrayLike | None = None) -> LowRankRNN:
     """The rank-`rank` LowRankRNN closest to `model` in connectivity (Eckart–Young).
 
     W = J (or ΔW = J − W0 with `relative_to` = the initial network or its matrix W0) is
@@ -69,15 +83,21 @@ def truncate(model: FullRankRNN, rank: int, *, relative_to=None) -> LowRankRNN:
 
 
 def truncation_curve(
-    model: FullRankRNN, task, ranks, *, key, relative_to=None, keep_base: bool = False,
+    model: FullRankRNN,
+    task: AbstractTask,
+    ranks: Sequence[int],
+    *,
+    key: Key,
+    relative_to: FullRankRNN | ArrayLike | None = None,
+    keep_base: bool = False,
     n_trials: int = 512,
-) -> dict[str, np.ndarray]:
+) -> TruncationCurve:
     """Task accuracy of the rank-r truncations of `model`, for each r in `ranks`.
 
     With `relative_to` = W0 and `keep_base=True` the evaluated network is W0 + [ΔW]_r (a
     FullRankRNN); otherwise it is the LowRankRNN `truncate(model, r, relative_to=...)`.
     All truncations are scored on the same trials and the same noise (one draw from `key`,
-    shared, so that the accuracies are a paired comparison). Returns {"ranks", "accuracy"}.
+    shared, so that the accuracies are a paired comparison).
     """
     model = check_fullrank(model)
     keep_base = check_bool(keep_base, "keep_base")
@@ -96,4 +116,4 @@ def truncation_curve(
         if keep_base:
             net = eqx.tree_at(lambda f: f.J, model, jnp.asarray(base, model.J.dtype) + low.J)
         acc.append(accuracy_on(net, task, trials, k_noise))
-    return {"ranks": np.asarray(ranks), "accuracy": np.asarray(acc)}
+    return TruncationCurve(np.asarray(ranks), np.asarray(acc))
