@@ -2,6 +2,11 @@
 `--out DIR`), reading the study's TOML config, and writing its results directory — `results.json`,
 `results.md` (measured beside published, with the scale stated) and the figure.
 
+The config is read and checked by neurodyn's own config code (`neurodyn.experiment.
+load_study_config` / `check_study_config`: the same file reading and number checks as the run
+configs of `neurodyn run`), and every file is written atomically by `neurodyn.experiment`'s
+writers, with the provenance (`git_commit`) that run folders record.
+
 A study's `run.py` defines `compute(cfg) -> Study` and calls `main(__file__, compute, argv)`.
 """
 
@@ -15,23 +20,26 @@ import math
 import os
 import platform
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jax
+import matplotlib
 import numpy as np
 
-from neurodyn.experiment._files import write_bytes, write_text
+import neurodyn as nd
+from neurodyn.experiment import (
+    STUDY_CONFIGS,
+    check_study_config,
+    git_commit,
+    load_study_config,
+    write_bytes,
+    write_text,
+)
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10: the same parser as a package
-    import tomli as tomllib
-
-CONFIGS = ("small", "paper")
+CONFIGS = STUDY_CONFIGS
 SMALL_NOTE = ("`small` config: tiny sizes so that the test run executes it; NOT the published "
               "scale — compare with the published column only in kind, not in value.")
 
@@ -58,33 +66,16 @@ class Study:
 
 
 def load_config(study_dir: Path, name: str) -> dict:
-    """The study's `<name>.toml` as a dict; ValueError for an unknown name or a missing file."""
-    if name not in CONFIGS:
-        raise ValueError(f"config must be one of {CONFIGS}, got {name!r}")
-    path = Path(study_dir) / f"{name}.toml"
-    if not path.is_file():
-        raise ValueError(f"config file {path} does not exist")
-    with path.open("rb") as f:
-        return tomllib.load(f)
+    """The study's `<name>.toml` as a dict (`neurodyn.experiment.load_study_config`); a
+    `ConfigError` (a ValueError) for an unknown name, a missing or invalid file, or a run
+    config."""
+    return load_study_config(study_dir, name)
 
 
 def require(cfg: dict, keys: dict[str, type], optional: dict[str, type] | None = None) -> dict:
     """Check that `cfg` has exactly `keys` (name → type), plus any of `optional`; one clear
-    error naming the key."""
-    optional = optional or {}
-    unknown = sorted(set(cfg) - set(keys) - set(optional))
-    if unknown:
-        raise ValueError(f"unknown config key(s) {unknown}; expected {sorted(keys)}"
-                         + (f" and optionally {sorted(optional)}" if optional else ""))
-    for k, t in {**keys, **{k: t for k, t in optional.items() if k in cfg}}.items():
-        if k not in cfg:
-            raise ValueError(f"config key {k!r} is missing")
-        ok = isinstance(cfg[k], t) and not (t is int and isinstance(cfg[k], bool))
-        if t is float and isinstance(cfg[k], int) and not isinstance(cfg[k], bool):
-            ok = True
-        if not ok:
-            raise ValueError(f"config key {k!r} must be {t.__name__}, got {cfg[k]!r}")
-    return cfg
+    error naming the key (`neurodyn.experiment.check_study_config`)."""
+    return check_study_config(cfg, keys, optional)
 
 
 def key(seed: int, *fold: int):
@@ -134,20 +125,15 @@ def _jsonable(v):
 
 
 def _commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, cwd=Path(__file__).parent, timeout=10)
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+    """The short hash of the code's commit (of this folder's repository), or "unknown"."""
+    info = git_commit(Path(__file__).parent, short=True)
+    return info["commit"] if info else "unknown"
 
 
 def write(study: Study, out: Path, config_name: str, cfg: dict, seconds: float,
           commit: str | None = None) -> dict:
     """Write results.json, results.md and figure.png into `out`; returns the JSON record.
     `commit` is the code's commit when the study started (default: now)."""
-    import neurodyn as nd
-
     out.mkdir(parents=True, exist_ok=True)
     record = {
         "title": study.title, "reference": study.reference, "config_name": config_name,
@@ -157,7 +143,7 @@ def write(study: Study, out: Path, config_name: str, cfg: dict, seconds: float,
         "rows": [vars(r) for r in study.rows], "data": study.data,
     }
     record = _jsonable(record)
-    _atomic(out / "results.json", json.dumps(record, indent=1))
+    write_text(out / "results.json", json.dumps(record, indent=1))
     parts = study.data.get("part_commits") or {}
     resumed = ""
     if any(c != record["commit"] for c in parts.values()):
@@ -176,7 +162,7 @@ def write(study: Study, out: Path, config_name: str, cfg: dict, seconds: float,
         study.figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
         write_bytes(out / "figure.png", buffer.getvalue())
         lines += ["", "![figure](figure.png)"]
-    _atomic(out / "results.md", "\n".join(lines) + "\n")
+    write_text(out / "results.md", "\n".join(lines) + "\n")
     return record
 
 
@@ -203,19 +189,12 @@ def cached(name: str, inputs: dict, fn):
     folder.mkdir(parents=True, exist_ok=True)
     # The code that ran is the code at the start of the study (HEAD may move meanwhile).
     commit = _PARTS["commit"] or _commit()
-    _atomic(path, json.dumps(_jsonable(dict(
+    write_text(path, json.dumps(_jsonable(dict(
         inputs=inputs, result=result, seconds=round(time.perf_counter() - t0, 1),
         commit=commit)), indent=1))
     _PARTS["commits"][name] = commit
     print(f"[{name}] done in {time.perf_counter() - t0:.0f} s", flush=True)
     return json.loads(path.read_text())["result"]
-
-
-def _atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` atomically: a uniquely named temporary file in the same folder,
-    fsync, then `os.replace` (`neurodyn.experiment._files`), so that a killed study never
-    leaves a half-written results file or part, and two runs never share a temporary file."""
-    write_text(path, text)
 
 
 def main(run_file: str, compute, argv=None) -> dict:
@@ -230,8 +209,6 @@ def main(run_file: str, compute, argv=None) -> dict:
     args = p.parse_args(argv)
     cfg = load_config(study_dir, args.config)
     out = args.out or study_dir / "results" / args.config
-    import matplotlib
-
     matplotlib.use("Agg")
     t0, c0 = time.perf_counter(), time.process_time()
     commit = _commit()  # the code that runs is the code at the start

@@ -9,32 +9,25 @@ import platform
 import subprocess
 from pathlib import Path
 
+import equinox
+import jax
+import jaxlib
+import numpy
+import optax
+import scipy
+
 __version__ = "0.1.0"
 
 
 def versions() -> dict[str, str | None]:
     """Versions of neurodyn, Python and the libraries its results depend on."""
-    import equinox
-    import jax
-    import numpy
-    import optax
-    import scipy
-
     return {
-        "neurodyn": __version__, "jax": jax.__version__, "jaxlib": _jaxlib_version(),
+        "neurodyn": __version__, "jax": jax.__version__,
+        "jaxlib": getattr(jaxlib, "__version__", None),
         "equinox": equinox.__version__, "optax": optax.__version__,
         "numpy": numpy.__version__, "scipy": scipy.__version__,
         "python": platform.python_version(),
     }
-
-
-def _jaxlib_version() -> str | None:
-    try:
-        import jaxlib
-
-        return jaxlib.__version__
-    except (ImportError, AttributeError):
-        return None
 
 
 def git_commit(path: str | os.PathLike | None = None, *,
