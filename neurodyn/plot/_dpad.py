@@ -3,17 +3,26 @@ They draw results; they never fit or evaluate a model."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
+
+from .._typing import ArrayLike, Float
+from ..dpad import SearchResult
 
 
-def _axes(ax, size=(5, 3)):
+def _axes(ax: Axes | None, size: tuple[float, float] = (5, 3)) -> Axes:
     if ax is None:
         _, ax = plt.subplots(figsize=size, layout="constrained")
     return ax
 
 
-def plot_prediction(z, z_hat, ax=None, *, dim: int = 0, dt: float | None = None, **style):
+def plot_prediction(z: Float[ArrayLike, "time dims"], z_hat: Float[ArrayLike, "time dims"],
+                    ax: Axes | None = None, *, dim: int = 0, dt: float | None = None,
+                    **style: Any) -> Axes:
     """Behaviour (or neural) dimension `dim` and its one-step-ahead prediction over time.
     `dt` in ms labels the x axis in seconds; otherwise in samples."""
     ax = _axes(ax)
@@ -28,7 +37,9 @@ def plot_prediction(z, z_hat, ax=None, *, dim: int = 0, dt: float | None = None,
     return ax
 
 
-def plot_latents(x, ax=None, *, dims=(0, 1), color=None, **style):
+def plot_latents(x: Float[ArrayLike, "time latents"] | Sequence[Float[ArrayLike, "time latents"]],
+                 ax: Axes | None = None, *, dims: tuple[int, int] = (0, 1),
+                 color: ArrayLike | Sequence[ArrayLike] | None = None, **style: Any) -> Axes:
     """A latent trajectory `x [T, nx]` (or a list of trials) in the plane of two state dims,
     optionally coloured by a value per sample (e.g. the behaviour)."""
     ax = _axes(ax, (4, 4))
@@ -47,8 +58,9 @@ def plot_latents(x, ax=None, *, dims=(0, 1), color=None, **style):
     return ax
 
 
-def plot_model_comparison(scores: dict, ax=None, *, ylabel: str = "behaviour CC",
-                          reference: float | None = None, **style):
+def plot_model_comparison(scores: Mapping[str, float], ax: Axes | None = None, *,
+                          ylabel: str = "behaviour CC", reference: float | None = None,
+                          **style: Any) -> Axes:
     """Bars of one score per model (`{label: value}`), with an optional reference line (e.g. the
     ideal predictor's CC)."""
     ax = _axes(ax)
@@ -64,13 +76,18 @@ def plot_model_comparison(scores: dict, ax=None, *, ylabel: str = "behaviour CC"
     return ax
 
 
-def plot_search(result, ax=None, **style):
+def _cell(row: Any, name: str) -> Any:
+    """A search table row's `name`: a `SearchRow` attribute (or a key of an older dict row)."""
+    return row.get(name) if isinstance(row, Mapping) else getattr(row, name, None)
+
+
+def plot_search(result: SearchResult, ax: Axes | None = None, **style: Any) -> Axes:
     """Held-out behaviour score of every candidate nonlinearity of `dpad.search` (chosen one
-    highlighted)."""
+    highlighted): the AUC for categorical behaviour, else the CC."""
     table = result.table
-    key = "auc" if "auc" in table[0] else "cc"
-    ax = plot_model_comparison({r["nonlinear"]: r[key] for r in table}, ax,
+    key = "auc" if _cell(table[0], "auc") is not None else "cc"
+    ax = plot_model_comparison({_cell(r, "nonlinear"): _cell(r, key) for r in table}, ax,
                                ylabel=f"held-out behaviour {key.upper()}", **style)
-    chosen = [r["nonlinear"] for r in table].index(result.chosen)
+    chosen = [_cell(r, "nonlinear") for r in table].index(result.chosen)
     ax.patches[chosen].set_color(style.get("chosen_color", "C3"))
     return ax

@@ -6,27 +6,43 @@ They draw results computed by `neurodyn.lowrank` (`flow_field`, `loadings`,
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
+
+from .._typing import ArrayLike, Int
+from ..lowrank import FlowField, Loadings
 
 _MARKERS = {
     "stable": dict(marker="o", facecolor="k", edgecolor="k"),
     "unstable": dict(marker="o", facecolor="w", edgecolor="k"),
     "saddle": dict(marker="X", facecolor="0.5", edgecolor="k"),
     "marginal": dict(marker="s", facecolor="0.8", edgecolor="k"),
+    "unclassified": dict(marker="D", facecolor="0.6", edgecolor="0.3"),  # no eigenvalues
 }
 
 
-def _axes(ax, figsize=(4, 3.4)):
+def _axes(ax: Axes | None, figsize: tuple[float, float] = (4, 3.4)) -> Axes:
     if ax is None:
         _, ax = plt.subplots(figsize=figsize, layout="constrained")
     return ax
 
 
 def plot_flow_field(
-    flow, ax=None, *, cmap="magma", streamlines=True, nullclines=True, colorbar=True, **style
-):
+    flow: FlowField,
+    ax: Axes | None = None,
+    *,
+    cmap: str = "magma",
+    streamlines: bool = True,
+    nullclines: bool = True,
+    colorbar: bool = True,
+    **style: Any,
+) -> Axes:
     """A `lowrank.flow_field` result: speed as colour (log scale), streamlines, the two
     nullclines (dκ1 = 0 and dκ2/dv = 0, as zero contours of the grid) and the fixed points
     (filled: stable, open: unstable, cross: saddle)."""
@@ -68,12 +84,28 @@ def plot_flow_field(
     return ax
 
 
-def plot_loadings(loadings, labels=None, *, columns=None, axes=None, **style):
+def plot_loadings(
+    loadings: Loadings,
+    labels: Int[ArrayLike, " neurons"] | None = None,
+    *,
+    columns: Sequence[str] | None = None,
+    ax: Sequence[Axes] | np.ndarray | None = None,
+    axes: Sequence[Axes] | np.ndarray | None = None,
+    **style: Any,
+) -> np.ndarray:
     """Pair plot of per-neuron loadings (`lowrank.loadings(model)`), coloured by population
     `labels [N]` (e.g. `lowrank.population_labels(mixture, model)`); histograms on the diagonal.
 
-    `columns` picks loading names (default all). Returns the `[D, D]` array of Axes.
+    `columns` picks loading names (default all). `ax`: the D × D Axes to draw on (D = the
+    number of columns; `axes=`, its old name, still works with a DeprecationWarning); by
+    default a new figure. Returns the `[D, D]` array of Axes.
     """
+    if axes is not None:
+        if ax is not None:
+            raise TypeError("pass ax= only (axes= is its deprecated name), not both")
+        warnings.warn("plot_loadings(axes=...) is deprecated: use plot_loadings(ax=...)",
+                      DeprecationWarning, stacklevel=2)
+        ax = axes
     values = np.asarray(loadings.values)
     names = list(loadings.names)
     columns = names if columns is None else list(columns)
@@ -82,10 +114,13 @@ def plot_loadings(loadings, labels=None, *, columns=None, axes=None, **style):
             raise ValueError(f"unknown loading {c!r}; known: {', '.join(names)}")
     idx = [names.index(c) for c in columns]
     d = len(idx)
-    if axes is None:
-        _, axes = plt.subplots(d, d, figsize=(1.8 * d, 1.8 * d), layout="constrained",
-                               squeeze=False)
-    axes = np.asarray(axes).reshape(d, d)
+    if ax is None:
+        _, ax = plt.subplots(d, d, figsize=(1.8 * d, 1.8 * d), layout="constrained",
+                             squeeze=False)
+    if np.size(ax) != d * d:
+        raise ValueError(f"ax must be {d} × {d} Axes (one per pair of columns), got "
+                         f"{np.size(ax)}")
+    axes = np.asarray(ax).reshape(d, d)
     if labels is None:
         labels = np.zeros(values.shape[0], int)
     labels = np.asarray(labels)
@@ -95,34 +130,37 @@ def plot_loadings(loadings, labels=None, *, columns=None, axes=None, **style):
     size = style.get("s", 4)
     for i, a in enumerate(idx):
         for j, b in enumerate(idx):
-            ax = axes[i, j]
+            cell = axes[i, j]
             for k, p in enumerate(pops):
                 sel = labels == p
                 colour = f"C{k % 10}"
                 if i == j:
-                    ax.hist(values[sel, a], bins=style.get("bins", 30), color=colour, alpha=0.6,
+                    cell.hist(values[sel, a], bins=style.get("bins", 30), color=colour, alpha=0.6,
                             density=True)
                 else:
-                    ax.scatter(values[sel, b], values[sel, a], s=size, color=colour, alpha=0.6,
+                    cell.scatter(values[sel, b], values[sel, a], s=size, color=colour, alpha=0.6,
                                lw=0, label=f"population {p}" if (i, j) == (1, 0) else None)
             if i == d - 1:
-                ax.set_xlabel(columns[j])
+                cell.set_xlabel(columns[j])
             if j == 0:
-                ax.set_ylabel(columns[i])
+                cell.set_ylabel(columns[i])
     if len(pops) > 1 and d > 1:
         axes[1, 0].legend(frameon=False, fontsize="x-small", markerscale=3)
     return axes
 
 
-def plot_rank_accuracy(result, ax=None, *, threshold=None, **style):
-    """Accuracy against rank, from `lowrank.truncation_curve` (a dict with "ranks" and
-    "accuracy") or `lowrank.rank_sweep` (seeds as dots, their median as a line)."""
+def plot_rank_accuracy(
+    result: Any, ax: Axes | None = None, *, threshold: float | None = None, **style: Any
+) -> Axes:
+    """Accuracy against rank, from `lowrank.truncation_curve` or `lowrank.rank_sweep` (seeds
+    as dots, their median as a line; its `threshold` as a dashed line unless `threshold` is
+    given). Anything with `ranks` and `accuracy` (attributes, or keys of a mapping) will do."""
     ax = _axes(ax, figsize=(3.6, 2.8))
-    if isinstance(result, dict):
+    if isinstance(result, Mapping):
         ranks, acc = np.asarray(result["ranks"]), np.asarray(result["accuracy"])
     else:
         ranks, acc = np.asarray(result.ranks), np.asarray(result.accuracy)
-        threshold = result.threshold if threshold is None else threshold
+        threshold = getattr(result, "threshold", None) if threshold is None else threshold
     acc = acc.reshape(len(ranks), -1)
     colour = style.get("color", "k")
     if acc.shape[1] > 1:

@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
+
+from ..train import History
 
 
-def _axes(ax):
+def _axes(ax: Axes | None) -> Axes:
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 3), layout="constrained")
     return ax
 
 
-def plot_loss(history, ax=None, **style):
+def plot_loss(history: History, ax: Axes | None = None, **style: Any) -> Axes:
     """Training loss per step (log scale) with the validation loss at each evaluation."""
     ax = _axes(ax)
     loss = np.asarray(history.loss)
