@@ -59,7 +59,7 @@ def timed(fn, repeats: int):
     for _ in range(repeats):
         t0 = time.perf_counter()
         out = fn()
-        jax.block_until_ready(out.eigvecs)
+        jax.block_until_ready(out.eigenvectors)
         times.append(time.perf_counter() - t0)
     return out, float(np.median(times)), times
 
@@ -100,8 +100,8 @@ def main():
     order_s = np.lexsort(np.asarray(slow.xstar[:, :3]).T)
     same_points = fast.n_points == slow.n_points and np.allclose(
         np.asarray(fast.xstar)[order_f], np.asarray(slow.xstar)[order_s], atol=1e-5)
-    lam_f = np.sort(np.asarray(fast.eigvals, complex)[order_f], axis=-1)  # by Re, then Im
-    lam_s = np.sort(np.asarray(slow.eigvals, complex)[order_s], axis=-1)
+    lam_f = np.sort(np.asarray(fast.eigenvalues, complex)[order_f], axis=-1)  # by Re, then Im
+    lam_s = np.sort(np.asarray(slow.eigenvalues, complex)[order_s], axis=-1)
     eig_err = float(np.max(np.abs(lam_f - lam_s))) if fast.n_points else 0.0
     same_stability = np.array_equal(np.asarray(fast.n_unstable)[order_f],
                                     np.asarray(slow.n_unstable)[order_s])
