@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._optim import member
 from .._validate import ArgumentTypeError
 from ._maps import Map, stack
 from ._model import (
@@ -25,7 +26,7 @@ from ._model import (
     readout,
 )
 from ._prep import Prepared, split_blocks, to_blocks
-from ._train import TrainConfig, take, train_models
+from ._train import TrainConfig, train_models
 
 MAP_NAMES = ("A1", "K1", "Cy1", "Cz1", "A2", "K2", "Cy2", "Cz2")
 
@@ -71,7 +72,7 @@ def _gates(candidates, names, n_init):
 def _best(models, val, n_groups):
     val = val.reshape(n_groups, -1)
     index = np.arange(n_groups) * val.shape[1] + np.argmin(val, axis=1)
-    return take(models, index), val.min(axis=1)
+    return member(models, index), val.min(axis=1)
 
 
 @eqx.filter_jit

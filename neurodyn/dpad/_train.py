@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
@@ -20,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from .._optim import LoopState, chunk, member, track_best, update
 from ._ssm import numpy_rng
 
 
@@ -41,12 +43,13 @@ class TrainConfig:
     min_delta: float = 1e-3
 
 
-def _where(flag, new, old):
-    def pick(a, b):
-        f = flag.reshape(flag.shape + (1,) * (a.ndim - flag.ndim))
-        return jnp.where(f, a, b)
+class EpochState(NamedTuple):
+    """The carry of the jitted epochs: the models' `LoopState` (stacked `[n]`) and their data
+    (carried rather than closed over, so that the compiled epoch does not embed it)."""
 
-    return jax.tree_util.tree_map(pick, new, old)
+    loop: LoopState
+    train: Any
+    val: Any
 
 
 def _grouped(fn, n_groups: int, grouped_data: bool):
@@ -81,37 +84,33 @@ def _make_epoch(static, loss_fn, clip_norm: float, n_train: int,
 
     grad_fn = _grouped(jax.value_and_grad(model_loss), n_groups, grouped_data)
     val_fn = _grouped(model_loss, n_groups, grouped_data)
-    take = (lambda a, idx: a[:, idx]) if grouped_data else (lambda a, idx: a[idx])
+    pick = (lambda a, idx: a[:, idx]) if grouped_data else (lambda a, idx: a[idx])
 
-    def epoch(carry, order_key, index, learning_rate):
-        params, opt_state, best, best_val, wait, stopped, train, val = carry
+    def epoch(carry: EpochState, order_key, index, learning_rate):
+        loop = carry.loop
         key = jax.random.fold_in(order_key, index)
         order = jax.random.permutation(key, n_train)[: n_batches * per_batch]
         order = order.reshape(n_batches, per_batch)
+        # Stopped models keep training (their best parameters are kept aside), which is
+        # cheaper to compile than freezing them: no mask, no rejection.
+        step_update = jax.vmap(functools.partial(update, optimiser, scale=-learning_rate,
+                                                 reject_nonfinite=False))
 
         def step(c, idx):
             params, opt_state = c
-            batch = jax.tree_util.tree_map(lambda a: take(a, idx), train)
+            batch = jax.tree_util.tree_map(lambda a: pick(a, idx), carry.train)
             loss, grads = grad_fn(params, batch)
-            # Stopped models keep training (their best parameters are kept aside), which is
-            # cheaper to compile than freezing them.
-            updates, opt_state = jax.vmap(optimiser.update)(grads, opt_state, params)
-            updates = jax.tree_util.tree_map(lambda u: -learning_rate * u, updates)
-            return (optax.apply_updates(params, updates), opt_state), loss
+            params, opt_state, _ = step_update(grads, opt_state, params)
+            return (params, opt_state), loss
 
-        (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), order)
-        v = val_fn(params, val)
+        (params, opt_state), losses = chunk(step, (loop.params, loop.opt_state), order)
+        v = val_fn(params, carry.val)
         v = jnp.where(jnp.isfinite(v), v, jnp.inf)
-        threshold = jnp.where(jnp.isfinite(best_val), best_val - min_delta * jnp.abs(best_val),
-                              jnp.inf)
-        improved = (v < threshold) & ~stopped
-        best = _where(improved, params, best)
-        best_val = jnp.where(improved, v, best_val)
-        wait = jnp.where(improved, 0, wait + 1)
+        loop, _ = track_best(loop._replace(params=params, opt_state=opt_state), v,
+                             patience=patience, min_delta=min_delta)
         diverged = ~jnp.all(jnp.isfinite(losses), axis=0) | ~jnp.isfinite(v)
-        stopped = stopped | (wait >= patience) | diverged
-        return (params, opt_state, best, best_val, wait, stopped, train, val), (
-            losses.mean(0), v)
+        loop = loop._replace(active=loop.active & ~diverged)
+        return carry._replace(loop=loop), (losses.mean(0), v)
 
     # On CPU, XLA's backend optimisation costs more compile time than it saves for these small
     # programs (about half the compile time for a third more run time).
@@ -160,8 +159,9 @@ def train_models(
         n = jax.tree_util.tree_leaves(params)[0].shape[0]
         shapes = jax.eval_shape(jax.vmap(_optimiser(config.clip_norm).init), params)
         opt_state = jax.tree_util.tree_map(lambda a: np.zeros(a.shape, a.dtype), shapes)
-        best_val0 = np.full((n,), np.inf, np.float32)
-        wait0, stopped0 = np.zeros((n,), np.int32), np.zeros((n,), bool)
+        loop = LoopState(params=params, opt_state=opt_state, best=params,
+                         best_loss=np.full((n,), np.inf, np.float32),
+                         wait=np.zeros((n,), np.int32), active=np.ones((n,), bool))
         attempt_key = jax.random.fold_in(order_key, attempt)
         try:
             epoch_fn = _make_epoch(static, loss_fn, config.clip_norm, n_train,
@@ -171,7 +171,7 @@ def train_models(
             epoch_fn = _make_epoch.__wrapped__(static, loss_fn, config.clip_norm, n_train,
                                             config.batch_size, config.patience,
                                             config.min_delta, n_groups, grouped_data)
-        carry = (params, opt_state, params, best_val0, wait0, stopped0, train_data, val_data)
+        carry = EpochState(loop, train_data, val_data)
         train_hist, val_hist = [], []
         epochs = 0
         for index in range(config.max_epochs):
@@ -179,14 +179,14 @@ def train_models(
             train_hist.append(tl)
             val_hist.append(vl)
             epochs += 1
-            if epochs % config.check_every == 0 and bool(np.all(np.asarray(carry[5]))):
+            if epochs % config.check_every == 0 and not np.any(np.asarray(carry.loop.active)):
                 break
-        best_val = np.asarray(carry[3])
+        best_val = np.asarray(carry.loop.best_loss)
         group_ok = np.isfinite(best_val.reshape(n_groups, -1)).any(axis=1)
         if group_ok.all() or (attempt == config.max_retries and group_ok.any()):
             history = {"train_loss": np.asarray(jnp.stack(train_hist)),
                        "val_loss": np.asarray(jnp.stack(val_hist)), "attempts": attempt + 1}
-            best = jax.tree_util.tree_map(np.asarray, carry[2])
+            best = jax.tree_util.tree_map(np.asarray, carry.loop.best)
             return eqx.combine(best, static), best_val, history
         lr = lr / 2
     raise FitDivergedError(
@@ -196,7 +196,5 @@ def train_models(
     )
 
 
-def take(models, index):
-    """Models `index` (an int or int array) of a stacked batch, as NumPy-backed leaves."""
-    params, static = eqx.partition(models, eqx.is_array)
-    return eqx.combine(jax.tree_util.tree_map(lambda a: np.asarray(a)[index], params), static)
+# The stacked-model indexing of the DPAD modules is the one `member` of the optimisation core.
+take = member

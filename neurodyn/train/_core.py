@@ -17,22 +17,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .._optim import LoopState, chunk, track_best, update, where_tree
 from ..tasks import AbstractTask
-
-
-def _select(flag, new, old):
-    """Per-leaf `where(flag, new, old)`; `flag` is a scalar (inside vmap) or [E] (host side)."""
-
-    def pick(n, o):
-        f = jnp.reshape(flag, jnp.shape(flag) + (1,) * (jnp.ndim(n) - jnp.ndim(flag)))
-        return jnp.where(f, n, o)
-
-    return jax.tree_util.tree_map(pick, new, old)
-
-
-def _tree_finite(tree) -> jax.Array:
-    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree) if eqx.is_array(x)]
-    return jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
 
 
 class _Spec(NamedTuple):
@@ -57,18 +43,14 @@ def _one_step(carry, step, spec: _Spec):
     # The key of step i is fold_in(key, i): derived inside the compiled chunk, so a new number
     # of steps needs no new compilation and no [steps] array of keys.
     loss, grads = eqx.filter_value_and_grad(_loss_of)(p, fz, jax.random.fold_in(key, step), spec)
-    updates, new_state = spec.optimizer.update(grads, opt_state, p)
-    new_p = eqx.apply_updates(p, updates)
     # A non-finite loss or gradient rejects the step: parameters and optimiser state stay.
-    ok = jnp.isfinite(loss) & _tree_finite(grads) & _tree_finite(new_p)
-    p = _select(ok, new_p, p)
-    opt_state = _select(ok, new_state, opt_state)
+    p, opt_state, ok = update(spec.optimizer, grads, opt_state, p, loss=loss)
     return (p, fz, opt_state, key), (jnp.where(ok, loss, jnp.nan), ok)
 
 
 def _chunk(p, fz, opt_state, key, steps, spec: _Spec):
     step = functools.partial(_one_step, spec=spec)
-    (p, _, opt_state, _), (losses, ok) = jax.lax.scan(step, (p, fz, opt_state, key), steps)
+    (p, _, opt_state, _), (losses, ok) = chunk(step, (p, fz, opt_state, key), steps)
     return p, opt_state, losses, ok
 
 
@@ -87,26 +69,44 @@ def _members(fn, group: int | None):
     return mapped
 
 
-def _chunk_validated(p, fz, opt_state, key, active, val_key, steps, val_trials, spec: _Spec):
-    """One member: a chunk of steps (kept only if the member is still `active`), then the
-    validation loss and accuracy of the parameters it ends with."""
-    new_p, new_state, losses, ok = _chunk(p, fz, opt_state, key, steps, spec)
-    p = _select(active, new_p, p)
-    opt_state = _select(active, new_state, opt_state)
+class ChunkOut(NamedTuple):
+    """What a chunk returns to the host, per member."""
+
+    state: LoopState
+    losses: jax.Array  # [steps] (NaN where a step was rejected)
+    ok: jax.Array  # [steps] the step was taken
+    val_loss: jax.Array
+    val_accuracy: jax.Array
+    improved: jax.Array  # the validation loss fell: `state.best` holds these parameters
+
+
+def _chunk_validated(state: LoopState, fz, key, val_key, steps, val_trials, patience,
+                     spec: _Spec) -> ChunkOut:
+    """One member: a chunk of steps (kept only if the member is still active), then the
+    validation loss and accuracy of the parameters it ends with, and early stopping: a member
+    stops after a non-finite step or `patience` validations without a lower loss."""
+    new_p, new_state, losses, ok = _chunk(state.params, fz, state.opt_state, key, steps, spec)
+    was_active = state.active
+    p = where_tree(was_active, new_p, state.params)
+    opt_state = where_tree(was_active, new_state, state.opt_state)
     val_loss, val_acc = _validate(p, fz, val_key, val_trials, spec)
-    return p, opt_state, losses, ok, val_loss, val_acc
+    state = state._replace(params=p, opt_state=opt_state,
+                           active=was_active & jnp.all(ok))
+    state, improved = track_best(state, val_loss, patience=patience, frozen=~was_active)
+    return ChunkOut(state, losses, ok, val_loss, val_acc, improved)
 
 
 @eqx.filter_jit
-def _chunk_ensemble(p, fz, opt_state, keys, active, val_keys, steps, val_trials, spec: _Spec,
-                    group, mesh):
-    def run(p, fz, opt_state, keys, active, val_keys, steps, val_trials):
-        fn = functools.partial(_chunk_validated, steps=steps, val_trials=val_trials, spec=spec)
-        return _members(fn, group)(p, fz, opt_state, keys, active, val_keys)
+def _chunk_ensemble(state: LoopState, fz, keys, val_keys, steps, val_trials, patience,
+                    spec: _Spec, group, mesh) -> ChunkOut:
+    def run(state, fz, keys, val_keys, steps, val_trials, patience):
+        fn = functools.partial(_chunk_validated, steps=steps, val_trials=val_trials,
+                               patience=patience, spec=spec)
+        return _members(fn, group)(state, fz, keys, val_keys)
 
-    per_member = (p, fz, opt_state, keys, active, val_keys)
+    per_member = (state, fz, keys, val_keys)
     if mesh is None:
-        return run(*per_member, steps, val_trials)
+        return run(*per_member, steps, val_trials, patience)
     # Members are split across devices; each device trains and validates its share (no
     # communication).
     P = jax.sharding.PartitionSpec
@@ -117,7 +117,7 @@ def _chunk_ensemble(p, fz, opt_state, keys, active, val_keys, steps, val_trials,
 
     return jax.shard_map(
         local, mesh=mesh, in_specs=(P("members"), P()), out_specs=P("members"), check_vma=False
-    )(dynamic, (steps, val_trials))
+    )(dynamic, (steps, val_trials, patience))
 
 
 def _validate(p, fz, key, val_trials, spec: _Spec):

@@ -21,6 +21,8 @@ import numpy as np
 import optax
 
 from .._noise import check_stream_size
+from .._optim import member
+from .._typing import ArrayLike, Key
 from .._validate import ArgumentTypeError, check_int, check_key, check_keys
 from ..models import AbstractRNN
 from ..tasks import AbstractTask, Trials
@@ -33,25 +35,6 @@ from ._checks import (
 )
 from ._loop import FitResult, History, _train
 from ._loss import masked_mse
-
-
-def member(ensemble: Any, i: int) -> Any:
-    """Pick member `i` of a stacked ensemble model (or any stacked pytree)."""
-    sizes = {x.shape[0] if x.ndim else None for x in jax.tree_util.tree_leaves(ensemble)
-             if eqx.is_array(x)}
-    if not sizes:
-        raise ArgumentTypeError(
-            f"ensemble must be a stacked ensemble (arrays with a leading member axis), got "
-            f"{type(ensemble).__name__} without arrays"
-        )
-    if len(sizes) != 1 or None in sizes:
-        raise ValueError(
-            f"ensemble must be a stacked ensemble (every array with the same leading member "
-            f"axis, as fit_ensemble returns), got leading sizes {sorted(map(str, sizes))}"
-        )
-    (size,) = sizes
-    i = check_int(i, "i", low=-size, high=size - 1)
-    return jax.tree_util.tree_map(lambda x: x[i] if eqx.is_array(x) else x, ensemble)
 
 
 @functools.lru_cache(maxsize=32)
@@ -90,7 +73,7 @@ def fit(
     model: AbstractRNN,
     task: AbstractTask,
     *,
-    key,
+    key: Key,
     steps: int,
     batch_size: int = 32,
     optimizer: optax.GradientTransformation | None = None,
@@ -139,10 +122,10 @@ def fit(
     )
     history = History(
         loss=history.loss[0], eval_step=history.eval_step, val_loss=history.val_loss[0],
-        val_accuracy=history.val_accuracy[0], best_step=int(history.best_step[0]),
-        stop_reason=str(history.stop_reason[0]), config=config,
-        initial_val_loss=float(history.initial_val_loss[0]),
-        initial_val_accuracy=float(history.initial_val_accuracy[0]),
+        val_accuracy=history.val_accuracy[0], best_step=history.best_step[0],
+        stop_reason=history.stop_reason[0], config=config,
+        initial_val_loss=history.initial_val_loss[0],
+        initial_val_accuracy=history.initial_val_accuracy[0],
     )
     return FitResult(member(trained, 0), history)
 
@@ -151,7 +134,7 @@ def fit_ensemble(
     make_model: Callable[[Any], AbstractRNN],
     task: AbstractTask,
     *,
-    keys,
+    keys: Key | ArrayLike,
     steps: int,
     batch_size: int = 32,
     optimizer: optax.GradientTransformation | None = None,

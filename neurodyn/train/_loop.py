@@ -11,12 +11,12 @@ from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 import numpy as np
 
+from .._optim import init_state, where_tree
 from .._progress import tqdm
 from ..tasks import AbstractTask, Trials
-from ._core import _chunk_ensemble, _select, _Spec, _split_keys, _validate_ensemble
+from ._core import _chunk_ensemble, _Spec, _split_keys, _validate_ensemble
 
 
 class TrainingWarning(UserWarning):
@@ -25,7 +25,11 @@ class TrainingWarning(UserWarning):
 
 @dataclasses.dataclass
 class History:
-    """What happened during training. In an ensemble every array has a leading member axis.
+    """What happened during training. Every field but `config` is a NumPy array, whatever the
+    input: for one network (`fit`) the per-run fields are 0-d arrays (`h.best_step.item()`,
+    `float(h.initial_val_loss)` give Python scalars; comparisons such as
+    `h.stop_reason == "completed"` work as they are), and in an ensemble they have a leading
+    member axis `[E]`.
 
     Attributes:
         loss: training loss at every step taken, `[steps]` (NaN where a step was rejected).
@@ -47,22 +51,36 @@ class History:
     eval_step: np.ndarray
     val_loss: np.ndarray
     val_accuracy: np.ndarray
-    best_step: Any
-    stop_reason: Any
+    best_step: np.ndarray
+    stop_reason: np.ndarray
     config: dict
-    initial_val_loss: Any = None
-    initial_val_accuracy: Any = None
+    # NaN for histories saved before these were recorded
+    initial_val_loss: np.ndarray = dataclasses.field(default_factory=lambda: np.asarray(np.nan))
+    initial_val_accuracy: np.ndarray = dataclasses.field(
+        default_factory=lambda: np.asarray(np.nan)
+    )
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            if f.name == "config":
+                continue
+            value = getattr(self, f.name)
+            if f.name == "stop_reason":
+                value = np.asarray(value, dtype=str)
+            elif f.name in ("best_step", "eval_step"):
+                value = np.asarray(value, dtype=np.int64)
+            else:
+                value = np.asarray(value, dtype=np.float64)
+            setattr(self, f.name, value)
 
     def to_dict(self) -> dict:
-        """JSON-ready form."""
+        """JSON-ready form (lists and Python scalars; NaN and ±Inf as NaN)."""
 
         def conv(v):
             if isinstance(v, np.ndarray):
                 return np.where(np.isfinite(v), v, np.nan).tolist() if v.dtype.kind == "f" else (
                     v.tolist()
                 )
-            if isinstance(v, float) and not np.isfinite(v):
-                return float("nan")
             return v
 
         return {f.name: conv(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -100,27 +118,28 @@ def _train(
 
     spec = _Spec(task, optimizer, batch_size, loss_fn)
     chunk_fn = functools.partial(_chunk_ensemble, spec=spec, group=group, mesh=mesh)
-    opt_state = eqx.filter_vmap(optimizer.init)(params)
+    state = eqx.filter_vmap(functools.partial(init_state, optimizer))(params)
+    # early_stop=None: a patience that no run reaches (the step counter is int32)
+    patience = np.int32(early_stop if early_stop is not None else np.iinfo(np.int32).max)
 
     step_keys, val_keys = _split_keys(train_keys)
     if mesh is not None:
         # Place the members' arrays as the chunks return them, so that the first chunk is
         # compiled for the same layout as the others (else it compiles twice).
         sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("members"))
-        params, frozen, opt_state, step_keys, val_keys = jax.device_put(
-            (params, frozen, opt_state, step_keys, val_keys), sharding
+        state, frozen, step_keys, val_keys = jax.device_put(
+            (state, frozen, step_keys, val_keys), sharding
         )
     # The starting point: a candidate of `keep_best` and the reference of the end-of-fit checks.
-    start_params = params
+    start_params = state.params
     start_loss, start_acc = (np.asarray(a, dtype=np.float64) for a in _validate_ensemble(
-        params, frozen, val_keys, val_trials, spec, group))
+        state.params, frozen, val_keys, val_trials, spec, group))
 
     losses = np.full((n_members, steps), np.nan, dtype=np.float64)
     eval_step, val_loss, val_acc = [], [], []
-    # The best of the evaluations after training chunks (early stopping counts from these).
-    best_params, best_loss = params, np.full(n_members, np.inf)
+    # The best of the evaluations after training chunks (early stopping counts from these) is
+    # kept in `state.best`; the step it was taken at here.
     best_step = np.zeros(n_members, dtype=np.int64)
-    stale = np.zeros(n_members, dtype=np.int64)
     stop_reason = np.array(["completed"] * n_members, dtype=object)
     active = np.ones(n_members, dtype=bool)
 
@@ -130,11 +149,10 @@ def _train(
         while done < steps and active.any():
             n = min(eval_every, steps - done)
             # Members that stopped (early stop / non-finite) keep their parameters.
-            params, opt_state, chunk_loss, ok, vl, va = chunk_fn(
-                params, frozen, opt_state, step_keys, active, val_keys,
-                np.arange(done, done + n, dtype=np.int32), val_trials,
-            )
-            chunk_loss, ok = np.asarray(chunk_loss), np.asarray(ok)
+            out = chunk_fn(state, frozen, step_keys, val_keys,
+                           np.arange(done, done + n, dtype=np.int32), val_trials, patience)
+            state = out.state
+            chunk_loss, ok = np.asarray(out.losses), np.asarray(out.ok)
             losses[:, done : done + n] = np.where(active[:, None], chunk_loss, np.nan)
             done += n
             bad = active & ~ok.all(axis=1)
@@ -148,21 +166,16 @@ def _train(
                     stacklevel=3,
                 )
                 stop_reason[i] = "non_finite"
-            active &= ~bad
+            still = np.asarray(state.active)
+            stop_reason[active & ~bad & ~still] = "early_stop"
+            active = still
 
-            vl, va = np.asarray(vl, dtype=np.float64), np.asarray(va, dtype=np.float64)
+            vl = np.asarray(out.val_loss, dtype=np.float64)
+            va = np.asarray(out.val_accuracy, dtype=np.float64)
             eval_step.append(done)
             val_loss.append(vl)
             val_acc.append(va)
-            improved = np.isfinite(vl) & (vl < best_loss)
-            best_loss = np.where(improved, vl, best_loss)
-            best_step = np.where(improved, done, best_step)
-            best_params = _select(jnp.asarray(improved), params, best_params)
-            stale = np.where(improved, 0, stale + 1)
-            if early_stop is not None:
-                stopping = active & (stale >= early_stop)
-                stop_reason[stopping] = "early_stop"
-                active &= ~stopping
+            best_step = np.where(np.asarray(out.improved), done, best_step)
             bar.update(n)
             with warnings.catch_warnings():  # all-NaN means when every member diverged
                 warnings.simplefilter("ignore", RuntimeWarning)
@@ -174,12 +187,14 @@ def _train(
     finally:
         bar.close()
 
+    params, best_params = state.params, state.best
+    best_loss = np.asarray(state.best_loss, dtype=np.float64)
     val_loss = np.stack(val_loss, axis=1) if val_loss else np.zeros((n_members, 0))
     # The model each member returns without the starting point as a candidate, and its loss.
     if keep_best:
         found = np.isfinite(best_loss)
         # No finite validation after any chunk: nothing to choose by, return the last model.
-        best_params = _select(jnp.asarray(found), best_params, params)
+        best_params = where_tree(found, best_params, params)
         best_step = np.where(found, best_step, done)
         end_loss = best_loss
     else:
@@ -189,7 +204,7 @@ def _train(
     worse, unvalidated = _verdict(start_loss, end_loss, n_members, keep_best, stacklevel=3)
     if keep_best:
         # The starting model is a candidate too: never return a model worse than it.
-        best_params = _select(jnp.asarray(worse), start_params, best_params)
+        best_params = where_tree(worse, start_params, best_params)
         best_step = np.where(worse, 0, best_step)
     # A non-finite step keeps its reason (it came with its own warning).
     stop_reason[worse & (stop_reason != "non_finite")] = "worse_than_start"
@@ -202,7 +217,7 @@ def _train(
         val_loss=val_loss,
         val_accuracy=np.stack(val_acc, axis=1) if val_acc else np.zeros((n_members, 0)),
         best_step=best_step,
-        stop_reason=stop_reason,
+        stop_reason=stop_reason.astype(str),
         config=config,
         initial_val_loss=start_loss,
         initial_val_accuracy=start_acc,
