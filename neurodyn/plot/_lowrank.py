@@ -43,9 +43,10 @@ def plot_flow_field(
     colorbar: bool = True,
     **style: Any,
 ) -> Axes:
-    """A `lowrank.flow_field` result: speed as colour (log scale), streamlines, the two
-    nullclines (dκ1 = 0 and dκ2/dv = 0, as zero contours of the grid) and the fixed points
-    (filled: stable, open: unstable, cross: saddle)."""
+    """A `FlowField` (`fixedpoints.flow_field`, or the deprecated `lowrank.flow_field`): speed
+    as colour (log scale; per ms for a vector field, per step for a map), streamlines, the two
+    nullclines (zero contours of dx and dy on the grid) and the fixed points it carries
+    (filled: stable, open: unstable, cross: saddle, square: marginal, diamond: unclassified)."""
     ax = _axes(ax)
     x, y = np.asarray(flow.x), np.asarray(flow.y)
     speed = np.asarray(flow.speed)
@@ -56,7 +57,8 @@ def plot_flow_field(
     mesh = ax.pcolormesh(x, y, np.maximum(speed, 1e-30), cmap=cmap, norm=norm,
                          shading="gouraud", rasterized=True)
     if colorbar:
-        ax.figure.colorbar(mesh, ax=ax, label="speed (1/ms)")
+        per = "per step" if getattr(flow, "dynamics", "continuous") == "discrete" else "1/ms"
+        ax.figure.colorbar(mesh, ax=ax, label=f"speed ({per})")
     if streamlines:
         ax.streamplot(x, y, np.asarray(flow.dx), np.asarray(flow.dy),
                       color=style.get("stream_color", "w"), linewidth=0.6, density=1.0,
