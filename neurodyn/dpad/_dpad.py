@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._optim import member
 from .._typing import Array, Key
 from .._validate import (
     ArgumentTypeError,
@@ -38,7 +39,7 @@ from ._model import DPADModules
 from ._prep import Normaliser
 from ._search import DEFAULT_CANDIDATES, SearchResult, choose_placement
 from ._system import DPADSystem
-from ._train import TrainConfig, take
+from ._train import TrainConfig
 from .metrics import Data, Scores, score
 
 
@@ -68,7 +69,7 @@ def _forward(mods: DPADModules, y_in: Array) -> tuple[Array, Array | None, Array
 
 def _member(mods: dict, index: int) -> DPADModules:
     """The fitted maps of candidate `index` from the fitter's stacked [C] maps."""
-    return DPADModules(**{k: None if v is None else take(v, index) for k, v in mods.items()})
+    return DPADModules(**{k: None if v is None else member(v, index) for k, v in mods.items()})
 
 
 class DPAD:
