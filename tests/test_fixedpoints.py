@@ -19,32 +19,41 @@ KEY = jax.random.key
 
 
 # --------------------------------------------------------------------------- systems
-class Bistable2D:
-    """dx/dt = x − x³, dy/dt = −y: a saddle at 0 between stable nodes at (±1, 0). A plain
-    Python object (duck typing), with an Euler `step` too."""
+class Bistable2D(nd.AbstractEulerSystem):
+    """dx/dt = x − x³, dy/dt = −y: a saddle at 0 between stable nodes at (±1, 0). A system
+    defined here by subclassing the abstract type (τ = 1, Euler step dt = 0.1)."""
 
-    n_inputs = 0
-    dt = 0.1
+    n_states: int = eqx.field(static=True)
+    n_inputs: int = eqx.field(static=True)
+    tau: float = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    nonlinearity: str = eqx.field(static=True)
 
-    def vector_field(self, x, u=None):
+    def __init__(self):
+        self.n_states, self.n_inputs, self.tau, self.dt = 2, 0, 1.0, 0.1
+        self.nonlinearity = "identity"
+
+    def drive(self, x, u):
         return jnp.stack([x[0] - x[0] ** 3, -x[1]])
 
-    def step(self, x, u=None):
-        return x + self.dt * self.vector_field(x, u)
 
-
-class Flip(eqx.Module):
+class Flip(nd.AbstractDynamicalSystem):
     """F(x) = −w tanh(x) per coordinate, w = 2: the origin is the only fixed point (unstable);
     F∘F adds 2-cycles ±a, a = 2 tanh(a), stable where every coordinate is ±a."""
 
+    n_states: int = eqx.field(static=True, default=2)
+    n_inputs: int = eqx.field(static=True, default=0)
     w: float = 2.0
 
     def step(self, x, u=None):
         return -self.w * jnp.tanh(x)
 
 
-class Drift(eqx.Module):
+class Drift(nd.AbstractDynamicalSystem):
     """F(x) = x + 1 + 0·√x: no fixed point; non-finite for x < 0."""
+
+    n_states: int = eqx.field(static=True, default=1)
+    n_inputs: int = eqx.field(static=True, default=0)
 
     def step(self, x, u=None):
         return x + 1.0 + 0.0 * jnp.sqrt(x)

@@ -46,11 +46,11 @@ def test_rank_one_float32_defaults_give_the_three_fixed_points():
     assert net.m.dtype == jnp.float32
     ref = _roots_1d(np.asarray(net.m[:, 0]), np.asarray(net.n[:, 0]))
     fps = lr.meanfield.fixed_points(lr.latent(net))
-    assert fps.kinds == ("stable", "unstable", "stable")
-    np.testing.assert_allclose(fps.kappa[:, 0], ref, rtol=1e-5, atol=1e-6)
+    assert lr.meanfield.classify(lr.latent(net), fps).kinds == ("stable", "unstable", "stable")
+    np.testing.assert_allclose(np.asarray(fps.xstar)[:, 0], ref, rtol=1e-5, atol=1e-6)
     # The analytic eigenvalue of the trivial state: (⟨n m⟩ φ'(0) − 1)/τ.
-    np.testing.assert_allclose(fps.eigenvalues[1].real, (np.mean(m * n) - 1) / net.tau,
-                               rtol=1e-4)
+    np.testing.assert_allclose(lr.meanfield.classify(lr.latent(net), fps).eigenvalues[1].real,
+                               (np.mean(m * n) - 1) / net.tau, rtol=1e-4)
 
 
 def test_rank_two_float32_defaults_give_the_nine_fixed_points():
@@ -68,8 +68,9 @@ def test_rank_two_float32_defaults_give_the_nine_fixed_points():
     k2 = _roots_1d(m32[1024:, 1], n32[1024:, 1] / 2)
     ref = np.array([[a, b] for a in k1 for b in k2])
     fps = lr.meanfield.fixed_points(lr.latent(net))
-    np.testing.assert_allclose(fps.kappa, ref, rtol=1e-5, atol=1e-6)
-    assert sorted(fps.kinds) == sorted(["stable"] * 4 + ["saddle"] * 4 + ["unstable"])
+    np.testing.assert_allclose(np.asarray(fps.xstar), ref, rtol=1e-5, atol=1e-6)
+    assert sorted(lr.meanfield.classify(lr.latent(net), fps).kinds) == sorted(
+        ["stable"] * 4 + ["saddle"] * 4 + ["unstable"])
     flow = lr.flow_field(lr.latent(net), resolution=5)
     np.testing.assert_allclose(flow.points, ref, rtol=1e-5, atol=1e-6)
 
@@ -90,8 +91,8 @@ def test_meanfield_float32_defaults_against_scipy():
     assert mix.means.dtype == jnp.float32
     fps = lr.meanfield.fixed_points(mix)
     k = _mean_field_kappa(sigma)
-    assert fps.kinds == ("stable", "unstable", "stable")
-    np.testing.assert_allclose(fps.kappa[:, 0], [-k, 0.0, k], rtol=1e-5, atol=1e-6)
+    assert lr.meanfield.classify(mix, fps).kinds == ("stable", "unstable", "stable")
+    np.testing.assert_allclose(np.asarray(fps.xstar)[:, 0], [-k, 0.0, k], rtol=1e-5, atol=1e-6)
 
 
 def _enable_x64():
@@ -108,8 +109,9 @@ def test_float64_systems_work_and_agree():
                           (jnp.asarray(m[:, None], jnp.float64),
                            jnp.asarray(n[:, None], jnp.float64)))
         fps = lr.meanfield.fixed_points(lr.latent(net))
-        np.testing.assert_allclose(fps.kappa[:, 0], _roots_1d(m, n), rtol=1e-9, atol=1e-12)
-        assert fps.kinds == ("stable", "unstable", "stable")
+        np.testing.assert_allclose(np.asarray(fps.xstar)[:, 0], _roots_1d(m, n), rtol=1e-9,
+                                   atol=1e-12)
+        assert lr.meanfield.classify(lr.latent(net), fps).kinds == ("stable", "unstable", "stable")
         sigma = 2.0
         mix = lr.mixture([1.0], [[0.0, 0.0]], [[[1.0, sigma], [sigma, 1.0 + sigma**2]]],
                          rank=1)
@@ -120,9 +122,10 @@ def test_float64_systems_work_and_agree():
         k = _mean_field_kappa(sigma)
         # 64 Gauss–Hermite nodes (the default) are accurate to ~1e-6 here, 256 to ~1e-13.
         fps = lr.meanfield.fixed_points(mix)
-        np.testing.assert_allclose(fps.kappa[:, 0], [-k, 0.0, k], rtol=1e-5, atol=1e-10)
+        np.testing.assert_allclose(np.asarray(fps.xstar)[:, 0], [-k, 0.0, k], rtol=1e-5, atol=1e-10)
         fps = lr.meanfield.fixed_points(lr.meanfield.dynamics(mix, quadrature=256))
-        np.testing.assert_allclose(fps.kappa[:, 0], [-k, 0.0, k], rtol=1e-11, atol=1e-12)
+        np.testing.assert_allclose(np.asarray(fps.xstar)[:, 0], [-k, 0.0, k], rtol=1e-11,
+                                   atol=1e-12)
 
 
 def test_truncate_and_resample_draw_no_hidden_key(monkeypatch):

@@ -86,9 +86,10 @@ def test_kappa_fixed_points_are_network_fixed_points():
     system = lr.latent(model)
     u = jnp.array([0.2])
     fps = lr.meanfield.fixed_points(system, u)
-    assert len(fps.kappa) == 3
-    assert fps.kinds.count("stable") == 2 and fps.kinds.count("saddle") == 1
-    for state, eig in zip(fps.states, fps.eigenvalues):
+    kappa_fps = lr.meanfield.classify(system, fps)
+    assert len(fps) == 3
+    assert kappa_fps.kinds.count("stable") == 2 and kappa_fps.kinds.count("saddle") == 1
+    for state, eig in zip(np.asarray(fps.xstar), kappa_fps.eigenvalues):
         x_star = system.lift(jnp.asarray(state, jnp.float32))
         # A fixed point of the full network's map, which an independent Newton solve on the
         # full network does not move...

@@ -30,13 +30,14 @@ def test_gauss_hermite_moments():
 def test_rank_one_below_one_only_trivial_fixed_point():
     mix = rank_one(0.8)
     fps = lr.meanfield.fixed_points(mix)
-    np.testing.assert_allclose(fps.kappa, [[0.0]], atol=1e-6)
-    assert fps.kinds == ("stable",)
+    kappa_fps = lr.meanfield.classify(mix, fps)
+    np.testing.assert_allclose(np.asarray(fps.xstar), [[0.0]], atol=1e-6)
+    assert kappa_fps.kinds == ("stable",)
     # Eigenvalue of the trivial state: (σ_mn φ'(0) − 1)/τ.
-    np.testing.assert_allclose(fps.eigenvalues.real, [[(0.8 - 1) / mix.tau]], rtol=1e-4)
+    np.testing.assert_allclose(kappa_fps.eigenvalues.real, [[(0.8 - 1) / mix.tau]], rtol=1e-4)
     net = lr.resample(mix, 4000, key=jax.random.key(0))
     finite = lr.meanfield.fixed_points(lr.latent(net))
-    assert finite.kinds == ("stable",)
+    assert lr.meanfield.classify(lr.latent(net), finite).kinds == ("stable",)
     x0 = jax.random.normal(jax.random.key(1), (4000,)) + 2 * net.m[:, 0]
     assert np.abs(np.asarray(lr.project(net, run_full(net, x0)))).max() < 1e-6
 
@@ -45,9 +46,10 @@ def test_rank_one_above_one_two_symmetric_stable_states():
     sigma = 2.0
     mix = rank_one(sigma)
     fps = lr.meanfield.fixed_points(mix)
-    assert fps.kinds == ("stable", "unstable", "stable")
-    kappa_star = fps.kappa[2, 0]
-    np.testing.assert_allclose(fps.kappa[:, 0], [-kappa_star, 0.0, kappa_star], atol=1e-6)
+    assert lr.meanfield.classify(mix, fps).kinds == ("stable", "unstable", "stable")
+    kappa_star = np.asarray(fps.xstar)[2, 0]
+    np.testing.assert_allclose(np.asarray(fps.xstar)[:, 0], [-kappa_star, 0.0, kappa_star],
+                               atol=1e-6)
     # The self-consistency of the theory: κ* = σ_mn κ* ⟨φ'(κ* z)⟩ (Stein), by Monte Carlo.
     z = np.random.default_rng(0).standard_normal(2_000_000)
     gain = np.mean(1 - np.tanh(kappa_star * z) ** 2)
@@ -66,8 +68,9 @@ def test_rank_one_above_one_two_symmetric_stable_states():
         x0 = jax.random.normal(jax.random.key(20 + i), (4000,)) + sign * 0.3 * net.m[:, 0]
         k_sim = float(lr.project(net, run_full(net, x0))[0])
         finite = lr.meanfield.fixed_points(lr.latent(net))
-        assert finite.kinds == ("stable", "unstable", "stable")
-        np.testing.assert_allclose(np.abs(k_sim), finite.kappa[2, 0], rtol=1e-4)
+        assert lr.meanfield.classify(lr.latent(net), finite).kinds == ("stable", "unstable",
+                                                                         "stable")
+        np.testing.assert_allclose(np.abs(k_sim), np.asarray(finite.xstar)[2, 0], rtol=1e-4)
         assert np.sign(k_sim) == sign
         assert abs(abs(k_sim) / kappa_star - 1) < 0.08
         kappas.append(abs(k_sim))
@@ -83,7 +86,8 @@ def test_fixed_point_finder_agrees_on_rank_one():
     found = fixedpoints.find(system, jnp.linspace(-2.0, 2.0, 9)[:, None], progress=False)
     ours = lr.meanfield.fixed_points(system)
     order = np.argsort(np.asarray(found.xstar[:, 0]))
-    np.testing.assert_allclose(np.asarray(found.xstar)[order], ours.kappa, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(found.xstar)[order], np.asarray(ours.xstar),
+                               atol=1e-4)
     np.testing.assert_array_equal(np.asarray(found.stable)[order], ours.stable)
 
 

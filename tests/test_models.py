@@ -109,7 +109,7 @@ def test_to_full_rank_and_overlaps():
     b = full.simulate(inputs, key=jax.random.key(2))
     np.testing.assert_allclose(a.states, b.states, atol=1e-5)
     # The non-zero eigenvalues of J = m nᵀ/N are those of nᵀm/N.
-    eig_J = np.linalg.eigvals(np.asarray(model.J, np.float64))
+    eig_J = np.linalg.eigvals(np.asarray(model.connectivity(), np.float64))
     eig_J = eig_J[np.argsort(-np.abs(eig_J))][:2]
     eig_o = np.linalg.eigvals(np.asarray(model.overlaps, np.float64))
     np.testing.assert_allclose(np.sort_complex(eig_J), np.sort_complex(eig_o), atol=1e-5)
@@ -304,7 +304,7 @@ def test_outputs_only_and_trainable_gradients_match_plain_loop(nonlinearity):
 def test_gradients_without_a_rate_derivative_keep_the_states(monkeypatch):
     # A nonlinearity whose φ' is not written in terms of φ(x) (here ELU, added for the test):
     # the reverse pass keeps the states and differentiates φ at x.
-    from neurodyn.models import _nonlinearity
+    from neurodyn import _nonlinearity
 
     monkeypatch.setitem(_nonlinearity.NONLINEARITIES, "elu", jax.nn.elu)
     assert "elu" not in _nonlinearity.RATE_DERIVATIVES

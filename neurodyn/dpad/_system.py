@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._dynamics import AbstractDynamicalSystem
 from ._model import Recursion
 
 
@@ -37,11 +38,13 @@ def _trailing(v, ndim: int):
     return v.reshape((1,) * (ndim - 1) + (-1,))
 
 
-class LinearSystem(eqx.Module):
-    """The steady-state Kalman predictor of a PSID model as a map:
+class LinearSystem(AbstractDynamicalSystem):
+    """The steady-state Kalman predictor of a PSID model as a discrete-time map:
 
         x_{k+1} = (A − K Cy) x_k + K ỹ_k,    ỹ = (y − mean_y)/scale_y,
         ẑ = Cz x · scale_z + mean_z
+
+    A missing input (`u=None`) is the training mean of y (ỹ = 0).
     """
 
     F: Float[Array, "states states"]
@@ -53,8 +56,15 @@ class LinearSystem(eqx.Module):
     z_mean: Float[Array, " behaviour"]
     z_scale: Float[Array, " behaviour"]
 
+    def __init__(self, F: Array, K: Array, Cy: Array, Cz: Array, y_mean: Array,
+                 y_scale: Array, z_mean: Array, z_scale: Array):
+        # Explicit: the base class's AbstractVars (n_states, n_inputs, here properties) would
+        # otherwise enter the generated __init__.
+        self.F, self.K, self.Cy, self.Cz = F, K, Cy, Cz
+        self.y_mean, self.y_scale, self.z_mean, self.z_scale = y_mean, y_scale, z_mean, z_scale
+
     @classmethod
-    def from_psid(cls, psid) -> LinearSystem:
+    def from_psid(cls, psid: object) -> LinearSystem:
         m, g = psid.model, psid.model.gain
         yp, zp = psid.y_prep, psid.z_prep
         return cls(_float32(m.A - g.K @ m.Cy, "model"), _float32(g.K, "model"),
@@ -70,9 +80,15 @@ class LinearSystem(eqx.Module):
     def n_inputs(self) -> int:
         return self.K.shape[1]
 
-    def step(self, x: Float[Array, " states"], u: Float[Array, " inputs"] | None = None):
+    def default_input(self) -> Float[Array, " inputs"]:
+        """The training mean of the neural input."""
+        return self.y_mean
+
+    def step(
+        self, x: Float[Array, " states"], u: Float[Array, " inputs"] | None = None
+    ) -> Float[Array, " states"]:
         """One predictor step; u = None holds the neural input at its training mean."""
-        if u is None:
+        if u is None:  # ỹ = 0 exactly
             return self.F @ x
         return self.F @ x + self.K @ ((u - self.y_mean) / self.y_scale)
 
@@ -81,19 +97,20 @@ class LinearSystem(eqx.Module):
         out = x @ self.Cz.T
         return out * _trailing(self.z_scale, out.ndim) + _trailing(self.z_mean, out.ndim)
 
-    def predict_neural(self, x):
+    def predict_neural(self, x: Float[Array, "*batch states"]) -> Float[Array, "*batch inputs"]:
         """Predicted neural activity ŷ = Cy x (in the units of y)."""
         out = x @ self.Cy.T
         return out * _trailing(self.y_scale, out.ndim) + _trailing(self.y_mean, out.ndim)
 
 
-class DPADSystem(eqx.Module):
-    """A fitted DPAD model's latent recursion on x = [x1; x2]:
+class DPADSystem(AbstractDynamicalSystem):
+    """A fitted DPAD model's latent recursion on x = [x1; x2], a discrete-time map:
 
         x1_{k+1} = A1(x1_k) + K1(ỹ_k),    x2_{k+1} = A2(x2_k) + K2(ỹ_k, x1_{k+1})
 
-    with ỹ the normalised neural input. `readout(x)` gives the behaviour (class probabilities for
-    categorical behaviour) and `predict_neural(x)` the neural prediction.
+    with ỹ the normalised neural input (a missing input, `u=None`, is the training mean of y:
+    ỹ = 0). `readout(x)` gives the behaviour (class probabilities for categorical behaviour)
+    and `predict_neural(x)` the neural prediction.
     """
 
     rec1: Recursion | None
@@ -110,8 +127,18 @@ class DPADSystem(eqx.Module):
     z_kind: str = eqx.field(static=True)
     y_kind: str = eqx.field(static=True)
 
+    def __init__(self, rec1: Recursion | None, Cy1: eqx.Module | None, rec2: Recursion | None,
+                 Cz2: eqx.Module | None, y_mean: Array, y_scale: Array, z_mean: Array,
+                 z_scale: Array, n1: int, n2: int, n_inputs: int, z_kind: str, y_kind: str):
+        # Explicit: `n_inputs` satisfies the base class's AbstractVar, which would otherwise
+        # move it to the front of the generated __init__'s arguments.
+        self.rec1, self.Cy1, self.rec2, self.Cz2 = rec1, Cy1, rec2, Cz2
+        self.y_mean, self.y_scale, self.z_mean, self.z_scale = y_mean, y_scale, z_mean, z_scale
+        self.n1, self.n2, self.n_inputs = n1, n2, n_inputs
+        self.z_kind, self.y_kind = z_kind, y_kind
+
     @classmethod
-    def from_dpad(cls, dpad) -> DPADSystem:
+    def from_dpad(cls, dpad: object) -> DPADSystem:
         norm = dpad.norm
         to = lambda t: jax.tree_util.tree_map(jnp.asarray, t)  # noqa: E731
         n_z = norm.n_z_out
@@ -127,7 +154,13 @@ class DPADSystem(eqx.Module):
     def n_states(self) -> int:
         return self.n1 + self.n2
 
-    def step(self, x: Float[Array, " states"], u: Float[Array, " inputs"] | None = None):
+    def default_input(self) -> Float[Array, " inputs"]:
+        """The training mean of the neural input."""
+        return self.y_mean
+
+    def step(
+        self, x: Float[Array, " states"], u: Float[Array, " inputs"] | None = None
+    ) -> Float[Array, " states"]:
         """One step of the latent recursion; u = None holds y at its training mean."""
         y = jnp.zeros((self.n_inputs,)) if u is None else (u - self.y_mean) / self.y_scale
         x1, x2 = x[: self.n1], x[self.n1:]
@@ -148,7 +181,7 @@ class DPADSystem(eqx.Module):
             out = out + self.Cz2(x[self.n1:])
         return out
 
-    def readout(self, x: Float[Array, "*batch states"]):
+    def readout(self, x: Float[Array, "*batch states"]) -> Float[Array, "*batch behaviour"]:
         """Predicted behaviour (or class probabilities) from latent states."""
         flat = x.reshape((-1, x.shape[-1]))
         out = jax.vmap(self._behaviour_out)(flat)
@@ -158,7 +191,7 @@ class DPADSystem(eqx.Module):
             out = out * self.z_scale[None] + self.z_mean[None]
         return out.reshape(x.shape[:-1] + (out.shape[-1],))
 
-    def predict_neural(self, x):
+    def predict_neural(self, x: Float[Array, "*batch states"]) -> Float[Array, "*batch inputs"]:
         """Predicted neural activity (rates for Poisson data) from latent states."""
         def one(s):
             eta = jnp.zeros((self.n_inputs,))

@@ -1,11 +1,19 @@
 """Fixed points, slow points, period-k orbits and linearised dynamics of any dynamical system
-(Sussillo & Barak 2013; Golub & Sussillo 2018): anything with `step(x, u)` and/or
-`vector_field(x, u)` — an RNN, the latent reduction of a low-rank RNN, a fitted model."""
+(Sussillo & Barak 2013; Golub & Sussillo 2018): any `neurodyn.AbstractDynamicalSystem` — an
+RNN, the latent reduction of a low-rank RNN, a fitted model, your own subclass."""
 
 from .. import io as _io
+from ..models import OrthonormalLatent as OrthonormalLatent
 from ._filters import filter_points as filter_points, unique_mask as unique_mask
 from ._find import find as find, sample_states as sample_states
-from ._flow import Flow2D as Flow2D, Projection as Projection, flow_2d as flow_2d, pca as pca
+from ._flow import (
+    Flow2D as Flow2D,
+    FlowField as FlowField,
+    Projection as Projection,
+    flow_2d as flow_2d,
+    flow_field as flow_field,
+    pca as pca,
+)
 from ._jacobian import (
     Linearization as Linearization,
     decompose as decompose,
@@ -14,7 +22,6 @@ from ._jacobian import (
     linearize as linearize,
     stability as stability,
 )
-from ._latent import OrthonormalLatent as OrthonormalLatent
 from ._manifolds import (
     LineAttractor as LineAttractor,
     UnstableManifolds as UnstableManifolds,

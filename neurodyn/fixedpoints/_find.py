@@ -12,12 +12,15 @@ blocks of a few fixed sizes (to bound recompilation), so finished points cost no
 
 from __future__ import annotations
 
+import dataclasses
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, Float, Int, PRNGKeyArray
 
+from .._dynamics import AbstractDynamicalSystem
 from .._validate import check_array, check_int, check_key, check_number
 from ._filters import apply_filters, q_limits
 from ._jacobian import decompose
@@ -25,7 +28,14 @@ from ._loop import optimise
 from ._optimize import Params, Static, init_carry
 from ._result import CONVERGED, MAX_STEPS, STATUS_NAMES, FixedPoints, Report
 from ._settings import check_search, default_rtol
-from ._system import check_callable, check_inputs, check_states, check_system, flow, system_dt
+from ._system import (
+    check_callable,
+    check_inputs,
+    check_states,
+    check_system,
+    flow,
+    system_dt,
+)
 
 
 def _condition_ids(inputs, condition_id, n_points: int):
@@ -59,7 +69,7 @@ def _min_period(system, x, u, period: int, tol: float):
 
 
 def find(
-    system,
+    system: AbstractDynamicalSystem,
     initial_states: Float[Array, "points states"],
     inputs: Float[Array, "points inputs"] | Float[Array, " inputs"] | None = None,
     *,
@@ -83,7 +93,7 @@ def find(
     tol_unique: float | None = 1e-3,
     outlier_distance: float | None = 10.0,
     jacobians: bool = True,
-    condition_id=None,
+    condition_id: Int[Array, " points"] | None = None,
     latent: bool = False,
     progress: bool = True,
 ) -> FixedPoints:
@@ -95,8 +105,9 @@ def find(
         q(x) = ½‖f(x, u)‖²        (dynamics="continuous", f = `system.vector_field`)
 
     with Adam and a per-point step size that halves on a plateau, then Newton-polishes
-    (Sussillo & Barak 2013; Golub & Sussillo 2018). `system` is anything with `step(x, u)` /
-    `vector_field(x, u)`: an RNN, a `LatentDynamics`, a fitted state-space model.
+    (Sussillo & Barak 2013; Golub & Sussillo 2018). `system` is a
+    `neurodyn.AbstractDynamicalSystem`: an RNN, a `LatentDynamics`, a fitted state-space
+    model, or your own subclass.
 
     Args:
         initial_states: `[P, N]` starting states (see `sample_states`).
@@ -159,10 +170,12 @@ def find(
         condition_id: `[P]` integer labels (default: the distinct inputs numbered 0, 1, … in
             the order they first appear in `inputs`); de-duplication never merges points of
             different conditions.
-        latent: for a `LowRankRNN`, search its exact latent reduction (rank + n_inputs
-            dimensions; `neurodyn.lowrank.latent`) and lift the points back to the network's
-            state space (initial states are projected onto the latent coordinates; the
-            filters run on the lifted points against the original starts).
+        latent: search the system's exact reduction, `system.reduction()` (for a `LowRankRNN`
+            its rank + n_inputs dimensional latent system in orthonormal coordinates,
+            `neurodyn.models.OrthonormalLatent`), and lift the points back to the system's
+            state space (initial states are projected onto the reduced coordinates; the
+            filters run on the lifted points against the original starts). A system without
+            a reduction is an error.
 
     Returns:
         `FixedPoints`, with `report` saying how many starts converged, stalled, ran out of
@@ -180,19 +193,53 @@ def find(
     )
     flags = check_search(settings, filter=filter, jacobians=jacobians, latent=latent,
                          progress=progress)
-    if latent:
-        from ._latent import find_latent
+    if flags["latent"]:
+        return _find_reduced(system, initial_states, inputs, condition_id, settings, flags)
+    return _search(system, initial_states, inputs, condition_id, settings, flags)
 
-        return find_latent(system, initial_states, inputs, condition_id=condition_id,
-                           **settings, **flags)
-    check_system(system, dynamics, period)
+
+def _find_reduced(system, initial_states, inputs, condition_id, settings: dict,
+                  flags: dict) -> FixedPoints:
+    """`find` on `system.reduction()`, with the points lifted to the system.
+
+    The filters run on the lifted points, against the system's own starting states: an
+    outlier is judged by the spread of the starts in the full state space (their projections
+    onto the reduced span spread far less, and would make every point off the origin an
+    outlier). The reduction's coordinates are orthonormal (‖z‖ = ‖x‖), so the convergence
+    test means the same in both."""
+    check_system(system, settings["dynamics"], settings["period"])
+    reduced = system.reduction()
+    if reduced is None:
+        raise ValueError(
+            f"system: latent=True searches the system's exact reduction (`reduction()`, e.g. "
+            f"a LowRankRNN's latent system); a {type(system).__name__} has none"
+        )
+    x0 = check_states(system, initial_states)
+    inner = dict(flags, filter=False, jacobians=False)
+    fz = _search(reduced, reduced.project(x0), inputs, condition_id, dict(settings), inner)
+    fps = dataclasses.replace(
+        fz, xstar=reduced.lift(fz.xstar), initial_states=x0, dt=system_dt(system)
+    )
+    if flags["filter"]:
+        limit = (q_limits(fz.xstar, fz.report.tol_q, fz.report.rtol)
+                 if settings["max_q"] is None else settings["max_q"])
+        fps = apply_filters(fps, q_limit=limit, tol_unique=settings["tol_unique"],
+                            outlier_distance=settings["outlier_distance"])
+    return decompose(system, fps) if flags["jacobians"] else fps
+
+
+def _search(system, initial_states, inputs, condition_id, settings: dict,
+            flags: dict) -> FixedPoints:
+    """The search itself, with `settings` and `flags` checked by `check_search`."""
+    check_system(system, settings["dynamics"], settings["period"])
+    dynamics, period = settings["dynamics"], settings["period"]
     x0 = check_states(system, initial_states)
     n_points = x0.shape[0]
     u = check_inputs(system, inputs, n_points, x0.dtype)
     check_callable(system, x0, u, dynamics, period)
     cid = _condition_ids(u, condition_id, n_points)
     s = settings
-    rtol = default_rtol(system, x0.dtype, dynamics, period) if rtol is None else s["rtol"]
+    rtol = default_rtol(system, x0.dtype, dynamics, period) if s["rtol"] is None else s["rtol"]
     if not s["newton"]:  # Adam alone approaches a slow manifold slowly: only lr_min stalls it
         s["stall_steps"] = None
 

@@ -15,11 +15,13 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, Bool, Complex, Float, Int
 
+from .._dynamics import AbstractDynamicalSystem
 from .._validate import ArgumentTypeError, check_array, check_bool, check_choice
 from . import _lowrank
 from ._result import DYNAMICS, FixedPoints, complex_dtype
+from ._spectrum import mode_order
 from ._system import (
     check_callable,
     check_inputs,
@@ -38,7 +40,7 @@ def _jacobians(system, states, inputs, dynamics: str, period: int):
 
 
 def jacobians(
-    system,
+    system: AbstractDynamicalSystem,
     states: Float[Array, "points states"],
     inputs: Float[Array, "points inputs"] | Float[Array, " inputs"] | None = None,
     *,
@@ -76,13 +78,9 @@ def _structured(system, states, inputs, dynamics, period):
     return a, basis, v[:n], jac_u[:n]
 
 
-def _order(lam: np.ndarray, dynamics: str) -> np.ndarray:
-    # least stable first; ties (complex pairs) broken by the imaginary part, + before −
-    primary = np.abs(lam) if dynamics == "discrete" else lam.real
-    return np.lexsort((-lam.imag, -primary), axis=-1)
-
-
-def eig(jac, dynamics: str = "discrete"):
+def eig(
+    jac: Float[Array, "points states states"], dynamics: str = "discrete"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Eigenvalues `[P, N]`, right `[P, N, N]` and left `[P, N, N]` eigenvectors (columns),
     least stable mode first, with w_iᵀ v_j = δ_ij. Computed with NumPy on the host."""
     dynamics = check_choice(dynamics, "dynamics", DYNAMICS)
@@ -94,7 +92,7 @@ def eig(jac, dynamics: str = "discrete"):
         z = np.zeros(jac.shape, cdtype)
         return z[..., 0], z, z
     lam, right = np.linalg.eig(jac.astype(np.float64))
-    order = _order(lam, dynamics)
+    order = mode_order(lam, dynamics)
     lam = np.take_along_axis(lam, order, axis=-1)
     right = np.take_along_axis(right, order[:, None, :], axis=-1)
     left = np.empty_like(right)
@@ -106,7 +104,9 @@ def eig(jac, dynamics: str = "discrete"):
     return lam.astype(cdtype), right.astype(cdtype), left.astype(cdtype)
 
 
-def stability(eigvals, dynamics: str = "discrete"):
+def stability(
+    eigvals: Complex[Array, "points states"], dynamics: str = "discrete"
+) -> tuple[Bool[Array, " points"], Int[Array, " points"]]:
     """(`stable [P]`, `n_unstable [P]`): discrete |λ| < 1, continuous Re λ < 0."""
     dynamics = check_choice(dynamics, "dynamics", DYNAMICS)
     if isinstance(eigvals, (str, bytes)) or eigvals is None:
@@ -124,7 +124,9 @@ def stability(eigvals, dynamics: str = "discrete"):
     return ~jnp.any(boundary, axis=-1), jnp.sum(unstable, axis=-1).astype(jnp.int32)
 
 
-def decompose(system, fps: FixedPoints, *, low_rank: bool | None = None) -> FixedPoints:
+def decompose(
+    system: AbstractDynamicalSystem, fps: FixedPoints, *, low_rank: bool | None = None
+) -> FixedPoints:
     """`fps` with Jacobians, input Jacobians, eigenvalues, right/left eigenvectors, stability
     and saddle index filled in (for the dynamics and period the points were found with).
 
@@ -164,9 +166,9 @@ def decompose(system, fps: FixedPoints, *, low_rank: bool | None = None) -> Fixe
         fps,
         jacobians=jac,
         input_jacobians=jac_u,
-        eigvals=jnp.asarray(lam),
-        eigvecs=jnp.asarray(right),
-        left_eigvecs=jnp.asarray(left),
+        eigenvalues=jnp.asarray(lam),
+        eigenvectors=jnp.asarray(right),
+        left_eigenvectors=jnp.asarray(left),
         stable=stable,
         n_unstable=n_unstable,
     )
@@ -179,13 +181,14 @@ def _dense_jacobians(system, fps):
     return jac[:n], jac_u[:n]
 
 
-class Linearization(eqx.Module):
+class Linearization(AbstractDynamicalSystem):
     """The linearised dynamics around (x*, u*), itself a dynamical system.
 
         discrete:    x ↦ x* + A (x − x*) + B (u − u*) + c,      c = F(x*, u*) − x*
         continuous:  dx/dt = A (x − x*) + B (u − u*) + c,       c = f(x*, u*)
 
-    (c vanishes at an exact fixed point and is small at a slow point.)
+    (c vanishes at an exact fixed point and is small at a slow point). A missing input
+    (`u=None`) is u*.
     """
 
     A: Float[Array, "states states"]
@@ -195,6 +198,13 @@ class Linearization(eqx.Module):
     offset: Float[Array, " states"]
     dynamics: str = eqx.field(static=True)
 
+    def __init__(self, A: Array, B: Array, xstar: Array, ustar: Array, offset: Array,
+                 dynamics: str):
+        # Explicit: the base class's AbstractVars (n_states, n_inputs, here properties) would
+        # otherwise enter the generated __init__.
+        self.A, self.B, self.xstar, self.ustar, self.offset = A, B, xstar, ustar, offset
+        self.dynamics = dynamics
+
     @property
     def n_states(self) -> int:
         return self.A.shape[0]
@@ -203,21 +213,39 @@ class Linearization(eqx.Module):
     def n_inputs(self) -> int:
         return self.B.shape[1]
 
+    @property
+    def continuous(self) -> bool:  # per instance: the dynamics it linearises
+        return self.dynamics == "continuous"
+
+    def default_input(self) -> Float[Array, " inputs"]:
+        """u*: the input the system was linearised at."""
+        return self.ustar
+
     def _du(self, u):
         return jnp.zeros(()) if u is None else (jnp.asarray(u) - self.ustar) @ self.B.T
 
-    def step(self, x, u=None):
+    def step(
+        self, x: Float[Array, " states"], u: Float[Array, " inputs"] | None = None
+    ) -> Float[Array, " states"]:
         if self.dynamics != "discrete":
             raise ValueError("this linearisation is of continuous-time dynamics: use vector_field")
         return self.xstar + (x - self.xstar) @ self.A.T + self._du(u) + self.offset
 
-    def vector_field(self, x, u=None):
+    def vector_field(
+        self, x: Float[Array, " states"], u: Float[Array, " inputs"] | None = None
+    ) -> Float[Array, " states"]:
         if self.dynamics != "continuous":
             raise ValueError("this linearisation is of a discrete map: use step")
         return (x - self.xstar) @ self.A.T + self._du(u) + self.offset
 
 
-def linearize(system, xstar, ustar=None, *, dynamics: str = "discrete") -> Linearization:
+def linearize(
+    system: AbstractDynamicalSystem,
+    xstar: Float[Array, " states"],
+    ustar: Float[Array, " inputs"] | None = None,
+    *,
+    dynamics: str = "discrete",
+) -> Linearization:
     """A = ∂G/∂x and B = ∂G/∂u at (x*, u*), G = `system.step` (discrete) or
     `system.vector_field` (continuous), returned as a `Linearization` (x ↦ x* + A(x − x*) +
     B(u − u*) in discrete time). `xstar` is one state `[N]`; `ustar` one input `[I]` or None.

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..models import LowRankRNN
+from ._spectrum import mode_order
 from ._system import flow
 
 # K's eigenvectors must be this well conditioned, and its eigenvalues this far from zero
@@ -143,8 +144,6 @@ def _write(out: np.ndarray, cols: slice, factors, r: int):
 def eig(a: float, basis: np.ndarray, v: np.ndarray, dynamics: str, cdtype, dense_eig):
     """Eigenvalues `[P, N]`, right and left eigenvectors `[P, N, N]` of a I + U V_pᵀ, least
     stable first (as `fixedpoints.eig`); `dense_eig(p)` decomposes point p the dense way."""
-    from ._jacobian import _order
-
     p_count, (n, r) = v.shape[0], basis.shape
     lam_all = np.empty((p_count, n), cdtype)
     right_all = np.empty((p_count, n, n), cdtype)
@@ -162,7 +161,7 @@ def eig(a: float, basis: np.ndarray, v: np.ndarray, dynamics: str, cdtype, dense
         # least stable first: the outliers above the bulk, the bulk (n − r equal values, one
         # contiguous block), the outliers below it
         lam = np.concatenate([lam_r, [a]])
-        order = _order(lam[None], dynamics)[0]
+        order = mode_order(lam[None], dynamics)[0]
         at = int(np.flatnonzero(order == r)[0])
         above, below = order[:at], order[at + 1:]
         bulk = slice(at, at + n - r)

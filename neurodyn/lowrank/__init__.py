@@ -3,7 +3,7 @@ truncation, rank sweeps, population structure (Gaussian mixtures, resampling, in
 and mean-field theory (Mastrogiuseppe & Ostojic 2018; Beiran et al. 2021; Dubreuil et al. 2022).
 """
 
-from ..models._latent import LatentDynamics as LatentDynamics
+from ..models import LatentDynamics as LatentDynamics
 from . import meanfield as meanfield
 from ._evaluate import evaluate as evaluate
 from ._flow import FlowField as FlowField, flow_field as flow_field

@@ -1,65 +1,53 @@
-"""Flow fields of low-rank latent systems on a plane of κ-space (computed here, drawn by
+"""`flow_field` (deprecated): the flow of a low-rank latent system on a plane of κ-space, now
+`neurodyn.fixedpoints.flow_field` with the mean-field fixed points (drawn by
 `neurodyn.plot.plot_flow_field`)."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import warnings
 
-import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Float
 
 from .._validate import check_array, check_int
-from .meanfield import KappaFixedPoints, default_radius, fixed_points
+from ..fixedpoints import FlowField, flow_field as _flow_field
+from ..models import LatentDynamics
+from ._populations import LowRankMixture
+from .meanfield import MeanFieldDynamics, classify, default_radius, fixed_points
 from .meanfield._roots import as_system, system_dtype
 
-# Beyond this many points per axis the grid (resolution² evaluations) would exhaust memory.
+# Beyond this many points per axis the grid (resolution² evaluations) would exhaust memory
+# (fixedpoints.flow_field's limit, checked here before the fixed points are searched).
 MAX_RESOLUTION = 2001
 
 
-class FlowField(NamedTuple):
-    """The latent vector field on a grid of a plane.
-
-    Attributes:
-        x, y: `[ny, nx]` plane coordinates of the grid; `labels` name them ("κ1", "κ2" or
-            "κ1", "v1").
-        dx, dy: `[ny, nx]` the vector field's components along x and y (1/ms).
-        speed: `[ny, nx]` √(dx² + dy²).
-        points: `[K, 2]` fixed points in plane coordinates; `kinds` their type
-            ("stable", "saddle", "unstable", "marginal"); `fixed_points` the full result.
-        u: the constant input the plane was drawn at.
-    """
-
-    x: np.ndarray
-    y: np.ndarray
-    dx: np.ndarray
-    dy: np.ndarray
-    speed: np.ndarray
-    labels: tuple[str, str]
-    points: np.ndarray
-    kinds: tuple[str, ...]
-    fixed_points: KappaFixedPoints
-    u: np.ndarray
-
-
 def flow_field(
-    system,
-    u=None,
+    system: LatentDynamics | MeanFieldDynamics | LowRankMixture,
+    u: Float[Array, " inputs"] | None = None,
     *,
     xlim: tuple[float, float] | None = None,
     ylim: tuple[float, float] | None = None,
     resolution: int = 41,
     input_index: int = 0,
 ) -> FlowField:
-    """The vector field of a rank-2 latent system on the (κ1, κ2) plane, or of a rank-1
-    system with inputs on the (κ, v_j) plane (j = `input_index`), at constant input `u`.
+    """Deprecated: `neurodyn.fixedpoints.flow_field(system, u, dynamics="continuous",
+    fixed_points=meanfield.fixed_points(system, u), ...)` on the plane below.
 
+    The vector field (1/ms) of a rank-2 latent system on the (κ1, κ2) plane, or of a rank-1
+    system with inputs on the (κ, v_j) plane (j = `input_index`), at constant input `u`.
     `system` is a `LatentDynamics` (`lowrank.latent(model)`), a `MeanFieldDynamics` or a
-    `LowRankMixture`. For rank 2 the input coordinates sit at their steady state v = u, so a
-    constant input (a context cue, a stimulus) shifts the plane; for rank 1 the other input
-    coordinates sit at v = u. Fixed points come from `meanfield.fixed_points` and are
-    classified by the eigenvalues of the reduced (κ-block) Jacobian.
+    `LowRankMixture`. The input coordinates sit at their steady state v = u (for rank 1 the
+    other ones). Fixed points come from `meanfield.fixed_points`, their `kinds` from the
+    κ-block of the Jacobian (`meanfield.classify`); the default limits from
+    `meanfield.default_radius`.
     """
+    warnings.warn(
+        "lowrank.flow_field is deprecated: use neurodyn.fixedpoints.flow_field(system, u, "
+        "xlim=..., ylim=..., axes=..., dynamics='continuous', "
+        "fixed_points=lowrank.meanfield.fixed_points(system, u)) (its default dynamics is "
+        "'discrete', as find's and linearize's)", DeprecationWarning, stacklevel=2,
+    )
     system = as_system(system)
     rank, n_in = system.rank, system.n_inputs
     input_index = check_int(input_index, "input_index", low=0)
@@ -88,23 +76,11 @@ def flow_field(
     if ylim is None:
         ylim = (-r, r) if rank == 2 else (min(-1.0, 1.5 * float(u[input_index]) - 0.5),
                                           max(1.0, 1.5 * float(u[input_index]) + 0.5))
-
-    xs = np.linspace(*xlim, resolution)
-    ys = np.linspace(*ylim, resolution)
-    gx, gy = np.meshgrid(xs, ys)
-    base = np.concatenate([np.zeros(rank), u]).astype(dtype)
-    states = np.broadcast_to(base, gx.shape + (rank + n_in,)).copy()
-    states[..., axes[0]] = gx
-    states[..., axes[1]] = gy
-    field = jax.jit(jax.vmap(lambda s: system.vector_field(s, jnp.asarray(u))))(
-        jnp.asarray(states.reshape(-1, rank + n_in))
-    )
-    field = np.asarray(field, np.float64).reshape(states.shape)
-    dx, dy = field[..., axes[0]], field[..., axes[1]]
-    points = fps.states[:, list(axes)] if len(fps.kappa) else np.zeros((0, 2))
-    return FlowField(
-        gx, gy, dx, dy, np.hypot(dx, dy), labels, points, fps.kinds, fps, u
-    )
+    state = np.concatenate([np.zeros(rank), u]).astype(dtype)
+    flow = _flow_field(system, jnp.asarray(u), xlim=xlim, ylim=ylim, axes=axes,
+                       state=state, fixed_points=fps, labels=labels, resolution=resolution,
+                       dynamics="continuous")
+    return flow._replace(kinds=classify(system, fps).kinds, u=u)
 
 
 def _check_lim(lim, name: str) -> tuple[float, float] | None:

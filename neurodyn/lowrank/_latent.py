@@ -5,12 +5,11 @@ from __future__ import annotations
 from jaxtyping import Array, Float
 
 from .._validate import ArgumentTypeError, check_array, check_finite_tree
-from ..models import LowRankRNN
-from ..models._latent import LatentDynamics
+from ..models import LatentDynamics, LowRankRNN
 from ._checks import check_lowrank
 
 
-def latent(model) -> LatentDynamics:
+def latent(model: LowRankRNN) -> LatentDynamics:
     """The exact (R + n_inputs)-dimensional latent system s = (κ, v) of a LowRankRNN.
 
         κ_{t+1} = κ_t + α(−κ_t + nᵀφ(Mκ_t + Iv_t)/N),   v_{t+1} = v_t + α(−v_t + u_t)
@@ -45,14 +44,18 @@ def _states(value, name: str, size: int, what: str):
     return arr
 
 
-def lift(model_or_latent, s: Float[Array, "*batch latents"]) -> Float[Array, "*batch neurons"]:
+def lift(
+    model_or_latent: LowRankRNN | LatentDynamics, s: Float[Array, "*batch latents"]
+) -> Float[Array, "*batch neurons"]:
     """Full states x = Mκ + Iv of latent states s = (κ, v) `[..., R + n_inputs]`."""
     system = _system(model_or_latent)
-    s = _states(s, "s", system.n_latents, "rank + n_inputs")
+    s = _states(s, "s", system.n_states, "rank + n_inputs")
     return system.lift(s)
 
 
-def project(model_or_latent, x: Float[Array, "*batch neurons"]) -> Float[Array, "*batch latents"]:
+def project(
+    model_or_latent: LowRankRNN | LatentDynamics, x: Float[Array, "*batch neurons"]
+) -> Float[Array, "*batch latents"]:
     """Latent coordinates s = [M, I]⁺x of full states x `[..., N]` (least squares off span)."""
     system = _system(model_or_latent)
     x = _states(x, "x", system.n_neurons, "n_neurons")

@@ -28,9 +28,7 @@ from .._validate import (
     check_key,
     check_number,
 )
-from ..models import LowRankRNN
-from ..models._base import check_train
-from ..models._lowrank import LOWRANK_GROUPS
+from ..models import LOWRANK_GROUPS, LowRankRNN, check_train
 from ._build import lowrank_from_arrays
 from ._checks import check_counts, check_lowrank
 from ._gmm import GaussianMixture, fit_gmm

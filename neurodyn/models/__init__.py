@@ -1,4 +1,5 @@
-"""Recurrent network models: `LowRankRNN`, `FullRankRNN` and their base `AbstractRNN`."""
+"""Recurrent network models: `LowRankRNN`, `FullRankRNN` and their base `AbstractRNN`; the
+exact latent reductions of a low-rank network (`LatentDynamics`, `OrthonormalLatent`)."""
 
 from .._dynamics import (
     AbstractDynamicalSystem as AbstractDynamicalSystem,
@@ -6,7 +7,8 @@ from .._dynamics import (
 )
 from .._noise import NOISE_RNGS as NOISE_RNGS, fast_normal as fast_normal
 from .._nonlinearity import NONLINEARITIES as NONLINEARITIES
-from ._base import AbstractRNN as AbstractRNN, Rollout as Rollout
-from ._fullrank import FullRankRNN as FullRankRNN
-from ._latent import LatentDynamics as LatentDynamics
-from ._lowrank import LowRankRNN as LowRankRNN
+from ._base import AbstractRNN as AbstractRNN, Rollout as Rollout, check_train as check_train
+from ._fullrank import FULLRANK_GROUPS as FULLRANK_GROUPS, FullRankRNN as FullRankRNN
+from ._latent import LatentDynamics as LatentDynamics, simulate_latent as simulate_latent
+from ._lowrank import LOWRANK_GROUPS as LOWRANK_GROUPS, LowRankRNN as LowRankRNN
+from ._reduction import OrthonormalLatent as OrthonormalLatent

@@ -21,8 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._dynamics import AbstractEulerSystem
 from .._noise import NOISE_RNGS, check_stream_size, stream_key
-from .._nonlinearity import get_nonlinearity
 from .._validate import (
     ArgumentTypeError,
     check_array,
@@ -92,13 +92,14 @@ def check_train(train, allowed: tuple[str, ...]) -> tuple[str, ...]:
     return train
 
 
-class AbstractRNN(eqx.Module):
+class AbstractRNN(AbstractEulerSystem):
     """A rate RNN x_{t+1} = x_t + α(−x_t + J φ(x_t) + W_in u_t) + σ ξ_t with readout φ(x) W_out / N.
 
-    Concrete models provide `recurrent(r)` (the product J r for rates r = φ(x)) and the
-    parameter fields `w_in [I, N]`, `g_in [I]`, `w_out [N, O]`, `g_out [O]`.
-    A model is a dynamical system: `step(x, u)` is the noise-free map and
-    `vector_field(x, u)` its continuous-time counterpart (−x + J φ(x) + W_in u)/τ.
+    Concrete models provide `recurrent(r)` (the product J r for rates r = φ(x)),
+    `connectivity()` (the dense J) and the parameter fields `w_in [I, N]`, `g_in [I]`,
+    `w_out [N, O]`, `g_out [O]`. A model is an `AbstractEulerSystem` on `n_states = n_neurons`
+    numbers: `step(x, u)` is the noise-free map x + α D(x, u) and `vector_field(x, u)` its
+    continuous-time counterpart D(x, u)/τ, with the drive D(x, u) = −x + J φ(x) + W_in u.
     """
 
     n_neurons: eqx.AbstractVar[int]
@@ -128,14 +129,18 @@ class AbstractRNN(eqx.Module):
     def hyperparameters(self) -> dict:
         """The constructor arguments (without `key`) that rebuild a model of this shape."""
 
-    @property
-    def alpha(self) -> float:
-        """The Euler step α = dt/τ."""
-        return self.dt / self.tau
+    @abc.abstractmethod
+    def connectivity(self) -> Float[Array, "neurons neurons"]:
+        """The dense connectivity matrix J (N × N; for analysis, simulation never forms it)."""
 
-    def phi(self, x: Array) -> Array:
-        """The single-neuron nonlinearity φ."""
-        return get_nonlinearity(self.nonlinearity)(x)
+    @property
+    def n_states(self) -> int:
+        """The state size of the dynamical system: `n_neurons`."""
+        return self.n_neurons
+
+    def default_input(self) -> Float[Array, " inputs"]:
+        """Zeros in the dtype of the input weights (the input when `u` is None)."""
+        return jnp.zeros((self.n_inputs,), dtype=self.w_in.dtype)
 
     @property
     def input_weights(self) -> Float[Array, "inputs neurons"]:
@@ -147,26 +152,15 @@ class AbstractRNN(eqx.Module):
         """Effective readout matrix W_out = w_out diag(g_out) (applied as φ(x) W_out / N)."""
         return self.w_out * self.g_out[None, :]
 
-    def drive(self, x: Float[Array, " neurons"], u: Float[Array, " inputs"]) -> Array:
+    def drive(
+        self, x: Float[Array, " neurons"], u: Float[Array, " inputs"]
+    ) -> Float[Array, " neurons"]:
         """−x + J φ(x) + W_in u (the bracket of the update rule)."""
         return -x + self.recurrent(self.phi(x)) + u @ self.input_weights
-
-    def vector_field(self, x: Float[Array, " neurons"], u: Float[Array, " inputs"] | None = None):
-        """Continuous-time dynamics dx/dt = (−x + J φ(x) + W_in u)/τ, in units of 1/ms."""
-        return self.drive(x, self._input_or_zero(u)) / self.tau
-
-    def step(self, x: Float[Array, " neurons"], u: Float[Array, " inputs"] | None = None):
-        """One noise-free discrete update x ↦ x + α(−x + J φ(x) + W_in u)."""
-        return x + self.alpha * self.drive(x, self._input_or_zero(u))
 
     def readout(self, x: Float[Array, "*batch neurons"]) -> Float[Array, "*batch outputs"]:
         """Network output z = φ(x) W_out / N."""
         return self.phi(x) @ self.readout_weights / self.n_neurons
-
-    def _input_or_zero(self, u):
-        if u is None:
-            return jnp.zeros((self.n_inputs,), dtype=self.w_in.dtype)
-        return u
 
     # ---------------------------------------------------------------- simulation
     def recurrent_rows(self, r: Float[Array, "trials neurons"]) -> Float[Array, "trials neurons"]:

@@ -76,10 +76,14 @@ class FullRankRNN(AbstractRNN):
         self.w_out = self.readout_std * jax.random.normal(ko, (n_neurons, n_outputs))
         self.g_out = jnp.ones((n_outputs,))
 
-    def recurrent(self, r):
+    def connectivity(self) -> Float[Array, "neurons neurons"]:
+        """The dense connectivity J (the trained parameter itself)."""
+        return self.J
+
+    def recurrent(self, r: Float[Array, " neurons"]) -> Float[Array, " neurons"]:
         return self.J @ r
 
-    def recurrent_rows(self, r):
+    def recurrent_rows(self, r: Float[Array, "trials neurons"]) -> Float[Array, "trials neurons"]:
         return r @ self.J.T
 
     def _param_groups(self):

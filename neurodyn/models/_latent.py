@@ -17,25 +17,29 @@ dynamics stay exact either way because every representation of x evolves to the 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._nonlinearity import get_nonlinearity
+from .._dynamics import AbstractDynamicalSystem, AbstractEulerSystem
 from .._validate import ArgumentTypeError, check_array, check_finite_tree
-from ._base import Rollout
-from ._lowrank import LowRankRNN
+from ._base import AbstractRNN, Rollout
+
+if TYPE_CHECKING:  # LowRankRNN imports this module (for its `reduction`)
+    from ._lowrank import LowRankRNN
 
 
-class LatentDynamics(eqx.Module):
+class LatentDynamics(AbstractEulerSystem):
     """A LowRankRNN reduced to its (R + n_inputs)-dimensional latent state s = (κ, v).
 
-    A neurodyn dynamical system like `AbstractRNN`: `step(s, u)` is the noise-free map and
+    An `AbstractEulerSystem` like the network itself: `step(s, u)` is the noise-free map and
     `vector_field(s, u)` its continuous-time counterpart, both on latent states of size
-    `n_latents = rank + n_inputs`. `lift(s)` gives the full state x = Mκ + Iv and `project(x)`
-    the latent coordinates B⁺x. Build it with `neurodyn.lowrank.latent(model)`.
+    `n_states = n_latents = rank + n_inputs`. `lift(s)` gives the full state x = Mκ + Iv and
+    `project(x)` the latent coordinates B⁺x. Build it with `neurodyn.lowrank.latent(model)`.
     """
 
     m: Float[Array, "neurons rank"]
@@ -51,7 +55,9 @@ class LatentDynamics(eqx.Module):
     nonlinearity: str = eqx.field(static=True)
 
     def __init__(self, model: LowRankRNN):
-        if not isinstance(model, LowRankRNN):
+        # A low-rank network is an RNN with loadings m, n (J = m nᵀ/N); LowRankRNN itself is
+        # not imported here, since its `reduction()` builds on this class.
+        if not (isinstance(model, AbstractRNN) and hasattr(model, "m") and hasattr(model, "n")):
             raise ArgumentTypeError(
                 f"model must be a LowRankRNN, got {type(model).__name__} (truncate a "
                 "FullRankRNN with neurodyn.lowrank.truncate first)"
@@ -74,16 +80,14 @@ class LatentDynamics(eqx.Module):
         return self.rank + self.n_inputs
 
     @property
-    def alpha(self) -> float:
-        return self.dt / self.tau
+    def n_states(self) -> int:
+        """The state size of the dynamical system: `n_latents`."""
+        return self.n_latents
 
     @property
     def basis(self) -> Float[Array, "neurons latents"]:
         """B = [M, I]: x = B s for a state in the invariant subspace."""
         return jnp.concatenate([self.m, self.input_vectors], axis=1)
-
-    def phi(self, x: Array) -> Array:
-        return get_nonlinearity(self.nonlinearity)(x)
 
     def lift(self, s: Float[Array, "*batch latents"]) -> Float[Array, "*batch neurons"]:
         """Full state x = Mκ + Iv of latent states s = (κ, v)."""
@@ -102,18 +106,17 @@ class LatentDynamics(eqx.Module):
         """nᵀφ(Mκ + Iv)/N, the recurrent input to κ."""
         return self.phi(self.lift(s)) @ self.n / self.n_neurons
 
-    def drive(self, s: Float[Array, " latents"], u: Float[Array, " inputs"]) -> Array:
-        """(−κ + nᵀφ(Mκ + Iv)/N, −v + u)."""
+    def drive(
+        self, s: Float[Array, " latents"], u: Float[Array, " inputs"]
+    ) -> Float[Array, " latents"]:
+        """(−κ + nᵀφ(Mκ + Iv)/N, −v + u): `step` s ↦ s + α·drive(s, u) is exactly the
+        network's `step` in κ, v, and `vector_field` drive(s, u)/τ its ODE (1/ms)."""
         kappa, v = self.split(s)
         return jnp.concatenate([-kappa + self.recurrent_drive(s), -v + u])
 
-    def vector_field(self, s: Float[Array, " latents"], u: Float[Array, " inputs"] | None = None):
-        """Continuous-time latent dynamics ds/dt = drive(s, u)/τ, in 1/ms."""
-        return self.drive(s, self._input_or_zero(u)) / self.tau
-
-    def step(self, s: Float[Array, " latents"], u: Float[Array, " inputs"] | None = None):
-        """One noise-free update s ↦ s + α·drive(s, u), exactly the network's `step` in κ, v."""
-        return s + self.alpha * self.drive(s, self._input_or_zero(u))
+    def default_input(self) -> Float[Array, " inputs"]:
+        """Zeros in the dtype of the loadings (the input when `u` is None)."""
+        return jnp.zeros((self.n_inputs,), dtype=self.m.dtype)
 
     def readout(self, s: Float[Array, "*batch latents"]) -> Float[Array, "*batch outputs"]:
         """Network output z = φ(Mκ + Iv) W_out / N."""
@@ -133,15 +136,15 @@ class LatentDynamics(eqx.Module):
         """
         return simulate_latent(self, inputs, s0)
 
-    def _input_or_zero(self, u):
-        if u is None:
-            return jnp.zeros((self.n_inputs,), dtype=self.m.dtype)
-        return jnp.asarray(u)
 
-
-def simulate_latent(system, inputs, s0=None) -> Rollout:
-    """Run `system.step` over `inputs [..., T, I]` from `s0` (zeros by default); for any latent
-    system with `n_inputs`, `n_latents`, `step` and `readout` (also the mean-field one)."""
+def simulate_latent(
+    system: AbstractDynamicalSystem,
+    inputs: Float[Array, "*batch time inputs"],
+    s0: Float[Array, "*batch states"] | None = None,
+) -> Rollout:
+    """Run `system.step` over `inputs [..., T, I]` from `s0` (zeros by default) and read out
+    every state: for a latent system with a `readout` (`LatentDynamics`, the mean-field
+    `MeanFieldDynamics`). Returns `Rollout(states [..., T, n_states], outputs)`."""
     inputs = check_array(inputs, "inputs", to="jax")
     if inputs.ndim not in (2, 3) or inputs.shape[-1] != system.n_inputs:
         raise ValueError(
@@ -149,7 +152,7 @@ def simulate_latent(system, inputs, s0=None) -> Rollout:
             f"{system.n_inputs}], got {inputs.shape}"
         )
     batch = inputs.shape[:-2]
-    size = system.n_latents
+    size = system.n_states
     if s0 is None:
         s0 = jnp.zeros(batch + (size,), dtype=inputs.dtype)
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -11,6 +13,7 @@ from .._nonlinearity import get_nonlinearity
 from .._validate import check_int, check_key, check_number
 from ._base import AbstractRNN, check_common, check_noise_rng, check_train
 from ._fullrank import FullRankRNN
+from ._reduction import OrthonormalLatent
 
 LOWRANK_GROUPS = ("m", "n", "input_vectors", "input_gains", "output_vectors", "output_gains")
 
@@ -81,19 +84,36 @@ class LowRankRNN(AbstractRNN):
         self.w_out = self.readout_std * jax.random.normal(ko, (n_neurons, n_outputs))
         self.g_out = jnp.ones((n_outputs,))
 
-    def recurrent(self, r):
+    def recurrent(self, r: Float[Array, " neurons"]) -> Float[Array, " neurons"]:
         # J r = m (nᵀ r) / N without ever forming the N×N matrix.
         return self.m @ (r @ self.n) / self.n_neurons
 
-    def recurrent_rows(self, r):
+    def recurrent_rows(self, r: Float[Array, "trials neurons"]) -> Float[Array, "trials neurons"]:
         # 1/N on the [trials, rank] side: the [trials, N] product (and its transpose in the
         # reverse pass of `simulate`) is then not scaled element by element.
         return ((r @ self.n) / self.n_neurons) @ self.m.T
 
+    def connectivity(self) -> Float[Array, "neurons neurons"]:
+        """The dense connectivity J = m nᵀ / N (N × N, built on each call; simulation never
+        forms it)."""
+        return self.m @ self.n.T / self.n_neurons
+
     @property
     def J(self) -> Float[Array, "neurons neurons"]:
-        """The dense connectivity m nᵀ / N (for analysis; simulation never forms it)."""
-        return self.m @ self.n.T / self.n_neurons
+        """Deprecated: use `connectivity()` (this property builds the N × N matrix on every
+        access)."""
+        warnings.warn(
+            "LowRankRNN.J is deprecated: use model.connectivity() (it builds the N x N matrix "
+            "m n^T / N on every access)", DeprecationWarning, stacklevel=3,
+        )
+        return self.connectivity()
+
+    def reduction(self) -> OrthonormalLatent:
+        """The exact (rank + n_inputs)-dimensional reduction in orthonormal coordinates of
+        span([m, W_inᵀ]) (`OrthonormalLatent`): every fixed point of the network lies in that
+        span, so `reduction().lift(z)` maps the reduced system's fixed points onto the
+        network's. A stacked ensemble has none (a ValueError)."""
+        return OrthonormalLatent(self)
 
     @property
     def overlaps(self) -> Float[Array, "rank rank"]:
@@ -147,5 +167,5 @@ class LowRankRNN(AbstractRNN):
         return eqx.tree_at(
             lambda f: (f.J, f.w_in, f.g_in, f.w_out, f.g_out),
             full,
-            (self.J, self.w_in, self.g_in, self.w_out, self.g_out),
+            (self.connectivity(), self.w_in, self.g_in, self.w_out, self.g_out),
         )

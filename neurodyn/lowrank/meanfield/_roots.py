@@ -1,9 +1,14 @@
 """Fixed points in κ-space of low-rank latent systems (rank ≤ 3): grid of starts + Newton.
 
 A small dedicated solver for a few dimensions; for fixed points of whole networks use
-`neurodyn.fixedpoints`. At a fixed point the input coordinates sit at v = u, and κ solves
+`neurodyn.fixedpoints.find`. At a fixed point the input coordinates sit at v = u, and κ solves
 
     G(κ) = −κ + F(κ, u) = 0,     F = nᵀφ(Mκ + Iu)/N  (or its mean-field limit).
+
+The result is a `neurodyn.fixedpoints.FixedPoints` of the latent system's vector field (as
+`fixedpoints.find(system, ..., dynamics="continuous")` returns), decomposed by
+`fixedpoints.decompose`; `classify` gives the spectrum of the κ-block and the type of each
+point.
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from ..._validate import ArgumentTypeError, check_array, check_finite_tree, check_int, check_number
-from ...models import LowRankRNN
-from ...models._latent import LatentDynamics
+from ...fixedpoints import CONVERGED, FixedPoints, decompose
+from ...models import LatentDynamics, LowRankRNN
 from .._populations import LowRankMixture, check_mixture
 from ._theory import MeanFieldDynamics, dynamics
 
@@ -29,25 +34,18 @@ _DEFAULT_GRID = {1: 201, 2: 41, 3: 15}
 MAX_STARTS = 1_000_000
 
 
-class KappaFixedPoints(NamedTuple):
-    """Fixed points of a latent system at constant input u, sorted lexicographically in κ.
+class KappaSpectrum(NamedTuple):
+    """The κ-space view of latent fixed points (`classify`).
 
     Attributes:
-        kappa: `[K, R]` the fixed points in κ.
-        states: `[K, R + n_inputs]` the full latent states (κ, v = u).
         eigenvalues: `[K, R]` eigenvalues of the κ-block of the vector field's Jacobian
             (1/ms; the v-directions always relax at −1/τ).
-        stable: `[K]` all eigenvalues have negative real part.
-        kinds: "stable", "saddle", "unstable" or "marginal" (an eigenvalue with |Re| < 1e-6/τ).
-        residual: `[K]` ‖−κ + F(κ, u)‖ at each point.
+        kinds: "stable", "saddle", "unstable" or "marginal" (an eigenvalue with |Re| < 1e-6/τ),
+            judged on the κ-block.
     """
 
-    kappa: np.ndarray
-    states: np.ndarray
     eigenvalues: np.ndarray
-    stable: np.ndarray
     kinds: tuple[str, ...]
-    residual: np.ndarray
 
 
 def _second_moment_n(system) -> np.ndarray:
@@ -60,7 +58,7 @@ def _second_moment_n(system) -> np.ndarray:
     return np.asarray(system.weights, np.float64) @ (mu**2 + var)
 
 
-def default_radius(system) -> float:
+def default_radius(system: LatentDynamics | MeanFieldDynamics | LowRankMixture) -> float:
     """A box that holds every fixed point: |κ_r| = |⟨n_r φ⟩| ≤ sup|φ| · √⟨n_r²⟩ for bounded φ
     (tanh, sigmoid); for unbounded φ a heuristic 5√⟨n_r²⟩ (pass `radius=` to be sure)."""
     system = as_system(system)
@@ -68,7 +66,7 @@ def default_radius(system) -> float:
     return float(1.05 * bound * np.sqrt(np.max(_second_moment_n(system))) + 1e-6)
 
 
-def as_system(system, name: str = "system"):
+def as_system(system, name: str = "system") -> LatentDynamics | MeanFieldDynamics:
     """A latent system (exact or mean-field) with finite arrays, or a mixture's mean field."""
     if isinstance(system, LowRankMixture):
         return dynamics(check_mixture(system, name))
@@ -88,26 +86,32 @@ def as_system(system, name: str = "system"):
     )
 
 
-def system_dtype(system):
+def system_dtype(system: LatentDynamics | MeanFieldDynamics) -> np.dtype:
     """The floating dtype the system computes in (float32, or float64 under jax_enable_x64)."""
     return (system.m if isinstance(system, LatentDynamics) else system.means).dtype
 
 
 def fixed_points(
-    system,
+    system: LatentDynamics | MeanFieldDynamics | LowRankMixture,
     u: Float[Array, " inputs"] | None = None,
     *,
     radius: float | None = None,
     n_grid: int | None = None,
     tol: float = 1e-5,
     max_iter: int = 60,
-) -> KappaFixedPoints:
+) -> FixedPoints:
     """All fixed points in κ of a rank-1…3 latent system at constant input `u` (default 0).
 
     `system` is a `LatentDynamics` (exact, finite N), a `MeanFieldDynamics` or a
     `LowRankMixture` (its mean-field system). Newton's method (pseudo-inverse steps, at most
     `radius`/4 long) starts from an `n_grid`^R grid over [−radius, radius]^R; converged points
     (residual < `tol`·max(1, radius)) closer than 1e-3·radius are merged.
+
+    Returns the `FixedPoints` of the latent vector field (dynamics "continuous"), sorted
+    lexicographically in κ: `xstar [K, R + n_inputs]` the latent states (κ, v = u) (κ =
+    `xstar[:, :R]`), `q` = ½‖f‖², `initial_states` the grid start each point was reached from,
+    with Jacobians, eigenvalues and stability (`fixedpoints.decompose`). `classify(system,
+    fps)` gives the κ-block's eigenvalues and the type of each point.
     """
     system = as_system(system)
     rank = system.rank
@@ -139,21 +143,57 @@ def fixed_points(
     kappa, res = np.asarray(kappa, np.float64), np.asarray(res, np.float64)
     ok = np.isfinite(res) & (res < tol * max(1.0, radius)) & np.all(np.abs(kappa) <= 2 * radius,
                                                                        axis=1)
-    kappa, res = kappa[ok], res[ok]
+    kappa, res, begin = kappa[ok], res[ok], np.asarray(starts, np.float64)[ok]
     keep: list[int] = []
     for i in np.argsort(res):  # best residual first, then drop near-duplicates
         if not keep or np.min(np.linalg.norm(kappa[keep] - kappa[i], axis=1)) > 1e-3 * radius:
             keep.append(i)
-    kappa, res = kappa[keep], res[keep]
+    kappa, res, begin = kappa[keep], res[keep], begin[keep]
     # Lexicographic order, with coordinates that agree to the merge distance counted as equal
     # (so that float noise in κ1 does not decide the order of points that differ in κ2).
     order = np.lexsort(_tie_ranks(kappa, 1e-3 * radius).T[::-1]) if len(kappa) else \
         np.zeros(0, int)
     kappa, res = kappa[order].reshape(-1, rank), res[order]
-    states = np.concatenate(
-        [kappa, np.broadcast_to(np.asarray(u, np.float64), (len(kappa), system.n_inputs))], axis=1
+    begin = begin[order].reshape(-1, rank)
+    n_found, n_in = len(kappa), system.n_inputs
+    v = np.broadcast_to(np.asarray(u, np.float64), (n_found, n_in))
+    fps = FixedPoints(
+        xstar=jnp.asarray(np.concatenate([kappa, v], axis=1), dtype),
+        inputs=jnp.asarray(v, dtype),
+        q=jnp.asarray(0.5 * (res / system.tau) ** 2, dtype),  # ½‖f‖², f = (−κ + F)/τ
+        status=jnp.full((n_found,), CONVERGED, jnp.int32),
+        initial_states=jnp.asarray(np.concatenate([begin, v], axis=1), dtype),
+        n_iters=jnp.full((n_found,), max_iter, jnp.int32),
+        min_period=jnp.ones((n_found,), jnp.int32),
+        condition_id=jnp.zeros((n_found,), jnp.int32),
+        dynamics="continuous",
+        dt=float(system.dt),
     )
-    eig = _eigenvalues(system, states, u)
+    return decompose(system, fps)
+
+
+def classify(
+    system: LatentDynamics | MeanFieldDynamics | LowRankMixture, fps: FixedPoints
+) -> KappaSpectrum:
+    """The eigenvalues of the κ-block of the vector field's Jacobian at each of `fps`'s
+    points (R per point, 1/ms) and each point's type, judged on them: "marginal" if an
+    eigenvalue has |Re| < 1e-6/τ, else "stable", "unstable" or "saddle" (all Re < 0, all
+    Re > 0, mixed). The v-directions, which always relax at −1/τ, are left out."""
+    system = as_system(system)
+    if not isinstance(fps, FixedPoints):
+        raise ArgumentTypeError(f"fps must be FixedPoints, got {type(fps).__name__}")
+    if fps.n_states != system.n_latents or fps.dynamics != "continuous":
+        raise ValueError(
+            f"fps must be fixed points of the system's vector field (dynamics 'continuous', "
+            f"{system.n_latents} states: meanfield.fixed_points(system)), got "
+            f"{fps.dynamics!r} with {fps.n_states} states"
+        )
+    rank = system.rank
+    if fps.n_points == 0:
+        return KappaSpectrum(np.zeros((0, rank), complex), ())
+    if fps.jacobians is None:
+        fps = decompose(system, fps)
+    eig = np.linalg.eigvals(np.asarray(fps.jacobians, np.float64)[:, :rank, :rank])
     scale = 1e-6 / system.tau
     kinds = []
     for ev in eig:
@@ -166,8 +206,7 @@ def fixed_points(
             kinds.append("unstable")
         else:
             kinds.append("saddle")
-    stable = np.array([k == "stable" for k in kinds], bool)
-    return KappaFixedPoints(kappa, states, eig, stable, tuple(kinds), res)
+    return KappaSpectrum(eig, tuple(kinds))
 
 
 def _tie_ranks(values: np.ndarray, tol: float) -> np.ndarray:
@@ -216,22 +255,3 @@ def _newton_impl(system, starts, u, radius, max_iter_arr):
 
 def _newton(system, starts, u, radius, max_iter):
     return _newton_impl(system, starts, u, jnp.asarray(radius, starts.dtype), jnp.int32(max_iter))
-
-
-def _eigenvalues(system, states: np.ndarray, u) -> np.ndarray:
-    rank = system.rank
-    if len(states) == 0:
-        return np.zeros((0, rank), complex)
-
-    jac = _kappa_jacobians(system, jnp.asarray(states, system_dtype(system)), u)
-    return np.linalg.eigvals(np.asarray(jac, np.float64))
-
-
-@jax.jit
-def _kappa_jacobians(system, states, u):
-    rank = system.rank
-
-    def field_kappa(kappa, v):
-        return system.vector_field(jnp.concatenate([kappa, v]), u)[:rank]
-
-    return jax.vmap(jax.jacfwd(field_kappa))(states[:, :rank], states[:, rank:])

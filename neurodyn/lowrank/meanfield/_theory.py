@@ -24,8 +24,7 @@ from jaxtyping import Array, Float
 
 from ..._nonlinearity import get_nonlinearity
 from ..._validate import ArgumentTypeError, check_array, check_finite_tree, check_int
-from ...models._base import Rollout
-from ...models._latent import simulate_latent
+from ...models import AbstractEulerSystem, Rollout, simulate_latent
 from .._populations import LowRankMixture, check_mixture
 
 # NumPy's Gauss–Hermite weights overflow into NaN from about 370 nodes on (NumPy 2); 256 is
@@ -40,10 +39,11 @@ def gauss_hermite(order: int) -> tuple[np.ndarray, np.ndarray]:
     return np.sqrt(2.0) * x, w / np.sqrt(np.pi)
 
 
-class MeanFieldDynamics(eqx.Module):
+class MeanFieldDynamics(AbstractEulerSystem):
     """The N → ∞ latent dynamics s = (κ, v) of networks drawn from a `LowRankMixture`.
 
-    Same interface as `LatentDynamics` (`step`, `vector_field`, `readout`, `simulate`,
+    An `AbstractEulerSystem` on `n_states = n_latents = rank + n_inputs` numbers with the same
+    interface as `LatentDynamics` (`step`, `vector_field`, `readout`, `simulate`,
     `recurrent_drive`); build it with `meanfield.dynamics(mixture)`.
     """
 
@@ -59,15 +59,32 @@ class MeanFieldDynamics(eqx.Module):
     dt: float = eqx.field(static=True)
     nonlinearity: str = eqx.field(static=True)
 
+    def __init__(self, *, weights: Array, means: Array, covariances: Array, nodes: Array,
+                 node_weights: Array, rank: int, n_inputs: int, n_outputs: int, tau: float,
+                 dt: float, nonlinearity: str):
+        # Explicit: fields that satisfy the base class's AbstractVars would otherwise change
+        # the generated __init__ (build it with `meanfield.dynamics(mixture)`).
+        self.weights, self.means, self.covariances = weights, means, covariances
+        self.nodes, self.node_weights = nodes, node_weights
+        self.rank, self.n_inputs, self.n_outputs = rank, n_inputs, n_outputs
+        self.tau, self.dt, self.nonlinearity = tau, dt, nonlinearity
+
     @property
     def n_latents(self) -> int:
+        """Size of the latent state (κ, v): rank + n_inputs."""
         return self.rank + self.n_inputs
 
     @property
-    def alpha(self) -> float:
-        return self.dt / self.tau
+    def n_states(self) -> int:
+        """The state size of the dynamical system: `n_latents`."""
+        return self.n_latents
 
-    def split(self, s):
+    def default_input(self) -> Float[Array, " inputs"]:
+        """Zeros in the dtype of the mixture (the input when `u` is None)."""
+        return jnp.zeros((self.n_inputs,), dtype=self.means.dtype)
+
+    def split(self, s: Float[Array, "*batch latents"]) -> tuple[Array, Array]:
+        """(κ, v) = (s[..., :R], s[..., R:])."""
         return s[..., : self.rank], s[..., self.rank :]
 
     def _cols(self):
@@ -108,17 +125,13 @@ class MeanFieldDynamics(eqx.Module):
         """The N → ∞ limit of nᵀφ(Mκ + Iv)/N."""
         return self._average_product(s, self._cols()[1])
 
-    def drive(self, s, u):
+    def drive(
+        self, s: Float[Array, " latents"], u: Float[Array, " inputs"]
+    ) -> Float[Array, " latents"]:
+        """(−κ + ⟨nφ⟩, −v + u): `step` s ↦ s + α·drive(s, u) is the Euler map of the finite
+        networks, `vector_field` drive(s, u)/τ its ODE (1/ms)."""
         kappa, v = self.split(s)
         return jnp.concatenate([-kappa + self.recurrent_drive(s), -v + u])
-
-    def vector_field(self, s, u=None):
-        """ds/dt = drive(s, u)/τ (1/ms)."""
-        return self.drive(s, self._input_or_zero(u)) / self.tau
-
-    def step(self, s, u=None):
-        """s ↦ s + α·drive(s, u), the Euler map of the finite networks."""
-        return s + self.alpha * self.drive(s, self._input_or_zero(u))
 
     @eqx.filter_jit
     def readout(self, s: Float[Array, "*batch latents"]) -> Float[Array, "*batch outputs"]:
@@ -127,15 +140,15 @@ class MeanFieldDynamics(eqx.Module):
         out = jax.vmap(lambda t: self._average_product(t, self._cols()[2]))(flat)
         return out.reshape(s.shape[:-1] + (self.n_outputs,))
 
-    def simulate(self, inputs, *, s0=None) -> Rollout:
+    def simulate(
+        self,
+        inputs: Float[Array, "*batch time inputs"],
+        *,
+        s0: Float[Array, "*batch latents"] | None = None,
+    ) -> Rollout:
         """Mean-field latent trajectories for `inputs` `[B, T, I]` (or `[T, I]`) from `s0`."""
         inputs, s0 = check_latent_inputs(self, inputs, s0)
         return simulate_latent(self, inputs, s0)
-
-    def _input_or_zero(self, u):
-        if u is None:
-            return jnp.zeros((self.n_inputs,), dtype=self.means.dtype)
-        return jnp.asarray(u)
 
 
 def check_latent_inputs(system, inputs, s0):
