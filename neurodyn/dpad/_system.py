@@ -7,6 +7,8 @@ x ↦ step(x, u) are the latent states the model settles in under that input.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -15,6 +17,10 @@ from jaxtyping import Array, Float
 
 from .._dynamics import AbstractDynamicalSystem
 from ._model import Recursion
+
+if TYPE_CHECKING:  # both build their systems from this module
+    from ._dpad import DPAD
+    from ._psid import PSID
 
 
 def _float32(a, what: str):
@@ -64,7 +70,7 @@ class LinearSystem(AbstractDynamicalSystem):
         self.y_mean, self.y_scale, self.z_mean, self.z_scale = y_mean, y_scale, z_mean, z_scale
 
     @classmethod
-    def from_psid(cls, psid: object) -> LinearSystem:
+    def from_psid(cls, psid: PSID) -> LinearSystem:
         m, g = psid.model, psid.model.gain
         yp, zp = psid.y_prep, psid.z_prep
         return cls(_float32(m.A - g.K @ m.Cy, "model"), _float32(g.K, "model"),
@@ -138,14 +144,14 @@ class DPADSystem(AbstractDynamicalSystem):
         self.z_kind, self.y_kind = z_kind, y_kind
 
     @classmethod
-    def from_dpad(cls, dpad: object) -> DPADSystem:
+    def from_dpad(cls, dpad: DPAD) -> DPADSystem:
         norm = dpad.norm
         to = lambda t: jax.tree_util.tree_map(jnp.asarray, t)  # noqa: E731
         n_z = norm.n_z_out
         z_mean = np.zeros(n_z) if norm.z is None else norm.z.mean
         z_scale = np.ones(n_z) if norm.z is None else norm.z.scale
         m = dpad.modules
-        return cls(to(m["rec1"]), to(m["Cy1"]), to(m["rec2"]), to(m["Cz2"]),
+        return cls(to(m.rec1), to(m.Cy1), to(m.rec2), to(m.Cz2),
                    _float32(norm.y.mean, "mean of y"), _float32(norm.y.scale, "scale of y"),
                    _float32(z_mean, "mean of z"), _float32(z_scale, "scale of z"),
                    dpad.n1, dpad.nx - dpad.n1, dpad.ny, norm.z_kind, norm.y_kind)
