@@ -3,10 +3,11 @@ blocks of the live points, the stall rule and restarts, and the progress bar bet
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 
 from .._progress import tqdm
-from ._optimize import DESCENT_COSINE, Carry, chunk, descent_cosine, polish
+from ._optimize import ADAM, DESCENT_COSINE, Carry, chunk, descent_cosine, polish
 from ._result import STALLED
 
 # A point stalls when its q has not fallen below this fraction of its value `stall_steps` ago
@@ -52,12 +53,25 @@ def _blocks(rows: np.ndarray, block: int):
 def blocked(fn, carry: Carry, rows: np.ndarray, u_host: np.ndarray, block: int, *args):
     """`fn(part, u_part, *args)` on the points `rows` only, in blocks of `block` points (the
     last padded to a `padded` size by repeating a row), written back into `carry`."""
-    new = [a.copy() for a in carry]
+    leaves, treedef = jax.tree_util.tree_flatten(carry)
+    new = [a.copy() for a in leaves]
     for pos, idx in _blocks(rows, block):
-        part = fn(Carry(*(a[idx] for a in carry)), u_host[idx], *args)
-        for full, p in zip(new, part):
+        part = fn(treedef.unflatten([a[idx] for a in leaves]), u_host[idx], *args)
+        for full, p in zip(new, jax.tree_util.tree_leaves(part)):
             full[rows[pos]] = np.asarray(p)[: pos.size]
-    return Carry(*new)
+    return treedef.unflatten(new)
+
+
+def _set_rows(tree, rows: np.ndarray, values):
+    """A copy of the NumPy pytree `tree` with `rows` of every leaf set to `values` (one row,
+    broadcast)."""
+
+    def put(a, v):
+        a = a.copy()
+        a[rows] = np.asarray(v)
+        return a
+
+    return jax.tree_util.tree_map(put, tree, values)
 
 
 def _cosines(system, x, rows, u_host, block, static) -> np.ndarray:
@@ -83,7 +97,7 @@ def optimise(
     (`DESCENT_COSINE`) and it has halved its q since it last (re)started. Otherwise it has
     stalled. (Each restart needs q halved, so there are at most log₂(q₀/tol_q) of them, and
     `max_steps` bounds them all.)"""
-    carry = Carry(*(np.asarray(a) for a in carry))
+    carry = jax.tree_util.tree_map(np.asarray, carry)
     u_host = np.asarray(u)
     n_points, n_states = carry.x.shape
     block = block_size(n_points, n_states)
@@ -157,14 +171,15 @@ def _restart_or_stall(system, carry, stuck, q_start, q_check, next_check, steps,
     )
     if again.any():
         rows = np.flatnonzero(again)
-        x, mu, nu = new.x.copy(), new.mu.copy(), new.nu.copy()
-        lr, bad, t = new.lr.copy(), new.bad.copy(), new.t.copy()
+        x, lr, bad = new.x.copy(), new.lr.copy(), new.bad.copy()
         q_plateau = new.q_plateau.copy()
         x[rows] = carry.x_best[rows]
-        mu[rows], nu[rows], bad[rows], t[rows] = 0, 0, 0, 0
+        bad[rows] = 0
         lr[rows] = learning_rate
         q_plateau[rows] = q[rows]
-        new = new._replace(x=x, mu=mu, nu=nu, lr=lr, bad=bad, t=t, q_plateau=q_plateau)
+        # fresh Adam moments and bias-correction count (one point's initial state, broadcast)
+        adam = _set_rows(new.adam, rows, ADAM.init(x[rows[0]]))
+        new = new._replace(x=x, adam=adam, lr=lr, bad=bad, q_plateau=q_plateau)
         q_start[rows] = q[rows]
         q_check[rows] = q[rows]
         next_check[rows] = steps + stall_steps if stall_steps else max_steps + 1

@@ -1,8 +1,9 @@
 """The pure, jitted kernels of the fixed-point search: Adam chunks and Newton–Krylov polishing.
 
 Every point is optimised independently (vmap), with its own adaptive learning rate: Adam
-directions (Kingma & Ba 2015, with a per-point step count, so that a point's bias correction
-does not depend on which other points share its batch) scaled by a per-point step size
+directions (Kingma & Ba 2015: `optax.scale_by_adam` with a per-point state, so that a point's
+bias-correction count does not depend on which other points share its batch; the masked
+per-member step of `neurodyn._optim.update`) scaled by a per-point step size
 that is multiplied by `lr_factor` when q has not fallen by a relative `plateau_rtol` for
 `patience` steps, as ReduceLROnPlateau does, but per point. A point stops when q < tol_q
 (converged), when its step size falls below `lr_min` (stalled: a slow point or a failure), or
@@ -27,7 +28,9 @@ from typing import NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import optax
 
+from .._optim import update
 from ._result import CONVERGED, NON_FINITE, STALLED
 from ._system import residual_fn
 
@@ -36,8 +39,9 @@ from ._system import residual_fn
 NEWTON_PROGRESS = 1e-2
 # Newton steps tried per iteration: Δ, Δ/2, …, Δ/2^(NEWTON_BACKTRACK − 1)
 NEWTON_BACKTRACK = 4
-# Adam's constants (Kingma & Ba 2015; the defaults of optax and torch)
-ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-8
+# Adam directions (Kingma & Ba 2015; the constants are the defaults of optax and torch); the
+# step size is each point's own `lr`, applied by `update`'s per-member scale
+ADAM = optax.scale_by_adam(b1=0.9, b2=0.999, eps=1e-8)
 
 
 class Static(NamedTuple):
@@ -68,14 +72,12 @@ class Carry(NamedTuple):
     x_best: jax.Array  # lowest-q state so far
     q_best: jax.Array
     q_plateau: jax.Array  # reference value of the plateau test
-    mu: jax.Array
-    nu: jax.Array
+    adam: optax.ScaleByAdamState  # per point: moments, and steps since the last (re)start
     lr: jax.Array
     bad: jax.Array  # steps since the last relative improvement
     active: jax.Array
     status: jax.Array
     n_iters: jax.Array  # Adam steps taken
-    t: jax.Array  # Adam steps since the last (re)start: the bias-correction count
 
 
 def init_carry(x, lr0: float) -> Carry:
@@ -87,14 +89,12 @@ def init_carry(x, lr0: float) -> Carry:
         x_best=x,
         q_best=inf,
         q_plateau=inf,
-        mu=jnp.zeros_like(x),
-        nu=jnp.zeros_like(x),
+        adam=jax.vmap(ADAM.init)(x),
         lr=jnp.full((p,), lr0, x.dtype),
         bad=jnp.zeros((p,), jnp.int32),
         active=jnp.ones((p,), bool),
         status=jnp.full((p,), STALLED, jnp.int32),
         n_iters=jnp.zeros((p,), jnp.int32),
-        t=jnp.zeros((p,), jnp.int32),
     )
 
 
@@ -128,24 +128,20 @@ def _adam_step(c: Carry, system, u, st: Static, pr: Params) -> Carry:
 
     g = jnp.where(finite[:, None], g, 0.0)
     moving = c.active & ~converged & ~broke & ~stalled
-    keep = moving[:, None]
-    mu = ADAM_B1 * c.mu + (1 - ADAM_B1) * g
-    nu = ADAM_B2 * c.nu + (1 - ADAM_B2) * g * g
-    t = (c.t + 1).astype(g.dtype)[:, None]
-    direction = (mu / (1 - ADAM_B1**t)) / (jnp.sqrt(nu / (1 - ADAM_B2**t)) + ADAM_EPS)
+    # x ← x − lr · Adam(g) for the moving points; the others keep x and their Adam state
+    step = jax.vmap(functools.partial(update, ADAM, reject_nonfinite=False))
+    x, adam, _ = step(g, c.adam, c.x, scale=-c.lr, active=moving)
     return Carry(
-        x=jnp.where(keep, c.x - c.lr[:, None] * direction, c.x),
+        x=x,
         x_best=x_best,
         q_best=q_best,
         q_plateau=jnp.where(c.active & improved, q, c.q_plateau),
-        mu=jnp.where(keep, mu, c.mu),
-        nu=jnp.where(keep, nu, c.nu),
+        adam=adam,
         lr=jnp.where(c.active, lr, c.lr),
         bad=jnp.where(c.active, bad, c.bad),
         active=moving,
         status=jnp.where(broke, NON_FINITE, jnp.where(converged, CONVERGED, c.status)),
         n_iters=c.n_iters + moving.astype(jnp.int32),
-        t=c.t + moving.astype(jnp.int32),
     )
 
 
