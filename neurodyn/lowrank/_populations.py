@@ -9,7 +9,8 @@ loadings (I = W_inᵀ, w = W_out), so a resampled network has the gains it was t
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
@@ -19,6 +20,7 @@ from jaxtyping import Array, Bool, Int, PRNGKeyArray
 
 from .._noise import NOISE_RNGS
 from .._nonlinearity import NONLINEARITIES
+from .._typing import ArrayLike
 from .._validate import (
     ArgumentTypeError,
     check_array,
@@ -103,9 +105,9 @@ class LowRankMixture(eqx.Module):
 
 
 def mixture(
-    weights,
-    means,
-    covariances,
+    weights: ArrayLike,
+    means: ArrayLike,
+    covariances: ArrayLike,
     *,
     rank: int,
     n_inputs: int = 0,
@@ -115,7 +117,7 @@ def mixture(
     noise_std: float = 0.05,
     nonlinearity: str = "tanh",
     readout_std: float = 4.0,
-    train=("m", "n", "input_gains", "output_gains"),
+    train: str | Sequence[str] = ("m", "n", "input_gains", "output_gains"),
 ) -> LowRankMixture:
     """Write down a mixture-of-Gaussians low-rank network by hand (for theory).
 
@@ -180,7 +182,7 @@ def _check_settings(tau, dt, noise_std, nonlinearity, readout_std, train) -> dic
                 readout_std=readout_std, train=train)
 
 
-def check_mixture(mixture, name: str = "mixture") -> LowRankMixture:
+def check_mixture(mixture: Any, name: str = "mixture") -> LowRankMixture:
     """One LowRankMixture with finite weights, means and covariances (not a stacked batch)."""
     if not isinstance(mixture, LowRankMixture):
         raise ArgumentTypeError(
@@ -207,7 +209,7 @@ def _wrap(model: LowRankRNN, gmm: GaussianMixture) -> LowRankMixture:
 
 
 def fit_mixture(
-    model,
+    model: LowRankRNN,
     n_populations: int,
     *,
     key: PRNGKeyArray,
@@ -240,7 +242,12 @@ class PopulationSelection(NamedTuple):
 
 
 def select_populations(
-    model, candidates=(1, 2, 3, 4), *, key: PRNGKeyArray, criterion: str = "bic", **fit_kwargs
+    model: LowRankRNN,
+    candidates: Sequence[int] = (1, 2, 3, 4),
+    *,
+    key: PRNGKeyArray,
+    criterion: str = "bic",
+    **fit_kwargs: Any,
 ) -> PopulationSelection:
     """Fit mixtures with each number of populations in `candidates`; `best` minimises the
     criterion ("bic" or "aic")."""
@@ -260,7 +267,7 @@ def select_populations(
 
 def resample(
     mixture: LowRankMixture, n_neurons: int, *, key: PRNGKeyArray, return_labels: bool = False
-):
+) -> LowRankRNN | tuple[LowRankRNN, Int[Array, " neurons"]]:
     """Draw a new LowRankRNN of `n_neurons` neurons from the mixture's loading statistics.
 
     Each neuron picks a population p with probability π_p, then its loadings from
@@ -293,7 +300,7 @@ def _draw(mixture: LowRankMixture, n_neurons: int, key):
     return model, labels
 
 
-def population_labels(mixture: LowRankMixture, model) -> Int[Array, " neurons"]:
+def population_labels(mixture: LowRankMixture, model: LowRankRNN) -> Int[Array, " neurons"]:
     """Each neuron's most probable population under the mixture."""
     mixture = check_mixture(mixture)
     model = check_lowrank(model)
@@ -306,7 +313,7 @@ def population_labels(mixture: LowRankMixture, model) -> Int[Array, " neurons"]:
     return mixture.gmm.predict(load.values)
 
 
-def silence(model, population_mask: Bool[Array, " neurons"]) -> LowRankRNN:
+def silence(model: LowRankRNN, population_mask: Bool[Array, " neurons"]) -> LowRankRNN:
     """Inactivate the neurons in `population_mask`: their rows of m, n, W_in and W_out are
     zeroed, so they neither receive structured input nor affect the rest or the readout."""
     model = check_lowrank(model)
