@@ -288,10 +288,10 @@ def test_traced_non_finite_outputs_are_never_correct(task):
     trials = task.sample(jax.random.key(0), B)
     out = trials.targets.at[:3, -1, 0].set(jnp.nan)
     score = jax.jit(task.evaluate)(out, trials)
-    assert np.isnan(float(score["accuracy"]))
-    np.testing.assert_array_equal(np.asarray(score["correct"])[:3], False)
-    np.testing.assert_array_equal(np.asarray(score["correct"])[3:], True)
-    assert float(jax.jit(task.evaluate)(trials.targets, trials)["accuracy"]) == 1.0
+    assert np.isnan(float(score.accuracy))
+    np.testing.assert_array_equal(np.asarray(score.correct)[:3], False)
+    np.testing.assert_array_equal(np.asarray(score.correct)[3:], True)
+    assert float(jax.jit(task.evaluate)(trials.targets, trials).accuracy) == 1.0
 
 
 # ---------------------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def test_trial_figure_artists(ctx_trials):
 
 def test_trial_figure_without_outputs_and_bad_input(ctx_trials):
     fig, axes = plt.subplots(3, 1)
-    got = nd.plot.trial(ctx_trials, -1, axes=axes, input_names=["A", "B", "ctxA", "ctxB"])
+    got = nd.plot.trial(ctx_trials, -1, ax=axes, input_names=["A", "B", "ctxA", "ctxB"])
     assert got[0] is axes[0]
     assert len(axes[1].get_lines()) == 1  # only the target
     assert [ln.get_label() for ln in axes[0].get_lines()] == ["A", "B", "ctxA", "ctxB"]
@@ -72,7 +72,7 @@ def test_trial_figure_without_outputs_and_bad_input(ctx_trials):
     with pytest.raises(ValueError, match="outputs must have the shape"):
         nd.plot.trial(ctx_trials, 0, np.zeros((3, 3)))
     with pytest.raises(ValueError, match="axes must be three"):
-        nd.plot.trial(ctx_trials, 0, axes=axes[:2])
+        nd.plot.trial(ctx_trials, 0, ax=axes[:2])
     plt.close("all")
 
 
@@ -84,12 +84,12 @@ def test_psychometric_figure():
     # Error bars on the points, the fitted curve, chance and zero guides.
     assert len(ax.containers) == 1
     pts = ax.containers[0].lines[0]
-    np.testing.assert_allclose(pts.get_ydata(), curve["p_positive"])
+    np.testing.assert_allclose(pts.get_ydata(), curve.p_positive)
     fit_lines = [ln for ln in ax.get_lines() if "fit" in ln.get_label()]
     assert len(fit_lines) == 1
     gx, gy = fit_lines[0].get_xdata(), fit_lines[0].get_ydata()
     assert gx[0] == -0.2 and gx[-1] == 0.2
-    np.testing.assert_allclose(gy, curve["fit"](gx))
+    np.testing.assert_allclose(gy, curve.fit(gx))
     # Without a fit: only the points (and the guides).
     ax2 = nd.plot.psychometric(nd.tasks.psychometric(choice, x))
     assert not [ln for ln in ax2.get_lines() if "fit" in ln.get_label()]
@@ -105,7 +105,7 @@ def test_psychometric_figure_without_fit_joins_the_points():
     assert nd.plot.plot_psychometric(curve, ax=ax, color="C1", label="context A") is ax
     pts = ax.containers[0].lines[0]
     assert pts.get_linestyle() == "-" and pts.get_marker() == "o" and pts.get_color() == "C1"
-    np.testing.assert_allclose(pts.get_xdata(), curve["values"])
-    np.testing.assert_allclose(pts.get_ydata(), curve["p_positive"])
+    np.testing.assert_allclose(pts.get_xdata(), curve.values)
+    np.testing.assert_allclose(pts.get_ydata(), curve.p_positive)
     assert ax.containers[0].get_label() == "context A"
     plt.close("all")

@@ -57,10 +57,10 @@ def test_evaluate_against_manual_rule(decision_task):
     outputs = jax.random.normal(jax.random.key(1), trials.targets.shape)
     score = decision_task.evaluate(outputs, trials)
     manual = np.where(np.asarray(outputs)[:, 50, 0] >= 0, 1, -1)
-    np.testing.assert_array_equal(score["choice"], manual)
+    np.testing.assert_array_equal(score.choice, manual)
     truth = np.asarray(trials.conditions["target"])
-    assert float(score["accuracy"]) == pytest.approx(np.mean(manual == truth))
-    assert float(decision_task.evaluate(trials.targets, trials)["accuracy"]) == 1.0
+    assert float(score.accuracy) == pytest.approx(np.mean(manual == truth))
+    assert float(decision_task.evaluate(trials.targets, trials).accuracy) == 1.0
     with pytest.raises(ValueError, match="outputs must have the shape"):
         decision_task.evaluate(outputs[:, :10], trials)
 
@@ -72,9 +72,9 @@ def test_conditions_grid_and_psychometric(decision_task):
     )
     choice = np.array([1, -1, 1, 1, 1, -1])
     curve = nd.tasks.psychometric(choice, np.array([0.1, 0.1, 0.2, 0.2, -0.1, -0.1]))
-    np.testing.assert_allclose(curve["values"], [-0.1, 0.1, 0.2])
-    np.testing.assert_allclose(curve["p_positive"], [0.5, 0.5, 1.0])
-    np.testing.assert_array_equal(curve["n"], [2, 2, 2])
+    np.testing.assert_allclose(curve.values, [-0.1, 0.1, 0.2])
+    np.testing.assert_allclose(curve.p_positive, [0.5, 0.5, 1.0])
+    np.testing.assert_array_equal(curve.n, [2, 2, 2])
 
 
 def test_trials_indexing(decision_task):
@@ -101,10 +101,9 @@ def test_registry_and_errors():
 
 def test_sample_compiles_once_per_configuration_and_batch_size():
     """Equal tasks share one compiled `sample` per batch size; other settings get their own."""
-    from neurodyn.tasks._epochs import EpochTask
-    from neurodyn.tasks._utils import _compiled
+    from neurodyn.tasks._compile import _compiled
 
-    method = EpochTask.sample.__wrapped__
+    method = nd.tasks.AbstractEpochTask.sample.__wrapped__
     a, b = nd.tasks.PerceptualDecisionMaking(), nd.tasks.PerceptualDecisionMaking()
     c = nd.tasks.PerceptualDecisionMaking(input_noise=0.2)
     assert a is not b and a == b

@@ -82,10 +82,10 @@ def test_task_contract(name, kwargs):
     assert n_eqns(2) == n_eqns(40)
     # Evaluation: the targets score perfectly, silent outputs do not.
     score = task.evaluate(trials.targets, trials)
-    assert {"accuracy", "choice", "correct"} <= set(score)
-    assert score["correct"].shape == (B,)
-    assert float(score["accuracy"]) == 1.0
-    assert float(task.evaluate(0 * trials.targets, trials)["accuracy"]) < 1.0
+    assert {"accuracy", "choice", "correct"} <= set(score.to_dict())
+    assert score.correct.shape == (B,)
+    assert float(score.accuracy) == 1.0
+    assert float(task.evaluate(0 * trials.targets, trials).accuracy) < 1.0
     # The grid of conditions is deterministic (the key only draws noise).
     g1, g2 = task.conditions(jax.random.key(2)), task.conditions(jax.random.key(9))
     for cname in g1.conditions:
@@ -118,7 +118,7 @@ def test_jit_and_vmap(name, kwargs):
     @jax.vmap
     def sample_and_score(k):
         trials = task.sample(k, B)
-        return trials, task.evaluate(trials.targets, trials)["accuracy"]
+        return trials, task.evaluate(trials.targets, trials).accuracy
 
     many, acc = sample_and_score(jnp.stack([jax.random.key(0), jax.random.key(1)]))
     assert many.inputs.shape == (2, B, T, task.n_inputs)

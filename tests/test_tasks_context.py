@@ -64,8 +64,8 @@ def test_context_known_conditions_and_evaluate(ctx):
     out = np.zeros(trials.targets.shape, np.float32)
     out[:, 67, 0] = np.where(np.arange(B) % 2 == 0, 1.0, -1.0)
     s = task.evaluate(out, trials)
-    np.testing.assert_array_equal(s["choice"], out[:, 67, 0])
-    assert float(s["accuracy"]) == pytest.approx(
+    np.testing.assert_array_equal(s.choice, out[:, 67, 0])
+    assert float(s.accuracy) == pytest.approx(
         np.mean(out[:, 67, 0] == trials.conditions["target"])
     )
     assert grid.inputs.shape == (6 * 6 * 2, 68, 4)
@@ -93,7 +93,7 @@ def test_context_neurogym_preset():
     np.testing.assert_array_equal(y[:d0, 0], 1)
     assert np.asarray(trials.mask[i, :d1]).all() and not np.asarray(trials.mask[i, d1:]).any()
     s = task.evaluate(trials.targets, trials)
-    assert float(s["accuracy"]) == 1.0 and not np.asarray(s["no_response"]).any()
+    assert float(s.accuracy) == 1.0 and not np.asarray(s.no_response).any()
 
 
 def test_multisensory():

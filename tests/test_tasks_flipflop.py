@@ -43,7 +43,7 @@ def test_flipflop_known_pulse_train_and_masking():
     pulses = np.zeros((1, 30, 2), np.float32)
     pulses[0, 3, 0], pulses[0, 10, 0], pulses[0, 20, 0] = 1, -1, -1
     pulses[0, 7, 1] = -1
-    trials = task.trials_from_pulses(jax.random.key(0), pulses)
+    trials = task.trials_from_conditions(jax.random.key(0), pulses)
     tgt, mask = np.asarray(trials.targets[0]), np.asarray(trials.mask[0])
     np.testing.assert_array_equal(mask[:, 0], np.arange(30) >= 3)
     np.testing.assert_array_equal(mask[:, 1], np.arange(30) >= 7)
@@ -69,17 +69,17 @@ def test_flipflop_evaluate():
     task = nd.tasks.FlipFlop()  # settle = 60 ms = 3 steps after each pulse
     trials = task.sample(jax.random.key(2), 256)
     perfect = task.evaluate(trials.targets, trials)
-    assert float(perfect["accuracy"]) == 1.0 and float(perfect["mse"]) == 0.0
-    np.testing.assert_array_equal(perfect["choice"], trials.conditions["final"])
+    assert float(perfect.accuracy) == 1.0 and float(perfect.mse) == 0.0
+    np.testing.assert_array_equal(perfect.choice, trials.conditions["final"])
     # A wrong sign on the pulse step itself is forgiven; a wrong sign on a held step is not.
     grid = task.conditions(jax.random.key(0))
     out = np.array(grid.targets)
     out[0, 0, 0] *= -1
-    assert bool(task.evaluate(out, grid)["correct"][0])
+    assert bool(task.evaluate(out, grid).correct[0])
     out[0, 30, 0] *= -1
     score = task.evaluate(out, grid)
-    assert not bool(score["correct"][0]) and bool(score["correct"][1:].all())
-    assert float(score["step_accuracy"]) == pytest.approx(1 - 1 / (8 * 61 * 3))
+    assert not bool(score.correct[0]) and bool(score.correct[1:].all())
+    assert float(score.step_accuracy) == pytest.approx(1 - 1 / (8 * 61 * 3))
 
 
 def test_flipflop_bad_input():
@@ -94,4 +94,4 @@ def test_flipflop_bad_input():
     with pytest.raises(ValueError, match="dt"):
         nd.tasks.FlipFlop(dt=-1.0)
     with pytest.raises(ValueError, match="pulses must have shape"):
-        nd.tasks.FlipFlop().trials_from_pulses(jax.random.key(0), np.zeros((2, 10, 3)))
+        nd.tasks.FlipFlop().trials_from_conditions(jax.random.key(0), np.zeros((2, 10, 3)))

@@ -107,7 +107,7 @@ def test_bridge_trials_are_reproducible_and_score():
     assert a.inputs.shape == (16, 22, 3) and a.targets.shape == (16, 22, 3)
     assert set(a.conditions) >= {"ground_truth", "coh", "label"}
     np.testing.assert_array_equal(a.conditions["label"], a.conditions["ground_truth"] + 1)
-    assert float(task.evaluate(a.targets, a)["accuracy"]) == 1.0
+    assert float(task.evaluate(a.targets, a).accuracy) == 1.0
     assert isinstance(
         nd.tasks.make("NeuroGymTask", env="GoNogo-v0", probe=5), nd.tasks.AbstractTask
     )

@@ -51,7 +51,7 @@ def _nll(theta, x, k, n, model):
 def test_fit_without_lapses_matches_a_glm(model):
     choice, cond, k = _simulate(model, 0.03, 8.0, 0.0, 0.0, 60, seed=1)
     curve = nd.tasks.psychometric(choice, cond, fit=model)
-    fit = curve["fit"]
+    fit = curve.fit
     b0, b1 = _irls(X, k.astype(float), np.full(X.size, 60.0), model)
     assert fit.model == model and fit.n_trials == choice.size and not fit.at_bound
     assert fit.slope == pytest.approx(b1, rel=1e-5)
@@ -71,7 +71,7 @@ def test_fit_without_lapses_matches_a_glm(model):
 def test_fit_with_lapses_matches_nelder_mead_and_recovers_parameters(model):
     truth = (-0.04, 12.0, 0.08, 0.05)
     choice, cond, k = _simulate(model, *truth, n=4000, seed=2)
-    fit = nd.tasks.psychometric(choice, cond, fit=model, lapses=True)["fit"]
+    fit = nd.tasks.psychometric(choice, cond, fit=model, lapses=True).fit
     n = np.full(X.size, 4000.0)
     ref = optimize.minimize(
         _nll, np.array(truth) * 1.1, args=(X, k, n, model), method="Nelder-Mead",
@@ -87,7 +87,7 @@ def test_fit_with_lapses_matches_nelder_mead_and_recovers_parameters(model):
 
 def test_separable_choices_are_flagged_and_bad_input():
     cond = np.repeat(X, 10)
-    fit = nd.tasks.psychometric(np.sign(cond + 1e-3), cond, fit="logistic")["fit"]
+    fit = nd.tasks.psychometric(np.sign(cond + 1e-3), cond, fit="logistic").fit
     assert fit.at_bound and fit.slope > 0
     assert np.all(np.abs(fit(X) - (X > -1e-3)) < 0.01)
     with pytest.raises(ValueError, match="fit must be None or one of"):
@@ -97,4 +97,4 @@ def test_separable_choices_are_flagged_and_bad_input():
     with pytest.raises(ValueError, match="max_lapse"):
         nd.tasks.fit_psychometric(X, np.ones(9), np.full(9, 2), lapses=True, max_lapse=0.7)
     # Without a fit the curve is what it was: no "fit" entry.
-    assert "fit" not in nd.tasks.psychometric(np.ones(4), np.arange(4.0))
+    assert nd.tasks.psychometric(np.ones(4), np.arange(4.0)).fit is None

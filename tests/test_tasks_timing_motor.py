@@ -19,7 +19,7 @@ def test_gonogo():
     np.testing.assert_array_equal(x[:, 10:, 0], 0)
     np.testing.assert_array_equal(y[:, 10:, 1], np.repeat(go[:, None], 5, 1))
     s = task.evaluate(trials.targets, trials)
-    np.testing.assert_array_equal(s["choice"], go)
+    np.testing.assert_array_equal(s.choice, go)
 
 
 def test_ready_set_go():
@@ -36,13 +36,13 @@ def test_ready_set_go():
     np.testing.assert_array_equal(y.argmax(1), go_at)
     assert (y.sum(1) == 1).all()
     s = task.evaluate(trials.targets, trials)
-    np.testing.assert_allclose(s["choice"], m)
+    np.testing.assert_allclose(s.choice, m)
     late = np.array(trials.targets)
     late[:, :, 1] = 0
     idx = np.arange(B)
     late[idx, (go_at + 4).astype(int), 1] = 2.0  # 4 steps = 320 ms late: within 0.2·m + 25?
     s = task.evaluate(late, trials)
-    np.testing.assert_array_equal(s["correct"], 320 <= 0.2 * m + 25)
+    np.testing.assert_array_equal(s.correct, 320 <= 0.2 * m + 25)
     assert nd.tasks.ReadySetGo(gain=1.5).n_steps == 1 + 18 + 1 + 54
     with pytest.raises(ValueError, match="gain"):
         nd.tasks.ReadySetGo(gain=0)
@@ -96,7 +96,7 @@ def test_anti_reach():
         peak = ring.argmax(1)
         np.testing.assert_array_equal(peak, (gt + 16 * anti) % 32)
         np.testing.assert_array_equal(np.asarray(trials.targets)[:, 12, 1:].argmax(1), gt)
-        np.testing.assert_array_equal(task.evaluate(trials.targets, trials)["choice"], gt)
+        np.testing.assert_array_equal(task.evaluate(trials.targets, trials).choice, gt)
 
 
 def test_sine_wave_generator():
@@ -111,6 +111,6 @@ def test_sine_wave_generator():
         trials.targets[:, :, 0], np.sin(2 * np.pi * f[:, None] * t), atol=1e-5
     )
     s = task.evaluate(trials.targets, trials)
-    np.testing.assert_array_equal(s["choice"], idx)
+    np.testing.assert_array_equal(s.choice, idx)
     with pytest.raises(ValueError, match="frequencies"):
         nd.tasks.SineWaveGenerator(frequencies=(1.0, 30.0))  # above Nyquist at dt = 20 ms

@@ -37,8 +37,8 @@ def test_delay_comparison_dubreuil():
     assert m[i, d0:d1].all() and m[i].sum() == 5
     # Evaluation: sign accuracy plus the graded fit.
     s = task.evaluate(trials.targets, trials)
-    assert float(s["accuracy"]) == 1.0 and float(s["mse"]) < 1e-10
-    assert float(s["correlation"]) == pytest.approx(1.0, abs=1e-5)
+    assert float(s.accuracy) == 1.0 and float(s.mse) < 1e-10
+    assert float(s.correlation) == pytest.approx(1.0, abs=1e-5)
     grid = task.conditions(jax.random.key(1))
     assert grid.inputs.shape == (54, 70, 1)
     np.testing.assert_array_equal(grid.conditions["delay"], 1000.0)
@@ -53,8 +53,8 @@ def test_delay_comparison_neurogym():
     f1, f2 = np.asarray(trials.conditions["f1"]), np.asarray(trials.conditions["f2"])
     assert set(np.abs(f1 - f2)) == {8} and abs(np.mean(f1 > f2) - 0.5) < 0.1
     s = task.evaluate(trials.targets, trials)
-    assert float(s["accuracy"]) == 1.0
-    np.testing.assert_array_equal(s["choice"], np.where(f1 > f2, 1.0, -1.0))
+    assert float(s.accuracy) == 1.0
+    np.testing.assert_array_equal(s.choice, np.where(f1 > f2, 1.0, -1.0))
 
 
 def test_delay_match_sample():

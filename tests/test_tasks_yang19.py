@@ -63,12 +63,12 @@ def test_yang19_targets_follow_the_rules(yang):
 def test_yang19_performance_metric(yang):
     task, trials = yang
     s = task.evaluate(trials.targets, trials)
-    assert float(s["accuracy"]) == 1.0 and np.all(np.asarray(s["rule_accuracy"]) == 1.0)
+    assert float(s.accuracy) == 1.0 and np.all(np.asarray(s.rule_accuracy) == 1.0)
     out = np.array(trials.targets)
     last = np.asarray(trials.epochs["trial"])[:, 1] - 1
     go = np.asarray(trials.conditions["go"]) == 1
     out[np.arange(B), last, 0] = np.where(go, 0.9, 0.1)  # fixate when one should not and back
-    assert float(task.evaluate(out, trials)["accuracy"]) == 0.0
+    assert float(task.evaluate(out, trials).accuracy) == 0.0
     one = nd.tasks.Yang19(rules=("dm1", "dmsgo"), rule_probs=(3, 1))
     t = one.sample(jax.random.key(1), B)
     r = np.asarray(t.conditions["rule"])

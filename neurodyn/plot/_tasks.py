@@ -3,13 +3,21 @@ They draw results; they never compute analyses (fits come from `tasks.psychometr
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
+from jaxtyping import ArrayLike, Float
+from matplotlib.axes import Axes
+
+from ..tasks import PsychometricCurve, Trials
 
 _EPOCH_COLORS = ("0.55", "C9", "C8", "C6", "C4", "C2")
 
 
-def _trial_index(trials, i) -> int:
+def _trial_index(trials: Trials, i: int) -> int:
     if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
         raise ValueError(f"i must be an integer trial index, got {i!r}")
     b = trials.batch_size
@@ -18,7 +26,9 @@ def _trial_index(trials, i) -> int:
     return int(i) % b
 
 
-def _shade_epochs(ax, epochs: dict, dt: float, *, label: bool):
+def _shade_epochs(
+    ax: Axes, epochs: dict[str, tuple[int, int]], dt: float, *, label: bool
+) -> list[Any]:
     """One translucent span per epoch [start, stop) (in ms), named at the top if `label`."""
     spans = []
     for j, (name, (start, stop)) in enumerate(sorted(epochs.items(), key=lambda e: e[1][0])):
@@ -34,15 +44,34 @@ def _shade_epochs(ax, epochs: dict, dt: float, *, label: bool):
     return spans
 
 
-def trial(trials, i: int = 0, outputs=None, *, axes=None, input_names=None,
-               output_names=None, **style):
+def trial(
+    trials: Trials,
+    i: int = 0,
+    outputs: Float[ArrayLike, "*batch time outputs"] | None = None,
+    *,
+    ax: Sequence[Axes] | np.ndarray | None = None,
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
+    axes: Sequence[Axes] | np.ndarray | None = None,
+    **style: Any,
+) -> np.ndarray:
     """Inputs, targets (dashed), network outputs (solid, if given) and mask of trial `i`,
     against time (ms), with the trial's epochs shaded and named.
 
     `outputs` is `[batch, time, n_outputs]` (e.g. `Rollout.outputs` of the same batch) or the
-    one trial's `[time, n_outputs]`. `axes`: three Axes (inputs, outputs, mask) to draw on;
-    by default a new figure. Returns the three Axes.
+    one trial's `[time, n_outputs]`. `ax`: three Axes (inputs, outputs, mask) to draw on; by
+    default a new figure. Returns the three Axes (an array). `axes=` is the deprecated name
+    of `ax=`.
     """
+    if axes is not None:
+        if ax is not None:
+            raise TypeError("pass ax= only (axes= is its deprecated name), not both")
+        warnings.warn(
+            "plot.trial(axes=...) is deprecated and will be removed: use ax=",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        ax = axes
     i = _trial_index(trials, i)
     x = np.asarray(trials.inputs[i])
     y = np.asarray(trials.targets[i])
@@ -61,14 +90,16 @@ def trial(trials, i: int = 0, outputs=None, *, axes=None, input_names=None,
                 f"outputs must have the shape of trials.targets {trials.targets.shape} "
                 f"or of one trial's {y.shape}, got {z.shape}"
             )
-    if axes is None:
-        fig, axes = plt.subplots(
+    if ax is None:
+        _, ax = plt.subplots(
             3, 1, figsize=(6, 5), sharex=True, layout="constrained",
             gridspec_kw={"height_ratios": [3, 3, 1]},
         )
-    axes = np.asarray(axes).reshape(-1)
+    axes = np.asarray(ax).reshape(-1)
     if axes.size != 3:
-        raise ValueError(f"axes must be three Axes (inputs, outputs, mask), got {axes.size}")
+        raise ValueError(
+            f"ax: the axes must be three Axes (inputs, outputs, mask), got {axes.size}"
+        )
     t = np.asarray(trials.time)
     epochs = {k: tuple(int(v) for v in np.asarray(b[i])) for k, b in trials.epochs.items()}
     epochs = {k: v for k, v in epochs.items() if v != (0, trials.n_steps)}
@@ -83,32 +114,44 @@ def trial(trials, i: int = 0, outputs=None, *, axes=None, input_names=None,
         if outputs is not None:
             axes[1].plot(t, z[:, j], lw=lw, color=f"C{j % 10}", alpha=0.8, label=name)
         axes[2].plot(t, m[:, j], drawstyle="steps-pre", lw=lw, color=f"C{j % 10}")
-    for k, ax in enumerate(axes):
-        _shade_epochs(ax, epochs, trials.dt, label=k == 0)
+    for k, panel in enumerate(axes):
+        _shade_epochs(panel, epochs, trials.dt, label=k == 0)
     axes[0].set_ylabel("input")
     axes[1].set_ylabel("output")
     axes[2].set_ylabel("mask")
     axes[2].set_ylim(-0.1, 1.1)
     axes[2].set_xlabel("time (ms)")
-    for ax in axes[:2]:
-        if len(ax.get_lines()) <= 8:
-            ax.legend(frameon=False, fontsize=7, loc="best")
+    for panel in axes[:2]:
+        if len(panel.get_lines()) <= 8:
+            panel.legend(frameon=False, fontsize=7, loc="best")
     return axes
 
 
-def psychometric(curve: dict, ax=None, *, xlabel: str = "coherence", n_points: int = 201,
-                 **style):
+def psychometric(
+    curve: PsychometricCurve | Mapping[str, Any],
+    ax: Axes | None = None,
+    *,
+    xlabel: str = "coherence",
+    n_points: int = 201,
+    **style: Any,
+) -> Axes:
     """P(choice = +1) against a condition (points with binomial error bars) from
-    `tasks.psychometric(...)`, and the fitted psychometric function if the curve has one.
+    `tasks.psychometric(...)` (a `PsychometricCurve`, or a dict of its fields), and the fitted
+    psychometric function if the curve has one.
 
     Style keywords: `color` (default black), `label` (of the points; "data" when a fit is
     drawn), `fmt` (default "o", or "o-" joining the points when the curve has no fit), `ms`.
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 3), layout="constrained")
-    xv, p = np.asarray(curve["values"], dtype=float), np.asarray(curve["p_positive"])
-    sem = np.asarray(curve.get("sem", np.zeros_like(p)))
-    fit = curve.get("fit")
+    if isinstance(curve, Mapping):  # e.g. a curve read back from JSON
+        curve = PsychometricCurve(
+            values=curve["values"], p_positive=curve["p_positive"], n=curve.get("n"),
+            sem=curve.get("sem"), fit=curve.get("fit"),
+        )
+    xv, p = np.asarray(curve.values, dtype=float), np.asarray(curve.p_positive)
+    sem = np.zeros_like(p) if curve.sem is None else np.asarray(curve.sem)
+    fit = curve.fit
     color = style.get("color", "k")
     ax.errorbar(xv, p, yerr=sem, fmt=style.get("fmt", "o" if fit is not None else "o-"),
                 color=color, ms=style.get("ms", 4), capsize=2,

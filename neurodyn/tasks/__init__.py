@@ -6,8 +6,13 @@ from ._context import (
     MultiSensoryIntegration as MultiSensoryIntegration,
 )
 from ._decision import PerceptualDecisionMaking as PerceptualDecisionMaking
+from ._epoch_tasks import (
+    AbstractChoiceTask as AbstractChoiceTask,
+    AbstractEpochTask as AbstractEpochTask,
+)
 from ._flipflop import FlipFlop as FlipFlop
 from ._metrics import (
+    PsychometricCurve as PsychometricCurve,
     PsychometricFit as PsychometricFit,
     fit_psychometric as fit_psychometric,
     psychometric as psychometric,
@@ -15,6 +20,7 @@ from ._metrics import (
 from ._motor import AntiReach as AntiReach, SineWaveGenerator as SineWaveGenerator
 from ._neurogym import NeuroGymTask as NeuroGymTask
 from ._registry import make as make, names as names, register as register
+from ._score import Score as Score
 from ._timing import (
     GoNogo as GoNogo,
     IntervalDiscrimination as IntervalDiscrimination,

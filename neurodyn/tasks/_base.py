@@ -8,9 +8,11 @@ import math
 import equinox as eqx
 import jax
 import numpy as np
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float
 
+from .._typing import Key
 from .._validate import ArgumentTypeError, check_array, check_int
+from ._score import Score
 from ._trials import Trials
 
 # The most time steps a trial may have. Generous (the library's tasks have 50-300 steps; a
@@ -49,18 +51,24 @@ class AbstractTask(eqx.Module):
 
     `sample(key, batch_size)` returns a `Trials` batch (vmapped, no Python loop over trials or
     time); `evaluate(outputs, trials)` scores network outputs the way the task's paper does and
-    returns at least `accuracy`, plus per-trial `choice` and `correct`.
+    returns a `Score`: `accuracy`, per-trial `choice` and `correct`, and what else the task
+    measures.
+
+    Every task class is either abstract (named `Abstract*`) or final: a concrete task is not
+    subclassed further.
     """
 
     dt: eqx.AbstractVar[float]
 
     @property
     @abc.abstractmethod
-    def n_inputs(self) -> int: ...
+    def n_inputs(self) -> int:
+        """Number of input channels."""
 
     @property
     @abc.abstractmethod
-    def n_outputs(self) -> int: ...
+    def n_outputs(self) -> int:
+        """Number of output channels."""
 
     @property
     @abc.abstractmethod
@@ -68,17 +76,19 @@ class AbstractTask(eqx.Module):
         """Trial length in time steps (the maximum, for tasks with variable epochs)."""
 
     @abc.abstractmethod
-    def sample(self, key: PRNGKeyArray, batch_size: int) -> Trials: ...
+    def sample(self, key: Key, batch_size: int) -> Trials:
+        """`batch_size` random trials, drawn from `key`."""
 
     @abc.abstractmethod
-    def evaluate(self, outputs: Float[Array, "batch time outputs"], trials: Trials) -> dict: ...
+    def evaluate(self, outputs: Float[ArrayLike, "batch time outputs"], trials: Trials) -> Score:
+        """The score of network `outputs` on `trials` (the task's paper's criterion)."""
 
-    def __check_init__(self):
+    def __check_init__(self) -> None:
         n = self.n_steps
         if n > MAX_STEPS:
             raise too_many_steps(n, self.dt, "a trial")
 
-    def _check_batch_size(self, batch_size) -> int:
+    def _check_batch_size(self, batch_size: int) -> int:
         batch_size = check_int(batch_size, "batch_size", low=1)
         per_trial = max(1, self.n_steps * self.n_inputs)
         most = MAX_INPUT_VALUES // per_trial
@@ -90,7 +100,9 @@ class AbstractTask(eqx.Module):
             )
         return batch_size
 
-    def _check_outputs(self, outputs, trials: Trials):
+    def _check_outputs(
+        self, outputs: Float[ArrayLike, "batch time outputs"], trials: Trials
+    ) -> Float[Array, "batch time outputs"]:
         """Eager checks of `evaluate`'s arguments: a `Trials` batch, and outputs of the shape
         of its targets with no NaN or Inf (a network that produced NaN has no score).
         Traced outputs (under an outer `jit`/`vmap`) are only checked for their shape; their

@@ -9,17 +9,23 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, ArrayLike, Float
 
+from .._typing import Key
 from .._validate import check_number
-from ._epochs import ChoiceTask
+from ._compile import keyed
+from ._epoch_tasks import AbstractChoiceTask
+from ._epochs import Duration, DurationSpec, epoch_durations
+from ._trials import Trials
 from ._utils import (
+    Numbers,
     as_batches,
     check_values,
     choose,
     grid,
     integers,
-    keyed,
     normal,
+    resolve,
     signs,
     uniforms,
 )
@@ -57,7 +63,7 @@ CONTEXT_PRESETS = {
 }
 
 
-def _signed(u, task):
+def _signed(u: Float[Array, "2 batch"], task: _AbstractContextTask) -> Float[Array, " batch"]:
     """Signed coherences from uniforms `u [2, B]`: drawn from the list (dubreuil2022), or |c|
     from the list with a random sign (neurogym)."""
     c = choose(u[0], task.coherences)
@@ -66,51 +72,77 @@ def _signed(u, task):
     return c
 
 
-def _grid_coherences(task, coherences):
+def _grid_coherences(
+    task: _AbstractContextTask, coherences: Numbers | None
+) -> np.ndarray:
     if coherences is not None:
         return np.asarray(check_values(coherences, "coherences"), dtype=np.float32)
     c = np.asarray(task.coherences, dtype=np.float32)
     return np.concatenate([-c[::-1], c]) if task.preset == "neurogym" else c
 
 
-def _ring2(coh):
+def _ring2(coh: Float[Array, " batch"]) -> Float[Array, "batch 2"]:
     """NeuroGym's two-unit stimulus: cos(θ − θ_choice)·|c|/200 + 0.5 with θ ∈ {0, π}."""
     return jnp.stack([0.5 + coh / 200.0, 0.5 - coh / 200.0], axis=-1)
 
 
-class _ContextTask(ChoiceTask):
+class _AbstractContextTask(AbstractChoiceTask):
     """What the context and multisensory tasks share: their epochs (fixation → context_only →
     stimulus → delay → decision), parameters and constructor. `_PRESETS` holds a subclass's
     presets; `_SIGNED` whether its coherences carry the answer's sign (else |c|)."""
 
     preset: str = eqx.field(static=True)
     dt: float = eqx.field(static=True)
-    fixation: float = eqx.field(static=True)
-    context_only: float = eqx.field(static=True)
-    stimulus: float = eqx.field(static=True)
-    delay: float | tuple = eqx.field(static=True)
-    decision: float = eqx.field(static=True)
+    fixation: Duration = eqx.field(static=True)
+    context_only: Duration = eqx.field(static=True)
+    stimulus: Duration = eqx.field(static=True)
+    delay: Duration = eqx.field(static=True)
+    decision: Duration = eqx.field(static=True)
     coherences: tuple[float, ...] = eqx.field(static=True)
     input_noise: float = eqx.field(static=True)
     context_level: float = eqx.field(static=True)
-    _PRESETS: ClassVar[dict] = {}
-    _SIGNED: ClassVar[bool] = True
+    epoch_names: ClassVar[tuple[str, ...]] = _CTX_EPOCHS
+    _PRESETS: eqx.AbstractClassVar[dict[str, dict]]
+    _SIGNED: eqx.AbstractClassVar[bool]
 
     def __init__(
         self,
         *,
         preset: str = "dubreuil2022",
-        dt=None,
-        fixation=None,
-        context_only=None,
-        stimulus=None,
-        delay=None,
-        decision=None,
-        coherences=None,
-        input_noise=None,
-        context_level=None,
+        dt: float | None = None,
+        fixation: DurationSpec | None = None,
+        context_only: DurationSpec | None = None,
+        stimulus: DurationSpec | None = None,
+        delay: DurationSpec | None = None,
+        decision: DurationSpec | None = None,
+        coherences: Numbers | None = None,
+        input_noise: float | None = None,
+        context_level: float | None = None,
     ):
-        cfg = self._configure(self._PRESETS, locals(), at_least_one=("stimulus", "decision"))
+        cfg = resolve(
+            self._PRESETS,
+            preset,
+            dict(
+                dt=dt,
+                fixation=fixation,
+                context_only=context_only,
+                stimulus=stimulus,
+                delay=delay,
+                decision=decision,
+                coherences=coherences,
+                input_noise=input_noise,
+                context_level=context_level,
+            ),
+        )
+        self.preset = preset
+        self.dt = cfg["dt"]
+        (
+            self.fixation,
+            self.context_only,
+            self.stimulus,
+            self.delay,
+            self.decision,
+        ) = epoch_durations(cfg, self.epoch_names, self.dt, at_least_one=("stimulus", "decision"))
         # NeuroGym's coherences are unsigned percentages (the side is drawn separately).
         high = 100 if preset == "neurogym" else 1
         low = -high if self._SIGNED and preset != "neurogym" else 0
@@ -120,12 +152,8 @@ class _ContextTask(ChoiceTask):
         self.input_noise = check_number(cfg["input_noise"], "input_noise", low=0)
         self.context_level = check_number(cfg["context_level"], "context_level")
 
-    @property
-    def epoch_names(self) -> tuple[str, ...]:
-        return _CTX_EPOCHS
 
-
-class ContextDecisionMaking(_ContextTask):
+class ContextDecisionMaking(_AbstractContextTask):
     """Context-dependent integration of one of two noisy stimuli (Mante et al. 2013).
 
     Preset `dubreuil2022` (the default): inputs `[A, B, ctx_A, ctx_B]`; A and B carry signed
@@ -150,7 +178,15 @@ class ContextDecisionMaking(_ContextTask):
         return 7 if self.preset == "neurogym" else 4
 
     @keyed
-    def trials_from_conditions(self, key, coh_a, coh_b, context, *, durations=None):
+    def trials_from_conditions(
+        self,
+        key: Key,
+        coh_a: Numbers,
+        coh_b: Numbers,
+        context: Numbers,
+        *,
+        durations: dict[str, ArrayLike] | None = None,
+    ) -> Trials:
         """Trials with the given per-trial signed coherences and contexts (0 = attend A).
 
         `durations` (optional, `{epoch: ms or [B] ms}`) fixes epoch durations; noise and the
@@ -180,7 +216,7 @@ class ContextDecisionMaking(_ContextTask):
         }
         return self._choice_trials(L, inputs, target, conditions)
 
-    def _draw(self, key, batch_size: int) -> dict:
+    def _draw(self, key: Key, batch_size: int) -> dict[str, Array]:
         u = uniforms(key, 5, batch_size)
         return {
             "coh_a": _signed(u[0:2], self),
@@ -189,8 +225,14 @@ class ContextDecisionMaking(_ContextTask):
         }
 
     def conditions(
-        self, key, *, repeats: int = 1, coherences=None, contexts=(0, 1), durations=None
-    ):
+        self,
+        key: Key,
+        *,
+        repeats: int = 1,
+        coherences: Numbers | None = None,
+        contexts: Numbers = (0, 1),
+        durations: dict[str, ArrayLike] | None = None,
+    ) -> Trials:
         """Every (context, coh_a, coh_b) combination, `repeats` times each, in that order;
         variable epochs at their longest unless `durations` (`{epoch: ms}`) says otherwise."""
         c = _grid_coherences(self, coherences)
@@ -230,7 +272,7 @@ MSI_PRESETS = {
 MODALITIES = ("visual", "auditory", "both")
 
 
-class MultiSensoryIntegration(_ContextTask):
+class MultiSensoryIntegration(_AbstractContextTask):
     """Multisensory evidence integration (Raposo et al. 2014).
 
     Preset `dubreuil2022` (the default): inputs `[visual, auditory, ctx_visual, ctx_auditory]`.
@@ -253,7 +295,15 @@ class MultiSensoryIntegration(_ContextTask):
         return 5 if self.preset == "neurogym" else 4
 
     @keyed
-    def trials_from_conditions(self, key, coh_visual, coh_auditory, modality, *, durations=None):
+    def trials_from_conditions(
+        self,
+        key: Key,
+        coh_visual: Numbers,
+        coh_auditory: Numbers,
+        modality: Numbers,
+        *,
+        durations: dict[str, ArrayLike] | None = None,
+    ) -> Trials:
         """Trials with given signed coherences (0 for an absent channel) and modalities."""
         cv, ca, modality = as_batches(
             coh_visual=coh_visual, coh_auditory=coh_auditory, modality=(modality, jnp.int32)
@@ -277,7 +327,7 @@ class MultiSensoryIntegration(_ContextTask):
         conditions = {"coh_visual": cv, "coh_auditory": ca, "modality": modality}
         return self._choice_trials(L, inputs, target, conditions)
 
-    def _draw(self, key, batch_size: int) -> dict:
+    def _draw(self, key: Key, batch_size: int) -> dict[str, Array]:
         u = uniforms(key, 4, batch_size)
         choice = signs(u[0])
         if self.preset == "neurogym":
@@ -292,8 +342,14 @@ class MultiSensoryIntegration(_ContextTask):
         return {"coh_visual": cv, "coh_auditory": ca, "modality": modality}
 
     def conditions(
-        self, key, *, repeats: int = 1, coherences=None, modalities=(0, 1, 2), durations=None
-    ):
+        self,
+        key: Key,
+        *,
+        repeats: int = 1,
+        coherences: Numbers | None = None,
+        modalities: Numbers = (0, 1, 2),
+        durations: dict[str, ArrayLike] | None = None,
+    ) -> Trials:
         """Every (modality, signed coherence) pair, the same coherence on each active channel
         (split in half between the channels for preset `neurogym`)."""
         c = self.coherences if coherences is None else check_values(coherences, "coherences")

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array
 
+from .._typing import Key
 from .._validate import check_int, check_number
-from ._epochs import ChoiceTask
+from ._compile import keyed
+from ._epoch_tasks import AbstractChoiceTask
+from ._epochs import Duration, DurationSpec, epoch_durations
 from ._trials import Trials
-from ._utils import as_batch, check_values, keyed, normal
+from ._utils import Numbers, as_batch, check_values, normal, resolve
 
 PRESETS = {
     # Dubreuil, Valente, Beiran, Mastrogiuseppe & Ostojic 2022, Nat. Neurosci.
@@ -37,7 +43,7 @@ PRESETS = {
 }
 
 
-class PerceptualDecisionMaking(ChoiceTask):
+class PerceptualDecisionMaking(AbstractChoiceTask):
     """Integrate a noisy scalar stimulus and report the sign of its mean.
 
     One input carries the coherence c during the stimulus epoch plus white noise of std
@@ -53,26 +59,44 @@ class PerceptualDecisionMaking(ChoiceTask):
 
     preset: str = eqx.field(static=True)
     dt: float = eqx.field(static=True)
-    fixation: float = eqx.field(static=True)
-    stimulus: float = eqx.field(static=True)
-    delay: float = eqx.field(static=True)
-    decision: float = eqx.field(static=True)
+    fixation: Duration = eqx.field(static=True)
+    stimulus: Duration = eqx.field(static=True)
+    delay: Duration = eqx.field(static=True)
+    decision: Duration = eqx.field(static=True)
     coherences: tuple[float, ...] = eqx.field(static=True)
     input_noise: float = eqx.field(static=True)
+    epoch_names: ClassVar[tuple[str, ...]] = ("fixation", "stimulus", "delay", "decision")
 
     def __init__(
         self,
         *,
         preset: str = "dubreuil2022",
-        dt=None,
-        fixation=None,
-        stimulus=None,
-        delay=None,
-        decision=None,
-        coherences=None,
-        input_noise=None,
+        dt: float | None = None,
+        fixation: DurationSpec | None = None,
+        stimulus: DurationSpec | None = None,
+        delay: DurationSpec | None = None,
+        decision: DurationSpec | None = None,
+        coherences: Numbers | None = None,
+        input_noise: float | None = None,
     ):
-        cfg = self._configure(PRESETS, locals(), at_least_one=("stimulus", "decision"))
+        cfg = resolve(
+            PRESETS,
+            preset,
+            dict(
+                dt=dt,
+                fixation=fixation,
+                stimulus=stimulus,
+                delay=delay,
+                decision=decision,
+                coherences=coherences,
+                input_noise=input_noise,
+            ),
+        )
+        self.preset = preset
+        self.dt = cfg["dt"]
+        self.fixation, self.stimulus, self.delay, self.decision = epoch_durations(
+            cfg, self.epoch_names, self.dt, at_least_one=("stimulus", "decision")
+        )
         if preset == "neurogym":
             self.coherences = check_values(cfg["coherences"], "coherences", low=0, high=100)
         else:
@@ -80,15 +104,11 @@ class PerceptualDecisionMaking(ChoiceTask):
         self.input_noise = check_number(cfg["input_noise"], "input_noise", low=0)
 
     @property
-    def epoch_names(self) -> tuple[str, ...]:
-        return ("fixation", "stimulus", "delay", "decision")
-
-    @property
     def n_inputs(self) -> int:
         return 3 if self._onehot else 1
 
     @keyed
-    def trials_from_conditions(self, key, coherence) -> Trials:
+    def trials_from_conditions(self, key: Key, coherence: Numbers) -> Trials:
         """Trials with the given per-trial coherences `[B]`; `key` draws the variable epochs,
         the side of c = 0 trials (preset `neurogym`) and the input noise, each from its own
         split of `key`."""
@@ -109,9 +129,7 @@ class PerceptualDecisionMaking(ChoiceTask):
             inputs = coherence[:, None, None] * stim + noise
         return self._choice_trials(L, inputs, target, {"coherence": coherence})
 
-    trials_from_coherence = trials_from_conditions
-
-    def _draw(self, key, batch_size: int) -> dict:
+    def _draw(self, key: Key, batch_size: int) -> dict[str, Array]:
         k_coh, k_side = jax.random.split(key)
         coh = jnp.asarray(self.coherences, dtype=jnp.float32)
         coherence = coh[jax.random.randint(k_coh, (batch_size,), 0, len(self.coherences))]
@@ -121,7 +139,9 @@ class PerceptualDecisionMaking(ChoiceTask):
             )
         return {"coherence": coherence}
 
-    def conditions(self, key, *, repeats: int = 1, coherences=None) -> Trials:
+    def conditions(
+        self, key: Key, *, repeats: int = 1, coherences: Numbers | None = None
+    ) -> Trials:
         """A deterministic grid: every coherence (default: the task's) `repeats` times.
 
         For preset `neurogym` the default grid is the signed set ±|c| (0 once)."""

@@ -1,5 +1,5 @@
-"""The shared trial builder: epoch durations, per-trial layouts, time windows, and the base
-class of the tasks made of consecutive epochs.
+"""Epochs: duration specs, and the per-batch layout of consecutive epochs with the time
+windows built from it (the task classes made of epochs are in `_epoch_tasks.py`).
 
 A duration spec is a number (fixed, ms), (lo, hi) or ("uniform", lo, hi) (uniform over the
 multiples of dt in [lo, hi]), ("choice", (v1, v2, ...)), ("floor_uniform", lo, hi) (a
@@ -15,35 +15,30 @@ boundaries that vary from trial to trial are computed per trial.
 
 from __future__ import annotations
 
-import jax
+from typing import Any
+
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, ArrayLike, Float, Int
 
+from .._typing import Key
 from .._validate import ArgumentTypeError, check_number
-from ._base import MAX_STEPS, AbstractTask, steps, too_many_steps
-from ._trials import Trials
-from ._utils import (
-    choose,
-    evaluator,
-    integers,
-    make_trials,
-    normal,
-    onehot_targets,
-    resolve,
-    sampler,
-    scalar_targets,
-    score_onehot,
-    score_sign,
-    uniforms,
-    window,
-    window_mean,
-)
+from ._base import MAX_STEPS, steps, too_many_steps
+from ._utils import choose, integers, normal, uniforms
+
+DurationSpec = float | tuple | list
+"""An epoch's duration as given: ms, (lo, hi), ("uniform", lo, hi), ("choice", (v1, ...)),
+("floor_uniform", lo, hi) or ("truncexp", mean, lo, hi) (see the module docstring)."""
+Duration = float | tuple
+"""A normalised duration spec: a float (fixed, ms) or a tuple that starts with its kind."""
+Bound = int | Int[Array, " batch"]
+"""An epoch boundary in steps: the same int for every trial, or one per trial."""
 
 # ---------------------------------------------------------------------------------------------
 # Duration specs
 
 
-def normalize_duration(spec, dt: float, name: str):
+def normalize_duration(spec: DurationSpec, dt: float, name: str) -> Duration:
     """Validate a duration spec; fixed durations come back as a float, others as a tuple."""
     if isinstance(spec, (int, float, np.number)) and not isinstance(spec, (bool, np.bool_)):
         spec = check_number(spec, name, unit="ms")
@@ -101,7 +96,7 @@ def normalize_duration(spec, dt: float, name: str):
     )
 
 
-def duration_steps(spec, dt: float) -> tuple[int, int]:
+def duration_steps(spec: Duration, dt: float) -> tuple[int, int]:
     """(shortest, longest) number of steps a normalised spec can produce."""
     if isinstance(spec, float):
         n = steps(spec, dt, "duration")
@@ -118,7 +113,7 @@ def duration_steps(spec, dt: float) -> tuple[int, int]:
     return lo, max(lo, hi - 1)
 
 
-def sample_steps(u, spec, dt: float):
+def sample_steps(u: Float[Array, " batch"], spec: Duration, dt: float) -> Int[Array, " batch"]:
     """Per-trial durations in steps, `[B]` int32, from uniforms `u [B]`."""
     if isinstance(spec, float):
         return jnp.full(u.shape, steps(spec, dt, "duration"), dtype=jnp.int32)
@@ -147,7 +142,8 @@ def _floor_steps(lo: float, hi: float, dt: float, name: str = "duration") -> tup
     return a, max(a, int(np.ceil(hi / dt - 1e-6)) - 1)
 
 
-def max_steps(specs, dt: float) -> int:
+def max_steps(specs: list[Duration], dt: float) -> int:
+    """The longest trial made of consecutive epochs of these specs, in steps."""
     return int(sum(duration_steps(s, dt)[1] for s in specs))
 
 
@@ -163,17 +159,24 @@ class Layout:
     `[B]` int32 array; windows are `[B, T]` float32, or `[1, T]` when the same for all trials.
     """
 
-    def __init__(self, bounds: dict, n_steps: int, batch: int, dt: float, longest: dict):
+    def __init__(
+        self,
+        bounds: dict[str, tuple[Bound, Bound]],
+        n_steps: int,
+        batch: int,
+        dt: float,
+        longest: dict[str, int],
+    ):
         self.bounds = bounds
         self.longest = longest
         self.n_steps = n_steps
         self.batch = batch
         self.dt = dt
 
-    def _edge(self, name: str, i: int):
+    def _edge(self, name: str, i: int) -> Bound:
         return self.bounds[name][i]
 
-    def between(self, start, stop):
+    def between(self, start: Bound, stop: Bound) -> Float[Array, "#batch time"]:
         """1.0 where start <= t < stop (ints or `[B]` arrays)."""
         if isinstance(start, int) and isinstance(stop, int):
             w = np.zeros((1, self.n_steps), np.float32)
@@ -183,16 +186,16 @@ class Layout:
         inside = (t >= _column(start)) & (t < _column(stop))
         return inside.astype(jnp.float32)
 
-    def window(self, first: str, last: str | None = None):
+    def window(self, first: str, last: str | None = None) -> Float[Array, "#batch time"]:
         """From the start of epoch `first` to the stop of `last` (default: `first`)."""
         return self.between(self._edge(first, 0), self._edge(last or first, 1))
 
-    def until(self, name: str, edge: str = "start"):
+    def until(self, name: str, edge: str = "start") -> Float[Array, "#batch time"]:
         """From t = 0 to the start (or, with edge="stop", the stop) of epoch `name`."""
         return self.between(0, self._edge(name, 0 if edge == "start" else 1))
 
     @property
-    def end(self):
+    def end(self) -> Bound:
         """The end of the trial: the latest stop of any epoch."""
         stops = [b[1] for b in self.bounds.values()]
         if all(isinstance(s, int) for s in stops):
@@ -200,20 +203,20 @@ class Layout:
         return jnp.max(jnp.stack([jnp.broadcast_to(s, (self.batch,)) for s in stops], 1), 1)
 
     @property
-    def trial(self):
+    def trial(self) -> Float[Array, "#batch time"]:
         """1.0 on every step of the trial (0 on the padding after its end)."""
         return self.between(0, self.end)
 
-    def length(self, name: str):
+    def length(self, name: str) -> Int[Array, " batch"]:
         """Duration of epoch `name` in steps, `[B]` int32."""
         a, b = self.bounds[name]
         return jnp.broadcast_to(jnp.asarray(b, jnp.int32) - a, (self.batch,))
 
-    def length_ms(self, name: str):
+    def length_ms(self, name: str) -> Float[Array, " batch"]:
         """Duration of epoch `name` in ms, `[B]` float32."""
         return self.length(name).astype(jnp.float32) * self.dt
 
-    def noise(self, key, name: str, n: int):
+    def noise(self, key: Key, name: str, n: int) -> Float[Array, "batch time channels"]:
         """Standard normal noise `[B, T, n]` inside epoch `name` and zero elsewhere, drawing
         only as many steps per trial as the epoch can last."""
         longest = max(self.longest.get(name, self.n_steps), 1)
@@ -228,21 +231,21 @@ class Layout:
         inside = self.window(name)[:, :, None]
         return jnp.take_along_axis(draws, idx[:, :, None], axis=1) * inside
 
-    def concat(self, *parts):
+    def concat(self, *parts: Float[Array, "#batch time _"]) -> Float[Array, "batch time _"]:
         """Concatenate `[B or 1, T, k]` input blocks along the last axis, as `[B, T, Σk]`."""
         full = [jnp.broadcast_to(p, (self.batch, self.n_steps, p.shape[-1])) for p in parts]
         return jnp.concatenate(full, axis=-1)
 
-    def stack(self, *windows):
+    def stack(self, *windows: Float[Array, "#batch time"]) -> Float[Array, "batch time _"]:
         """Stack `[B or 1, T]` windows as the input channels `[B, T, k]`."""
         full = [jnp.broadcast_to(w, (self.batch, self.n_steps)) for w in windows]
         return jnp.stack(full, axis=-1)
 
-    def add(self, name: str, start, stop) -> None:
+    def add(self, name: str, start: Bound, stop: Bound) -> None:
         """An extra epoch (e.g. one nested in another)."""
         self.bounds[name] = (start, stop)
 
-    def arrays(self) -> dict:
+    def arrays(self) -> dict[str, Int[Array, "batch 2"]]:
         """`{epoch: [B, 2] int32}`, as `Trials.epochs` holds them."""
         return {
             k: jnp.stack([jnp.broadcast_to(jnp.asarray(e, jnp.int32), (self.batch,)) for e in b], 1)
@@ -250,11 +253,19 @@ class Layout:
         }
 
 
-def _column(x):
+def _column(x: Bound) -> Any:
     return x if isinstance(x, int) else jnp.asarray(x)[:, None]
 
 
-def epoch_layout(key, names, specs, dt: float, batch: int, n_steps: int, given=None) -> Layout:
+def epoch_layout(
+    key: Key,
+    names: tuple[str, ...],
+    specs: list[Duration],
+    dt: float,
+    batch: int,
+    n_steps: int,
+    given: dict[str, ArrayLike] | None = None,
+) -> Layout:
     """The `Layout` of consecutive epochs starting at t = 0, durations drawn from `key`.
 
     `given` may fix some epochs' durations per trial (`{name: [B]}` in steps).
@@ -277,163 +288,14 @@ def epoch_layout(key, names, specs, dt: float, batch: int, n_steps: int, given=N
     return Layout(bounds, n_steps, batch, dt, longest)
 
 
-# ---------------------------------------------------------------------------------------------
-# Tasks made of epochs
-
-
-class EpochTask(AbstractTask):
-    """A task made of consecutive epochs whose durations are attributes named as the epochs.
-
-    Subclasses list `epoch_names`; each epoch's attribute holds a normalised duration spec.
-    Trials start at t = 0; trials shorter than `n_steps` are padded with zero input and mask.
-
-    A subclass supplies `trials_from_conditions(key, **conditions)` (the trials for given
-    per-trial conditions; `key` draws noise and variable epochs) and `_draw(key, batch_size)`
-    (random conditions, as the keywords of `trials_from_conditions`); `sample` joins the two.
-    """
-
-    @property
-    def epoch_names(self) -> tuple[str, ...]:
-        raise NotImplementedError
-
-    def _configure(self, presets: dict, args: dict, *, at_least_one=()) -> dict:
-        """Resolve the constructor's keywords (`locals()` of `__init__`) against the presets;
-        set `preset`, `dt` and the epochs; return the whole configuration."""
-        given = {k: v for k, v in args.items() if k not in ("self", "preset", "__class__")}
-        cfg = resolve(presets, args["preset"], given)
-        self.preset = args["preset"]
-        self.dt = cfg["dt"]
-        for name in self.epoch_names:
-            setattr(self, name, normalize_duration(cfg[name], self.dt, name))
-        for name in at_least_one:
-            if duration_steps(getattr(self, name), self.dt)[0] < 1:
-                raise ValueError(f"{name} must last at least one time step (dt={self.dt} ms)")
-        return cfg
-
-    def _specs(self):
-        return [getattr(self, n) for n in self.epoch_names]
-
-    def trials_from_conditions(self, key, *args, **kwargs) -> Trials:
-        raise NotImplementedError
-
-    def _draw(self, key, batch_size: int) -> dict:
-        """Random per-trial conditions `{keyword of trials_from_conditions: [B]}`."""
-        raise NotImplementedError
-
-    @sampler
-    def sample(self, key, batch_size: int) -> Trials:
-        """`batch_size` random trials: the conditions drawn from one half of `key`, the trials
-        (noise, variable epochs) built from the other."""
-        k_draw, k_trials = jax.random.split(key)
-        return self.trials_from_conditions(k_trials, **self._draw(k_draw, batch_size))
-
-    def _grid_trials(self, key, durations=None, **conditions) -> Trials:
-        """The trials of a deterministic grid of `conditions`, variable epochs at their longest
-        unless `durations` says otherwise (see `_grid_durations`)."""
-        return self.trials_from_conditions(
-            key, **conditions, durations=self._grid_durations(durations)
-        )
-
-    @property
-    def n_steps(self) -> int:
-        return max_steps(self._specs(), self.dt)
-
-    def _layout(self, key, batch: int, durations=None, *, given_steps=None) -> Layout:
-        """This batch's layout; `durations` (`{epoch: ms or [B] ms}`) or `given_steps`
-        (`{epoch: [B] steps}`) fix some epochs, the others are drawn from `key`."""
-        given = {**self._given(durations, batch), **(given_steps or {})}
-        return epoch_layout(
-            key, self.epoch_names, self._specs(), self.dt, batch, self.n_steps, given
-        )
-
-    def _given(self, durations, batch: int) -> dict:
-        """`{epoch: [B] ms}` → `{epoch: [B] steps}` for `epoch_layout`."""
-        if durations is None:
-            return {}
-        unknown = set(durations) - set(self.epoch_names)
-        if unknown:
-            raise ValueError(
-                f"durations: unknown epochs {sorted(unknown)}; the epochs are {self.epoch_names}"
-            )
-        return {
-            k: jnp.broadcast_to(jnp.round(jnp.asarray(v, jnp.float32) / self.dt), (batch,))
-            for k, v in durations.items()
-        }
-
-    def _grid_durations(self, durations=None) -> dict:
-        """Durations for a deterministic grid: the given ones (ms), and every variable epoch
-        not given at its longest (as Dubreuil et al.'s psychometric code)."""
-        out = dict(durations or {})
-        for name in self.epoch_names:
-            spec = getattr(self, name)
-            if name not in out and not isinstance(spec, float):
-                out[name] = duration_steps(spec, self.dt)[1] * self.dt
-        # As arrays, so that grids with other durations share one compiled program.
-        return {k: np.asarray(v, np.float32) for k, v in out.items()}
-
-    def _trials(self, layout: Layout, inputs, targets, mask, conditions):
-        return make_trials(inputs, targets, mask, conditions, layout.arrays(), self.dt)
-
-
-class ChoiceTask(EpochTask):
-    """A two-alternative task with a `decision` epoch, in one of two output layouts:
-
-    - one output whose target is the sign of the answer (±1, or a graded value) over the
-      decision epoch, masked elsewhere; scored by the sign of the mean output there
-      (Dubreuil et al. 2022);
-    - NeuroGym's one-hot `[fixation, choice 1, choice 2]` on every step of the trial (choice 1
-      for a positive answer); scored by the choice unit with the largest mean output over the
-      decision epoch, with "no response" when the fixation unit stays on top.
-
-    Subclasses store the answer as `conditions["target"]`; `_onehot` picks the layout
-    (NeuroGym's for preset `neurogym`).
-    """
-
-    @property
-    def _onehot(self) -> bool:
-        return self.preset == "neurogym"
-
-    @property
-    def n_outputs(self) -> int:
-        return 3 if self._onehot else 1
-
-    def _choice_trials(self, layout: Layout, inputs, target, conditions: dict) -> Trials:
-        """Trials whose answer is `target [B]` (sign, or graded with one output), stored in
-        the conditions as `target` next to `conditions`."""
-        targets, mask = self._decision_targets(layout, target)
-        return self._trials(layout, inputs, targets, mask, {**conditions, "target": target})
-
-    def _decision_targets(self, layout: Layout, target):
-        """(targets, mask) for answers `target [B]` (sign, or graded with one output)."""
-        dec = layout.window("decision")
-        if self._onehot:
-            return onehot_targets(jnp.where(target > 0, 1, 2), dec, layout.trial, 3)
-        return scalar_targets(target, jnp.broadcast_to(dec, (layout.batch, layout.n_steps)))
-
-    @evaluator
-    def evaluate(self, outputs, trials) -> dict:
-        """Sign of the mean output over the decision epoch (one output), or the choice unit
-        with the largest mean output there (NeuroGym's layout; `choice` +1 for unit 1)."""
-        return self._score(outputs, trials)
-
-    def _score(self, outputs, trials) -> dict:
-        outputs = self._check_outputs(outputs, trials)
-        dec = window(trials.epochs["decision"], trials.n_steps)
-        target = trials.conditions["target"]
-        if self._onehot:
-            s = score_onehot(outputs, dec, jnp.where(target > 0, 1, 2))
-            s["choice"] = jnp.where(s["choice"] == 1, 1.0, -1.0)
-            return s
-        return score_sign(outputs, dec, target)
-
-    def _score_graded(self, outputs, trials) -> dict:
-        """`_score` plus, with one output, the fit of the mean decision output to a graded
-        target: `mse` and `correlation`."""
-        s = self._score(outputs, trials)
-        if not self._onehot:
-            dec = window(trials.epochs["decision"], trials.n_steps)
-            mean = window_mean(jnp.asarray(outputs)[:, :, 0], dec)
-            target = trials.conditions["target"]
-            s["mse"] = jnp.mean((mean - target) ** 2)
-            s["correlation"] = jnp.corrcoef(jnp.stack([mean, target]))[0, 1]
-        return s
+def epoch_durations(
+    cfg: dict[str, Any], names: tuple[str, ...], dt: float, *, at_least_one: tuple[str, ...] = ()
+) -> tuple[Duration, ...]:
+    """The normalised duration specs of epochs `names` in the configuration `cfg` (a task's
+    resolved presets and keywords), in that order; the epochs named in `at_least_one` must
+    last at least one time step."""
+    specs = tuple(normalize_duration(cfg[name], dt, name) for name in names)
+    for name, spec in zip(names, specs):
+        if name in at_least_one and duration_steps(spec, dt)[0] < 1:
+            raise ValueError(f"{name} must last at least one time step (dt={dt} ms)")
+    return specs

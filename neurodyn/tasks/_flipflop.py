@@ -6,18 +6,16 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, ArrayLike, Float, Int
 
+from .._typing import Key
 from .._validate import check_bool, check_int, check_key, check_number
 from ._base import AbstractTask, steps
-from ._utils import (
-    bernoulli,
-    evaluator,
-    keyed,
-    make_trials,
-    normal,
-    resolve,
-    sampler,
-)
+from ._compile import evaluator, keyed, sampler
+from ._deprecated import deprecated
+from ._score import Score
+from ._trials import Trials
+from ._utils import bernoulli, make_trials, normal, resolve
 
 FLIPFLOP_PRESETS = {
     # FixedPointFinder's example (Golub & Sussillo 2018): 64 steps, a pulse on each bit at
@@ -71,13 +69,13 @@ class FlipFlop(AbstractTask):
         self,
         *,
         preset: str = "golub2018",
-        dt=None,
-        n_bits=None,
-        duration=None,
-        pulse_prob=None,
-        first_pulse=None,
-        input_noise=None,
-        settle=None,
+        dt: float | None = None,
+        n_bits: int | None = None,
+        duration: float | None = None,
+        pulse_prob: float | None = None,
+        first_pulse: bool | None = None,
+        input_noise: float | None = None,
+        settle: float | None = None,
     ):
         cfg = resolve(
             FLIPFLOP_PRESETS,
@@ -117,15 +115,18 @@ class FlipFlop(AbstractTask):
         return steps(self.duration, self.dt, "duration")
 
     @staticmethod
-    def _last_pulse(pulses):
+    def _last_pulse(pulses: Float[Array, "batch time bits"]) -> Int[Array, "batch time bits"]:
         """Index of the last pulse at or before each step (−1 if none), `[B, T, n]`."""
         t = jnp.arange(pulses.shape[1], dtype=jnp.int32)[None, :, None]
         idx = jnp.where(pulses != 0, t, -1)
         return jax.lax.cummax(idx, axis=1)
 
     @keyed
-    def trials_from_pulses(self, key, pulses):
-        """Trials for given pulse trains `[B, T, n_bits]` with entries in {−1, 0, +1}."""
+    def trials_from_conditions(
+        self, key: Key, pulses: Float[ArrayLike, "batch time bits"]
+    ) -> Trials:
+        """Trials for given pulse trains `[B, T, n_bits]` with entries in {−1, 0, +1}; `key`
+        draws the input noise."""
         pulses = jnp.asarray(pulses, dtype=jnp.float32)
         if pulses.ndim != 3 or pulses.shape[1:] != (self.n_steps, self.n_bits):
             raise ValueError(
@@ -146,7 +147,14 @@ class FlipFlop(AbstractTask):
         }
         return make_trials(inputs, targets, mask, conditions, {"trial": whole}, self.dt)
 
-    def sample_pulses(self, key, batch_size: int):
+    def trials_from_pulses(
+        self, key: Key, pulses: Float[ArrayLike, "batch time bits"]
+    ) -> Trials:
+        """Deprecated name of `trials_from_conditions`."""
+        deprecated("FlipFlop.trials_from_pulses", "FlipFlop.trials_from_conditions")
+        return self.trials_from_conditions(key, pulses)
+
+    def sample_pulses(self, key: Key, batch_size: int) -> Float[Array, "batch time bits"]:
         """Random pulse trains `[B, T, n_bits]`."""
         key = check_key(key, "key")
         batch_size = self._check_batch_size(batch_size)
@@ -159,11 +167,18 @@ class FlipFlop(AbstractTask):
         return on.astype(jnp.float32) * sign
 
     @sampler
-    def sample(self, key, batch_size: int):
+    def sample(self, key: Key, batch_size: int) -> Trials:
+        """`batch_size` trials of random pulse trains (`sample_pulses`)."""
         kp, kn = jax.random.split(key)
-        return self.trials_from_pulses(kn, self.sample_pulses(kp, batch_size))
+        return self.trials_from_conditions(kn, self.sample_pulses(kp, batch_size))
 
-    def conditions(self, key, *, repeats: int = 1, pulses=None):
+    def conditions(
+        self,
+        key: Key,
+        *,
+        repeats: int = 1,
+        pulses: Float[ArrayLike, "batch time bits"] | None = None,
+    ) -> Trials:
         """Deterministic trials: by default the 2^n corners of the memory cube, each set by one
         pulse per bit at t = 0 and then held with no further input (what fixed-point analyses
         start from); or the given pulse trains. `key` only draws the input noise."""
@@ -178,10 +193,10 @@ class FlipFlop(AbstractTask):
             corners = np.repeat(corners, check_int(repeats, "repeats"), axis=0)
             pulses = np.zeros((corners.shape[0], self.n_steps, self.n_bits), np.float32)
             pulses[:, 0, :] = corners
-        return self.trials_from_pulses(key, pulses)
+        return self.trials_from_conditions(key, pulses)
 
     @evaluator
-    def evaluate(self, outputs, trials) -> dict:
+    def evaluate(self, outputs: Float[ArrayLike, "batch time outputs"], trials: Trials) -> Score:
         """Sign agreement with the held bits, outside `settle` ms after each pulse.
 
         Returns `step_accuracy` (fraction of scored (step, bit) entries with the right sign),
@@ -197,10 +212,10 @@ class FlipFlop(AbstractTask):
         wrong = scored * (1.0 - right)
         correct = jnp.sum(wrong, axis=(1, 2)) == 0
         sq = trials.mask * (outputs - trials.targets) ** 2
-        return {
-            "accuracy": jnp.mean(correct),
-            "correct": correct,
-            "choice": jnp.where(outputs[:, -1, :] >= 0, 1.0, -1.0),
-            "step_accuracy": jnp.sum(scored * right) / jnp.maximum(jnp.sum(scored), 1.0),
-            "mse": jnp.sum(sq) / jnp.maximum(jnp.sum(trials.mask), 1.0),
-        }
+        return Score(
+            accuracy=jnp.mean(correct),
+            correct=correct,
+            choice=jnp.where(outputs[:, -1, :] >= 0, 1.0, -1.0),
+            step_accuracy=jnp.sum(scored * right) / jnp.maximum(jnp.sum(scored), 1.0),
+            mse=jnp.sum(sq) / jnp.maximum(jnp.sum(trials.mask), 1.0),
+        )

@@ -2,33 +2,34 @@
 
 from __future__ import annotations
 
-import dataclasses
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import optimize, special
 
 from .._validate import check_array, check_bool, check_choice, check_number
+from ._deprecated import deprecated, item_by_name
+from ._utils import Numbers
 
 _MODELS = ("probit", "logistic")
 
 
-def _cdf(model: str, u):
+def _cdf(model: str, u: np.ndarray) -> np.ndarray:
     return special.ndtr(u) if model == "probit" else special.expit(u)
 
 
-def _pdf(model: str, u):
+def _pdf(model: str, u: np.ndarray) -> np.ndarray:
     if model == "probit":
         return np.exp(-0.5 * u**2) / np.sqrt(2 * np.pi)
     f = special.expit(u)
     return f * (1 - f)
 
 
-def _inverse_cdf(model: str, p):
+def _inverse_cdf(model: str, p: float | np.ndarray) -> np.ndarray:
     return special.ndtri(p) if model == "probit" else special.logit(p)
 
 
-@dataclasses.dataclass(frozen=True)
-class PsychometricFit:
+class PsychometricFit(NamedTuple):
     """A fitted psychometric function (maximum likelihood on binomial counts)
 
         ψ(x) = γ + (1 − γ − λ) F(slope · (x − bias))
@@ -55,17 +56,53 @@ class PsychometricFit:
     def threshold(self) -> float:
         return float(_inverse_cdf(self.model, 0.75) / self.slope)
 
-    def __call__(self, x) -> np.ndarray:
+    def __call__(self, x: Numbers) -> np.ndarray:
         """ψ(x), P(choice = +1) predicted at condition values `x`."""
         u = self.slope * (np.asarray(check_array(x, "x"), dtype=np.float64) - self.bias)
         g, lam = self.lapse_low, self.lapse_high
         return g + (1 - g - lam) * _cdf(self.model, u)
 
-    def as_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "threshold": self.threshold}
+    def to_dict(self) -> dict[str, Any]:
+        """The fields and the `threshold`, as a dict (e.g. for JSON)."""
+        return {**self._asdict(), "threshold": self.threshold}
+
+    def as_dict(self) -> dict[str, Any]:
+        """Deprecated name of `to_dict`."""
+        deprecated("PsychometricFit.as_dict", "PsychometricFit.to_dict")
+        return self.to_dict()
 
 
-def _nll_and_grad(theta, x, k, n, model: str):
+class PsychometricCurve(NamedTuple):
+    """P(choice = +1) at each distinct value of a condition (`psychometric`), sorted by value.
+
+    `values` the condition values, `p_positive` the fraction of choices +1 there out of `n`
+    trials, `sem` its binomial standard error sqrt(p(1−p)/n), and `fit` the fitted
+    psychometric function (a `PsychometricFit`; None unless asked for with `fit=`).
+    """
+
+    values: np.ndarray
+    p_positive: np.ndarray
+    n: np.ndarray
+    sem: np.ndarray
+    fit: PsychometricFit | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """`{field: value}` of the fields that are not None."""
+        return {k: v for k, v in self._asdict().items() if v is not None}
+
+    def __getitem__(self, index: int | slice | str) -> Any:
+        """Tuple indexing; by field name (as the dicts of old), deprecated."""
+        return item_by_name(self, index, "PsychometricCurve (tasks.psychometric's result)")
+
+    def items(self) -> Any:
+        """Deprecated: the dict items of `to_dict()` (the curve used to be a dict)."""
+        deprecated("PsychometricCurve.items()", "PsychometricCurve.to_dict().items()")
+        return self.to_dict().items()
+
+
+def _nll_and_grad(
+    theta: np.ndarray, x: np.ndarray, k: np.ndarray, n: np.ndarray, model: str
+) -> tuple[float, np.ndarray]:
     """Negative binomial log-likelihood of ψ on counts `k` of `n` at `x`, and its gradient
     in θ = (bias, slope, γ, λ)."""
     mu, s, g, lam = theta
@@ -87,7 +124,13 @@ def _nll_and_grad(theta, x, k, n, model: str):
 
 
 def fit_psychometric(
-    values, n_positive, n, *, model: str = "probit", lapses: bool = False, max_lapse: float = 0.2
+    values: Numbers,
+    n_positive: Numbers,
+    n: Numbers,
+    *,
+    model: str = "probit",
+    lapses: bool = False,
+    max_lapse: float = 0.2,
 ) -> PsychometricFit:
     """Maximum-likelihood fit of ψ(x) (see `PsychometricFit`) to `n_positive` choices = +1
     out of `n` trials at each condition value in `values`."""
@@ -140,20 +183,25 @@ def fit_psychometric(
     )
 
 
-def _check_max_lapse(max_lapse) -> float:
+def _check_max_lapse(max_lapse: float) -> float:
     return check_number(max_lapse, "max_lapse", low=0, high=0.5, low_open=True, high_open=True)
 
 
 def psychometric(
-    choice, condition, *, fit: str | None = None, lapses: bool = False, max_lapse: float = 0.2
-) -> dict:
+    choice: Numbers,
+    condition: Numbers,
+    *,
+    fit: str | None = None,
+    lapses: bool = False,
+    max_lapse: float = 0.2,
+) -> PsychometricCurve:
     """P(choice = +1) for each distinct value of a condition (e.g. coherence), optionally with
     a fitted psychometric function.
 
-    Returns `{"values", "p_positive", "n"}` sorted by value, with the binomial standard error
-    `"sem"` = sqrt(p(1−p)/n). With `fit="probit"` or `fit="logistic"` the dict also holds
-    `"fit"`, a `PsychometricFit` (bias, slope, threshold, lapse rates if `lapses=True`,
-    log-likelihood) fitted by maximum likelihood on the per-trial choices.
+    Returns a `PsychometricCurve`: `values`, `p_positive`, `n` sorted by value, with the
+    binomial standard error `sem` = sqrt(p(1−p)/n). With `fit="probit"` or `fit="logistic"`
+    its `fit` is a `PsychometricFit` (bias, slope, threshold, lapse rates if `lapses=True`,
+    log-likelihood) fitted by maximum likelihood on the per-trial choices (None otherwise).
     """
     choice = np.asarray(check_array(choice, "choice", min_size=1)).reshape(-1)
     condition = np.asarray(check_array(condition, "condition", min_size=1)).reshape(-1)
@@ -170,9 +218,9 @@ def psychometric(
     k = np.array([np.sum(choice[condition == v] > 0) for v in values])
     n = np.array([np.sum(condition == v) for v in values])
     p = k / n
-    out = {"values": values, "p_positive": p, "n": n, "sem": np.sqrt(p * (1 - p) / n)}
+    fitted = None
     if fit is not None:
-        out["fit"] = fit_psychometric(
-            values, k, n, model=fit, lapses=lapses, max_lapse=max_lapse
-        )
-    return out
+        fitted = fit_psychometric(values, k, n, model=fit, lapses=lapses, max_lapse=max_lapse)
+    return PsychometricCurve(
+        values=values, p_positive=p, n=n, sem=np.sqrt(p * (1 - p) / n), fit=fitted
+    )

@@ -3,28 +3,32 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, ArrayLike, Float
 
+from .._typing import Key
 from .._validate import check_bool, check_int, check_number
 from ._base import AbstractTask, steps
-from ._epochs import EpochTask
+from ._compile import evaluator, keyed, sampler
+from ._epoch_tasks import AbstractEpochTask
+from ._epochs import Duration, DurationSpec, epoch_durations
+from ._score import Score, score_onehot, window
+from ._trials import Trials
 from ._utils import (
+    Numbers,
     as_batch,
     check_values,
-    evaluator,
     grid,
     integers,
-    keyed,
     make_trials,
     onehot_targets,
     resolve,
-    sampler,
-    score_onehot,
     uniforms,
-    window,
 )
 
 ANTI_REACH_PRESETS = {
@@ -41,7 +45,7 @@ ANTI_REACH_PRESETS = {
 }
 
 
-class AntiReach(EpochTask):
+class AntiReach(AbstractEpochTask):
     """(Anti-)reach on a ring: a stimulus at angle θ on a ring of `dim_ring` units; reach to θ
     (pro) or to θ + π (anti, `anti=True`).
 
@@ -52,32 +56,46 @@ class AntiReach(EpochTask):
 
     preset: str = eqx.field(static=True)
     dt: float = eqx.field(static=True)
-    fixation: float = eqx.field(static=True)
-    stimulus: float = eqx.field(static=True)
-    delay: float | tuple = eqx.field(static=True)
-    decision: float = eqx.field(static=True)
+    fixation: Duration = eqx.field(static=True)
+    stimulus: Duration = eqx.field(static=True)
+    delay: Duration = eqx.field(static=True)
+    decision: Duration = eqx.field(static=True)
     dim_ring: int = eqx.field(static=True)
     anti: bool = eqx.field(static=True)
+    epoch_names: ClassVar[tuple[str, ...]] = ("fixation", "stimulus", "delay", "decision")
 
     def __init__(
         self,
         *,
         preset: str = "neurogym",
-        dt=None,
-        fixation=None,
-        stimulus=None,
-        delay=None,
-        decision=None,
-        dim_ring=None,
-        anti=None,
+        dt: float | None = None,
+        fixation: DurationSpec | None = None,
+        stimulus: DurationSpec | None = None,
+        delay: DurationSpec | None = None,
+        decision: DurationSpec | None = None,
+        dim_ring: int | None = None,
+        anti: bool | None = None,
     ):
-        cfg = self._configure(ANTI_REACH_PRESETS, locals(), at_least_one=("stimulus", "decision"))
+        cfg = resolve(
+            ANTI_REACH_PRESETS,
+            preset,
+            dict(
+                dt=dt,
+                fixation=fixation,
+                stimulus=stimulus,
+                delay=delay,
+                decision=decision,
+                dim_ring=dim_ring,
+                anti=anti,
+            ),
+        )
+        self.preset = preset
+        self.dt = cfg["dt"]
+        self.fixation, self.stimulus, self.delay, self.decision = epoch_durations(
+            cfg, self.epoch_names, self.dt, at_least_one=("stimulus", "decision")
+        )
         self.dim_ring = check_int(cfg["dim_ring"], "dim_ring", low=2)
         self.anti = check_bool(cfg["anti"], "anti")
-
-    @property
-    def epoch_names(self):
-        return ("fixation", "stimulus", "delay", "decision")
 
     @property
     def n_inputs(self) -> int:
@@ -88,7 +106,9 @@ class AntiReach(EpochTask):
         return 1 + self.dim_ring
 
     @keyed
-    def trials_from_conditions(self, key, ground_truth, *, durations=None):
+    def trials_from_conditions(
+        self, key: Key, ground_truth: Numbers, *, durations: dict[str, ArrayLike] | None = None
+    ) -> Trials:
         """Trials whose correct reach is to ring unit `ground_truth [B]` (0…dim_ring−1)."""
         gt = as_batch(ground_truth, "ground_truth", jnp.int32)
         L = self._layout(key, gt.shape[0], durations)
@@ -105,22 +125,21 @@ class AntiReach(EpochTask):
         }
         return self._trials(L, inputs, targets, mask, conditions)
 
-    def _draw(self, key, batch_size: int) -> dict:
+    def _draw(self, key: Key, batch_size: int) -> dict[str, Array]:
         return {"ground_truth": integers(uniforms(key, 1, batch_size)[0], 0, self.dim_ring - 1)}
 
-    def conditions(self, key, *, repeats: int = 1):
+    def conditions(self, key: Key, *, repeats: int = 1) -> Trials:
         """Every target unit, `repeats` times."""
         gt = grid(repeats, ground_truth=np.arange(self.dim_ring))["ground_truth"]
         return self.trials_from_conditions(key, gt)
 
     @evaluator
-    def evaluate(self, outputs, trials) -> dict:
+    def evaluate(self, outputs: Float[ArrayLike, "batch time outputs"], trials: Trials) -> Score:
         """The choice unit with the largest mean output over the decision (`choice` = its ring
         index), correct when it is the target unit; `no_response` if fixation stays on top."""
         dec = window(trials.epochs["decision"], trials.n_steps)
         s = score_onehot(outputs, dec, trials.conditions["ground_truth"] + 1)
-        s["choice"] = s["choice"] - 1
-        return s
+        return s._replace(choice=s.choice - 1)
 
 
 SINE_PRESETS = {
@@ -155,10 +174,10 @@ class SineWaveGenerator(AbstractTask):
         self,
         *,
         preset: str = "sussillo2013",
-        dt=None,
-        duration=None,
-        frequencies=None,
-        r2_threshold=None,
+        dt: float | None = None,
+        duration: float | None = None,
+        frequencies: Numbers | None = None,
+        r2_threshold: float | None = None,
     ):
         cfg = resolve(
             SINE_PRESETS,
@@ -188,12 +207,12 @@ class SineWaveGenerator(AbstractTask):
     def n_steps(self) -> int:
         return steps(self.duration, self.dt, "duration")
 
-    def _sines(self):
+    def _sines(self) -> np.ndarray:
         t = (np.arange(self.n_steps) + 1) * self.dt / 1000.0
         return np.sin(2 * np.pi * np.asarray(self.frequencies)[:, None] * t[None, :])
 
     @keyed
-    def trials_from_conditions(self, key, index):
+    def trials_from_conditions(self, key: Key, index: Numbers) -> Trials:
         """Trials for frequency indices `index [B]` (0…n−1). `key` is unused (no noise)."""
         del key
         index = as_batch(index, "index", jnp.int32)
@@ -208,27 +227,30 @@ class SineWaveGenerator(AbstractTask):
         return make_trials(inputs, targets, mask, conditions, {"trial": whole}, self.dt)
 
     @sampler
-    def sample(self, key, batch_size: int):
+    def sample(self, key: Key, batch_size: int) -> Trials:
+        """`batch_size` trials of random frequencies (no noise: `key` draws the frequencies)."""
         k_draw, k_trials = jax.random.split(key)
         idx = integers(uniforms(k_draw, 1, batch_size)[0], 0, len(self.frequencies) - 1)
         return self.trials_from_conditions(k_trials, idx)
 
-    def conditions(self, key, *, repeats: int = 1):
+    def conditions(self, key: Key, *, repeats: int = 1) -> Trials:
         """Every frequency, `repeats` times."""
         idx = grid(repeats, index=np.arange(len(self.frequencies)))["index"]
         return self.trials_from_conditions(key, idx)
 
     @evaluator
-    def evaluate(self, outputs, trials) -> dict:
+    def evaluate(self, outputs: Float[ArrayLike, "batch time outputs"], trials: Trials) -> Score:
+        """Per-trial R² of the output against its sine (`correct` when ≥ `r2_threshold`);
+        `choice` = the candidate frequency whose sine is closest to the output."""
         z, y = outputs[:, :, 0], trials.targets[:, :, 0]
         r2 = 1.0 - jnp.sum((z - y) ** 2, 1) / jnp.sum((y - jnp.mean(y, 1, keepdims=True)) ** 2, 1)
         sines = jnp.asarray(self._sines(), jnp.float32)  # [F, T]
         err = jnp.mean((z[:, None, :] - sines[None, :, :]) ** 2, axis=2)
         correct = r2 >= self.r2_threshold
-        return {
-            "accuracy": jnp.mean(correct),
-            "choice": jnp.argmin(err, axis=1),
-            "correct": correct,
-            "r2": r2,
-            "mse": jnp.mean((z - y) ** 2),
-        }
+        return Score(
+            accuracy=jnp.mean(correct),
+            choice=jnp.argmin(err, axis=1),
+            correct=correct,
+            r2=r2,
+            mse=jnp.mean((z - y) ** 2),
+        )

@@ -9,15 +9,22 @@ another, inside a `jax.pure_callback`: it works under `jit` and `vmap` (and so i
 from __future__ import annotations
 
 import copy
+from types import ModuleType
+from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, ArrayLike, Float, Int
 
+from .._typing import Key
 from .._validate import ArgumentTypeError, check_int, check_key
 from ._base import MAX_STEPS, AbstractTask
-from ._utils import evaluator, make_trials
+from ._compile import evaluator
+from ._score import Score
+from ._trials import Trials
+from ._utils import make_trials
 
 # The environment that measures the trial length at construction is seeded with this fixed
 # value, so that equal arguments always build equal tasks (it sets `n_steps` only: sampled
@@ -25,7 +32,7 @@ from ._utils import evaluator, make_trials
 _PROBE_SEED = 0
 
 
-def _neurogym():
+def _neurogym() -> ModuleType:
     try:
         import neurogym
     except ImportError as e:  # pragma: no cover - depends on the environment
@@ -36,7 +43,7 @@ def _neurogym():
     return neurogym
 
 
-def _numeric(v) -> bool:
+def _numeric(v: Any) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating, bool, np.bool_))
 
 
@@ -63,7 +70,14 @@ class NeuroGymTask(AbstractTask):
     periods: tuple[str, ...] = eqx.field(static=True)
     condition_names: tuple[str, ...] = eqx.field(static=True)
 
-    def __init__(self, env, *, env_kwargs=None, n_steps=None, probe: int = 200):
+    def __init__(
+        self,
+        env: str | Any,
+        *,
+        env_kwargs: dict[str, Any] | None = None,
+        n_steps: int | None = None,
+        probe: int = 200,
+    ):
         if env_kwargs is not None and not isinstance(env_kwargs, dict):
             raise ArgumentTypeError(f"env_kwargs must be a dict, got {env_kwargs!r}")
         probe = check_int(probe, "probe")
@@ -110,7 +124,7 @@ class NeuroGymTask(AbstractTask):
     def n_steps(self) -> int:
         return self.steps
 
-    def _host(self, entropy, batch: int):
+    def _host(self, entropy: np.ndarray, batch: int) -> tuple:
         env = copy.deepcopy(self.env)
         _reseed(env, np.random.SeedSequence(np.asarray(entropy, np.uint32).tolist()))
         T = self.steps
@@ -132,7 +146,7 @@ class NeuroGymTask(AbstractTask):
                     epochs[p][b] = (min(env.start_ind[p], T), min(env.end_ind[p], T))
         return obs, gt, valid, conds, epochs
 
-    def sample(self, key, batch_size: int):
+    def sample(self, key: Key, batch_size: int) -> Trials:
         """Trials from NeuroGym, reseeded from `key` (runs on the host, trial by trial)."""
         key = check_key(key, "key")
         batch = self._check_batch_size(batch_size)
@@ -159,12 +173,12 @@ class NeuroGymTask(AbstractTask):
         }
         return make_trials(obs, targets, mask, conds, epochs, self.dt)
 
-    def conditions(self, key, *, repeats: int = 1):
+    def conditions(self, key: Key, *, repeats: int = 1) -> Trials:
         """NeuroGym has no grid of conditions: `repeats` random trials from `key`."""
         return self.sample(key, check_int(repeats, "repeats"))
 
     @evaluator
-    def evaluate(self, outputs, trials) -> dict:
+    def evaluate(self, outputs: Float[ArrayLike, "batch time outputs"], trials: Trials) -> Score:
         """choice = the output unit with the largest mean over the steps where the ground truth
         is not fixation (the last step of the trial when there are none, e.g. no-go);
         correct when it is the ground-truth action there (`conditions["label"]`)."""
@@ -177,16 +191,16 @@ class NeuroGymTask(AbstractTask):
         means = jnp.sum(outputs * win[:, :, None], 1) / jnp.sum(win, 1)[:, None]
         choice = jnp.argmax(means, 1)
         correct = choice == trials.conditions["label"]
-        return {"accuracy": jnp.mean(correct), "choice": choice, "correct": correct}
+        return Score(accuracy=jnp.mean(correct), choice=choice, correct=correct)
 
 
-def _label(gt):
+def _label(gt: Int[Array, "batch time"]) -> Int[Array, " batch"]:
     """The first non-fixation ground-truth action of each trial (0 if none)."""
     first = jnp.argmax(gt != 0, axis=1)
     return jnp.take_along_axis(gt, first[:, None], 1)[:, 0]
 
 
-def _reseed(env, seeds: np.random.SeedSequence) -> None:
+def _reseed(env: Any, seeds: np.random.SeedSequence) -> None:
     """Seed NeuroGym's generators from `seeds`: the environment's (and its action space's),
     then one independent child seed per timing distribution with its own generator (NeuroGym's
     `seed` would give them all the environment's seed)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 from .._validate import ArgumentTypeError
 from ._base import AbstractTask
@@ -29,7 +30,7 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def make(name: str, **kwargs) -> AbstractTask:
+def make(name: str, **kwargs: Any) -> AbstractTask:
     """Build a registered task by name, e.g. `make("PerceptualDecisionMaking", preset=...)`.
 
     Every keyword is checked by the task's constructor (a `ValueError` or `TypeError` that

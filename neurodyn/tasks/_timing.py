@@ -3,26 +3,32 @@ fixation, mask on every step of the trial)."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, ArrayLike, Float
 
+from .._typing import Key
 from .._validate import check_number
 from ._base import MAX_STEPS, steps, too_many_steps
-from ._epochs import ChoiceTask, EpochTask, duration_steps, sample_steps
+from ._compile import evaluator, keyed
+from ._epoch_tasks import AbstractChoiceTask, AbstractEpochTask
+from ._epochs import Duration, DurationSpec, duration_steps, epoch_durations, sample_steps
+from ._score import Score, window, window_mean
+from ._trials import Trials
 from ._utils import (
+    Numbers,
     as_batch,
     as_batches,
     check_values,
-    evaluator,
     grid,
     integers,
-    keyed,
     onehot_targets,
+    resolve,
     uniforms,
-    window,
-    window_mean,
 )
 
 GONOGO_PRESETS = {
@@ -31,7 +37,7 @@ GONOGO_PRESETS = {
 }
 
 
-class GoNogo(EpochTask):
+class GoNogo(AbstractEpochTask):
     """Go/no-go: a go or a no-go cue; respond in the decision epoch only after a go cue.
 
     Inputs `[fixation, nogo, go]` (fixation on until the decision, the cue during the stimulus);
@@ -42,26 +48,32 @@ class GoNogo(EpochTask):
 
     preset: str = eqx.field(static=True)
     dt: float = eqx.field(static=True)
-    fixation: float = eqx.field(static=True)
-    stimulus: float = eqx.field(static=True)
-    delay: float | tuple = eqx.field(static=True)
-    decision: float = eqx.field(static=True)
+    fixation: Duration = eqx.field(static=True)
+    stimulus: Duration = eqx.field(static=True)
+    delay: Duration = eqx.field(static=True)
+    decision: Duration = eqx.field(static=True)
+    epoch_names: ClassVar[tuple[str, ...]] = ("fixation", "stimulus", "delay", "decision")
 
     def __init__(
         self,
         *,
         preset: str = "neurogym",
-        dt=None,
-        fixation=None,
-        stimulus=None,
-        delay=None,
-        decision=None,
+        dt: float | None = None,
+        fixation: DurationSpec | None = None,
+        stimulus: DurationSpec | None = None,
+        delay: DurationSpec | None = None,
+        decision: DurationSpec | None = None,
     ):
-        self._configure(GONOGO_PRESETS, locals(), at_least_one=("stimulus", "decision"))
-
-    @property
-    def epoch_names(self):
-        return ("fixation", "stimulus", "delay", "decision")
+        cfg = resolve(
+            GONOGO_PRESETS,
+            preset,
+            dict(dt=dt, fixation=fixation, stimulus=stimulus, delay=delay, decision=decision),
+        )
+        self.preset = preset
+        self.dt = cfg["dt"]
+        self.fixation, self.stimulus, self.delay, self.decision = epoch_durations(
+            cfg, self.epoch_names, self.dt, at_least_one=("stimulus", "decision")
+        )
 
     @property
     def n_inputs(self) -> int:
@@ -72,7 +84,9 @@ class GoNogo(EpochTask):
         return 2
 
     @keyed
-    def trials_from_conditions(self, key, go, *, durations=None):
+    def trials_from_conditions(
+        self, key: Key, go: Numbers, *, durations: dict[str, ArrayLike] | None = None
+    ) -> Trials:
         """Trials for `go [B]` (1 = go cue, 0 = no-go cue)."""
         go = as_batch(go, "go", jnp.int32)
         L = self._layout(key, go.shape[0], durations)
@@ -82,15 +96,15 @@ class GoNogo(EpochTask):
         targets, mask = onehot_targets(jnp.ones_like(go), dec, L.trial, 2)
         return self._trials(L, inputs, targets, mask, {"go": go})
 
-    def _draw(self, key, batch_size: int) -> dict:
+    def _draw(self, key: Key, batch_size: int) -> dict[str, Array]:
         return {"go": integers(uniforms(key, 1, batch_size)[0], 0, 1)}
 
-    def conditions(self, key, *, repeats: int = 1):
+    def conditions(self, key: Key, *, repeats: int = 1) -> Trials:
         """Go and no-go trials, `repeats` each."""
         return self.trials_from_conditions(key, grid(repeats, go=np.array([0, 1]))["go"])
 
     @evaluator
-    def evaluate(self, outputs, trials) -> dict:
+    def evaluate(self, outputs: Float[ArrayLike, "batch time outputs"], trials: Trials) -> Score:
         """choice = 1 (responded) when the mean go output over the decision exceeds the mean
         fixation output; correct when choice = go."""
         dec = window(trials.epochs["decision"], trials.n_steps)
@@ -98,7 +112,7 @@ class GoNogo(EpochTask):
         fix_out = window_mean(outputs[:, :, 0], dec)
         choice = (go_out > fix_out).astype(jnp.int32)
         correct = choice == trials.conditions["go"]
-        return {"accuracy": jnp.mean(correct), "choice": choice, "correct": correct}
+        return Score(accuracy=jnp.mean(correct), choice=choice, correct=correct)
 
 
 READY_SET_GO_PRESETS = {
@@ -116,7 +130,7 @@ READY_SET_GO_PRESETS = {
 }
 
 
-class ReadySetGo(EpochTask):
+class ReadySetGo(AbstractEpochTask):
     """Ready-set-go interval reproduction (Jazayeri & Shadlen 2010): two cues (ready, set)
     bound a measured interval; produce `gain` × that interval after set.
 
@@ -133,26 +147,44 @@ class ReadySetGo(EpochTask):
 
     preset: str = eqx.field(static=True)
     dt: float = eqx.field(static=True)
-    fixation: float = eqx.field(static=True)
+    fixation: Duration = eqx.field(static=True)
     ready: float = eqx.field(static=True)
-    measure: float | tuple = eqx.field(static=True)
-    set: float = eqx.field(static=True)
+    measure: Duration = eqx.field(static=True)
+    set: Duration = eqx.field(static=True)
     gain: float = eqx.field(static=True)
     prod_margin: float = eqx.field(static=True)
+    epoch_names: ClassVar[tuple[str, ...]] = ("fixation", "measure", "set")
 
     def __init__(
         self,
         *,
         preset: str = "neurogym",
-        dt=None,
-        fixation=None,
-        ready=None,
-        measure=None,
-        set=None,
-        gain=None,
-        prod_margin=None,
+        dt: float | None = None,
+        fixation: DurationSpec | None = None,
+        ready: float | None = None,
+        measure: DurationSpec | None = None,
+        set: DurationSpec | None = None,
+        gain: float | None = None,
+        prod_margin: float | None = None,
     ):
-        cfg = self._configure(READY_SET_GO_PRESETS, locals(), at_least_one=("measure", "set"))
+        cfg = resolve(
+            READY_SET_GO_PRESETS,
+            preset,
+            dict(
+                dt=dt,
+                fixation=fixation,
+                ready=ready,
+                measure=measure,
+                set=set,
+                gain=gain,
+                prod_margin=prod_margin,
+            ),
+        )
+        self.preset = preset
+        self.dt = cfg["dt"]
+        self.fixation, self.measure, self.set = epoch_durations(
+            cfg, self.epoch_names, self.dt, at_least_one=("measure", "set")
+        )
         self.ready = check_number(cfg["ready"], "ready", unit="ms")
         steps(self.ready, self.dt, "ready")
         self.gain = check_number(cfg["gain"], "gain", low=0, low_open=True)
@@ -163,12 +195,8 @@ class ReadySetGo(EpochTask):
         if steps(self.ready, self.dt, "ready") > self._measure_steps()[0]:
             raise ValueError("ready must not outlast the shortest measured interval")
 
-    def _measure_steps(self):
+    def _measure_steps(self) -> tuple[int, int]:
         return duration_steps(self.measure, self.dt)
-
-    @property
-    def epoch_names(self):
-        return ("fixation", "measure", "set")
 
     @property
     def n_steps(self) -> int:
@@ -184,7 +212,7 @@ class ReadySetGo(EpochTask):
         return 2
 
     @keyed
-    def trials_from_conditions(self, key, measure):
+    def trials_from_conditions(self, key: Key, measure: Numbers) -> Trials:
         """Trials for measured intervals `measure [B]` (ms, multiples of dt)."""
         measure = as_batch(measure, "measure")
         m_steps = jnp.round(measure / self.dt).astype(jnp.int32)
@@ -205,11 +233,13 @@ class ReadySetGo(EpochTask):
         }
         return self._trials(L, inputs, targets, mask, conditions)
 
-    def _draw(self, key, batch_size: int) -> dict:
+    def _draw(self, key: Key, batch_size: int) -> dict[str, Array]:
         u = uniforms(key, 1, batch_size)[0]
         return {"measure": sample_steps(u, self.measure, self.dt).astype(jnp.float32) * self.dt}
 
-    def conditions(self, key, *, repeats: int = 1, measures=None):
+    def conditions(
+        self, key: Key, *, repeats: int = 1, measures: Numbers | None = None
+    ) -> Trials:
         """Every measured interval the task can draw (or `measures`, ms), `repeats` each."""
         lo, hi = self._measure_steps()
         m = (
@@ -220,7 +250,7 @@ class ReadySetGo(EpochTask):
         return self.trials_from_conditions(key, grid(repeats, measure=m)["measure"])
 
     @evaluator
-    def evaluate(self, outputs, trials) -> dict:
+    def evaluate(self, outputs: Float[ArrayLike, "batch time outputs"], trials: Trials) -> Score:
         """`choice` = produced interval (ms; −1 when the go output never wins), `correct` when
         within prod_margin × target + 25 ms, `no_response` when it never went."""
         T = trials.n_steps
@@ -234,12 +264,12 @@ class ReadySetGo(EpochTask):
         target = trials.conditions["production"]
         err = jnp.abs(produced - target)
         correct = responded & (err <= self.prod_margin * target + 25.0)
-        return {
-            "accuracy": jnp.mean(correct),
-            "choice": jnp.where(responded, produced, -1.0),
-            "correct": correct,
-            "no_response": ~responded,
-        }
+        return Score(
+            accuracy=jnp.mean(correct),
+            choice=jnp.where(responded, produced, -1.0),
+            correct=correct,
+            no_response=~responded,
+        )
 
 
 INTERVAL_PRESETS = {
@@ -258,7 +288,7 @@ INTERVAL_PRESETS = {
 }
 
 
-class IntervalDiscrimination(ChoiceTask):
+class IntervalDiscrimination(AbstractChoiceTask):
     """Interval discrimination: which of two successive stimuli lasted longer?
 
     Inputs `[fixation, stim1, stim2]` (fixation on until the decision); outputs one-hot
@@ -269,37 +299,67 @@ class IntervalDiscrimination(ChoiceTask):
 
     preset: str = eqx.field(static=True)
     dt: float = eqx.field(static=True)
-    fixation: float = eqx.field(static=True)
-    stim1: float | tuple = eqx.field(static=True)
-    delay1: float | tuple = eqx.field(static=True)
-    stim2: float | tuple = eqx.field(static=True)
-    delay2: float | tuple = eqx.field(static=True)
-    decision: float = eqx.field(static=True)
+    fixation: Duration = eqx.field(static=True)
+    stim1: Duration = eqx.field(static=True)
+    delay1: Duration = eqx.field(static=True)
+    stim2: Duration = eqx.field(static=True)
+    delay2: Duration = eqx.field(static=True)
+    decision: Duration = eqx.field(static=True)
+    epoch_names: ClassVar[tuple[str, ...]] = (
+        "fixation", "stim1", "delay1", "stim2", "delay2", "decision"
+    )
 
     def __init__(
         self,
         *,
         preset: str = "neurogym",
-        dt=None,
-        fixation=None,
-        stim1=None,
-        delay1=None,
-        stim2=None,
-        delay2=None,
-        decision=None,
+        dt: float | None = None,
+        fixation: DurationSpec | None = None,
+        stim1: DurationSpec | None = None,
+        delay1: DurationSpec | None = None,
+        stim2: DurationSpec | None = None,
+        delay2: DurationSpec | None = None,
+        decision: DurationSpec | None = None,
     ):
-        self._configure(INTERVAL_PRESETS, locals(), at_least_one=("stim1", "stim2", "decision"))
-
-    @property
-    def epoch_names(self):
-        return ("fixation", "stim1", "delay1", "stim2", "delay2", "decision")
+        cfg = resolve(
+            INTERVAL_PRESETS,
+            preset,
+            dict(
+                dt=dt,
+                fixation=fixation,
+                stim1=stim1,
+                delay1=delay1,
+                stim2=stim2,
+                delay2=delay2,
+                decision=decision,
+            ),
+        )
+        self.preset = preset
+        self.dt = cfg["dt"]
+        (
+            self.fixation,
+            self.stim1,
+            self.delay1,
+            self.stim2,
+            self.delay2,
+            self.decision,
+        ) = epoch_durations(
+            cfg, self.epoch_names, self.dt, at_least_one=("stim1", "stim2", "decision")
+        )
 
     @property
     def n_inputs(self) -> int:
         return 3
 
     @keyed
-    def trials_from_conditions(self, key, duration1, duration2, *, durations=None):
+    def trials_from_conditions(
+        self,
+        key: Key,
+        duration1: Numbers,
+        duration2: Numbers,
+        *,
+        durations: dict[str, ArrayLike] | None = None,
+    ) -> Trials:
         """Trials with given stimulus durations `[B]` (ms)."""
         d1, d2 = as_batches(duration1=duration1, duration2=duration2)
         given = {**(durations or {}), "stim1": d1, "stim2": d2}
@@ -309,15 +369,17 @@ class IntervalDiscrimination(ChoiceTask):
         target = jnp.where(len1 > len2, 1.0, -1.0)
         return self._choice_trials(L, inputs, target, {"duration1": len1, "duration2": len2})
 
-    def _draw(self, key, batch_size: int) -> dict:
+    def _draw(self, key: Key, batch_size: int) -> dict[str, Array]:
         L = self._layout(key, batch_size)
         return {"duration1": L.length_ms("stim1"), "duration2": L.length_ms("stim2")}
 
-    def _values(self, name):
+    def _values(self, name: str) -> np.ndarray:
         lo, hi = duration_steps(getattr(self, name), self.dt)
         return np.arange(lo, hi + 1) * self.dt
 
-    def conditions(self, key, *, repeats: int = 1, durations=None):
+    def conditions(
+        self, key: Key, *, repeats: int = 1, durations: dict[str, ArrayLike] | None = None
+    ) -> Trials:
         """Every (duration1, duration2) pair on the dt grid; the delays at their longest."""
         g = grid(repeats, d1=self._values("stim1"), d2=self._values("stim2"))
         fixed = {

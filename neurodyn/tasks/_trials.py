@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import equinox as eqx
+import jax
+import numpy as np
 from jaxtyping import Array, Float, Int
 
 
@@ -34,17 +38,14 @@ class Trials(eqx.Module):
         return self.inputs.shape[1]
 
     @property
-    def time(self):
+    def time(self) -> np.ndarray:
         """Time of each step in ms, measured at the end of the step."""
-        import numpy as np
-
         return (np.arange(self.n_steps) + 1) * self.dt
 
-    def __getitem__(self, index) -> Trials:
+    def __getitem__(self, index: Any) -> Trials:
         """Select trials along the batch axis (an int, slice, mask or index array)."""
-        import jax
 
-        def take(x):
+        def take(x: Array) -> Array:
             out = x[index]
             return out[None] if isinstance(index, int) else out
 

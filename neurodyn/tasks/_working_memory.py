@@ -3,17 +3,30 @@ match-to-sample, in the versions of Dubreuil et al. 2022 and of NeuroGym."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, ArrayLike, Float
 
+from .._typing import Key
 from .._validate import ArgumentTypeError, check_number
-from ._epochs import ChoiceTask
-from ._utils import as_batches, evaluator, grid, integers, keyed, normal, uniforms
+from ._compile import evaluator, keyed
+from ._epoch_tasks import AbstractChoiceTask
+from ._epochs import Duration, DurationSpec, epoch_durations
+from ._score import Score
+from ._trials import Trials
+from ._utils import Numbers, as_batches, grid, integers, normal, resolve, uniforms
+
+_EPOCHS = ("fixation", "stimulus1", "delay", "stimulus2", "decision")
 
 
-def _romo_pairs(differences=(8, 16, 24), f_min=10, f_max=34):
+def _romo_pairs(
+    differences: tuple[int, ...] = (8, 16, 24), f_min: int = 10, f_max: int = 34
+) -> tuple[tuple[float, float], ...]:
     """Every integer pair (f1, f1 ± d) inside [f_min, f_max] (Dubreuil et al.'s `fpairs`)."""
     pairs = []
     for d in sorted({-d for d in differences} | set(differences)):
@@ -60,7 +73,7 @@ DELAY_COMPARISON_PRESETS = {
 }
 
 
-class DelayComparison(ChoiceTask):
+class DelayComparison(AbstractChoiceTask):
     """Parametric working memory (Romo et al. 1999): compare two vibration frequencies f1, f2
     separated by a delay.
 
@@ -78,29 +91,48 @@ class DelayComparison(ChoiceTask):
 
     preset: str = eqx.field(static=True)
     dt: float = eqx.field(static=True)
-    fixation: float = eqx.field(static=True)
-    stimulus1: float = eqx.field(static=True)
-    delay: float | tuple = eqx.field(static=True)
-    stimulus2: float = eqx.field(static=True)
-    decision: float = eqx.field(static=True)
+    fixation: Duration = eqx.field(static=True)
+    stimulus1: Duration = eqx.field(static=True)
+    delay: Duration = eqx.field(static=True)
+    stimulus2: Duration = eqx.field(static=True)
+    decision: Duration = eqx.field(static=True)
     pairs: tuple[tuple[float, float], ...] = eqx.field(static=True)
     input_noise: float = eqx.field(static=True)
+    epoch_names: ClassVar[tuple[str, ...]] = _EPOCHS
 
     def __init__(
         self,
         *,
         preset: str = "dubreuil2022",
-        dt=None,
-        fixation=None,
-        stimulus1=None,
-        delay=None,
-        stimulus2=None,
-        decision=None,
-        pairs=None,
-        input_noise=None,
+        dt: float | None = None,
+        fixation: DurationSpec | None = None,
+        stimulus1: DurationSpec | None = None,
+        delay: DurationSpec | None = None,
+        stimulus2: DurationSpec | None = None,
+        decision: DurationSpec | None = None,
+        pairs: Sequence[tuple[float, float]] | Numbers | None = None,
+        input_noise: float | None = None,
     ):
-        cfg = self._configure(
-            DELAY_COMPARISON_PRESETS, locals(), at_least_one=("stimulus1", "stimulus2", "decision")
+        cfg = resolve(
+            DELAY_COMPARISON_PRESETS,
+            preset,
+            dict(
+                dt=dt,
+                fixation=fixation,
+                stimulus1=stimulus1,
+                delay=delay,
+                stimulus2=stimulus2,
+                decision=decision,
+                pairs=pairs,
+                input_noise=input_noise,
+            ),
+        )
+        self.preset = preset
+        self.dt = cfg["dt"]
+        self.fixation, self.stimulus1, self.delay, self.stimulus2, self.decision = (
+            epoch_durations(
+                cfg, _EPOCHS, self.dt, at_least_one=("stimulus1", "stimulus2", "decision")
+            )
         )
         try:
             p = np.asarray(cfg["pairs"], dtype=np.float64)
@@ -118,10 +150,6 @@ class DelayComparison(ChoiceTask):
         self.input_noise = check_number(cfg["input_noise"], "input_noise", low=0)
 
     @property
-    def epoch_names(self) -> tuple[str, ...]:
-        return ("fixation", "stimulus1", "delay", "stimulus2", "decision")
-
-    @property
     def n_inputs(self) -> int:
         return 2 if self.preset == "neurogym" else 1
 
@@ -134,7 +162,14 @@ class DelayComparison(ChoiceTask):
         return float(np.max(self.pairs))
 
     @keyed
-    def trials_from_conditions(self, key, f1, f2, *, durations=None):
+    def trials_from_conditions(
+        self,
+        key: Key,
+        f1: Numbers,
+        f2: Numbers,
+        *,
+        durations: dict[str, ArrayLike] | None = None,
+    ) -> Trials:
         """Trials with given frequencies `[B]`; `durations` (`{epoch: ms or [B] ms}`) optional."""
         f1, f2 = as_batches(f1=f1, f2=f2)
         k_layout, k_noise = jax.random.split(key)
@@ -156,12 +191,19 @@ class DelayComparison(ChoiceTask):
         conditions = {"f1": f1, "f2": f2, "delay": L.length_ms("delay")}
         return self._choice_trials(L, inputs, target, conditions)
 
-    def _draw(self, key, batch_size: int) -> dict:
+    def _draw(self, key: Key, batch_size: int) -> dict[str, Array]:
         pairs = jnp.asarray(self.pairs, dtype=jnp.float32)
         idx = integers(uniforms(key, 1, batch_size)[0], 0, pairs.shape[0] - 1)
         return {"f1": pairs[idx, 0], "f2": pairs[idx, 1]}
 
-    def conditions(self, key, *, repeats: int = 1, pairs=None, durations=None):
+    def conditions(
+        self,
+        key: Key,
+        *,
+        repeats: int = 1,
+        pairs: Sequence[tuple[float, float]] | Numbers | None = None,
+        durations: dict[str, ArrayLike] | None = None,
+    ) -> Trials:
         """Every pair (default: the task's), `repeats` times; variable epochs at their longest
         unless `durations` (`{epoch: ms}`) says otherwise."""
         p = np.asarray(self.pairs if pairs is None else pairs, dtype=np.float32).reshape(-1, 2)
@@ -169,7 +211,7 @@ class DelayComparison(ChoiceTask):
         return self._grid_trials(key, durations, f1=p[g, 0], f2=p[g, 1])
 
     @evaluator
-    def evaluate(self, outputs, trials) -> dict:
+    def evaluate(self, outputs: Float[ArrayLike, "batch time outputs"], trials: Trials) -> Score:
         """Choice = sign of the mean decision output (Dubreuil et al.'s `accuracy_romo`), plus
         the graded fit: `mse` and `correlation` of that mean with (f1 − f2)/f_span.
         NeuroGym: the choice unit with the largest mean (+1 for f1 > f2)."""
@@ -202,7 +244,7 @@ DMS_PRESETS = {
 }
 
 
-class DelayMatchSample(ChoiceTask):
+class DelayMatchSample(AbstractChoiceTask):
     """Delayed match-to-sample: is the test stimulus (A or B) the same as the sample?
 
     Preset `dubreuil2022` (the default): inputs `[A, B]` (1 on the presented stimulus's unit
@@ -219,40 +261,61 @@ class DelayMatchSample(ChoiceTask):
 
     preset: str = eqx.field(static=True)
     dt: float = eqx.field(static=True)
-    fixation: float = eqx.field(static=True)
-    stimulus1: float = eqx.field(static=True)
-    delay: float | tuple = eqx.field(static=True)
-    stimulus2: float = eqx.field(static=True)
-    decision: float = eqx.field(static=True)
+    fixation: Duration = eqx.field(static=True)
+    stimulus1: Duration = eqx.field(static=True)
+    delay: Duration = eqx.field(static=True)
+    stimulus2: Duration = eqx.field(static=True)
+    decision: Duration = eqx.field(static=True)
     input_noise: float = eqx.field(static=True)
+    epoch_names: ClassVar[tuple[str, ...]] = _EPOCHS
 
     def __init__(
         self,
         *,
         preset: str = "dubreuil2022",
-        dt=None,
-        fixation=None,
-        stimulus1=None,
-        delay=None,
-        stimulus2=None,
-        decision=None,
-        input_noise=None,
+        dt: float | None = None,
+        fixation: DurationSpec | None = None,
+        stimulus1: DurationSpec | None = None,
+        delay: DurationSpec | None = None,
+        stimulus2: DurationSpec | None = None,
+        decision: DurationSpec | None = None,
+        input_noise: float | None = None,
     ):
-        cfg = self._configure(
-            DMS_PRESETS, locals(), at_least_one=("stimulus1", "stimulus2", "decision")
+        cfg = resolve(
+            DMS_PRESETS,
+            preset,
+            dict(
+                dt=dt,
+                fixation=fixation,
+                stimulus1=stimulus1,
+                delay=delay,
+                stimulus2=stimulus2,
+                decision=decision,
+                input_noise=input_noise,
+            ),
+        )
+        self.preset = preset
+        self.dt = cfg["dt"]
+        self.fixation, self.stimulus1, self.delay, self.stimulus2, self.decision = (
+            epoch_durations(
+                cfg, _EPOCHS, self.dt, at_least_one=("stimulus1", "stimulus2", "decision")
+            )
         )
         self.input_noise = check_number(cfg["input_noise"], "input_noise", low=0)
-
-    @property
-    def epoch_names(self) -> tuple[str, ...]:
-        return ("fixation", "stimulus1", "delay", "stimulus2", "decision")
 
     @property
     def n_inputs(self) -> int:
         return 3 if self.preset == "neurogym" else 2
 
     @keyed
-    def trials_from_conditions(self, key, sample, test, *, durations=None):
+    def trials_from_conditions(
+        self,
+        key: Key,
+        sample: Numbers,
+        test: Numbers,
+        *,
+        durations: dict[str, ArrayLike] | None = None,
+    ) -> Trials:
         """Trials with given sample and test stimuli `[B]` (0 = A, 1 = B); `durations`
         (`{epoch: ms or [B] ms}`) optional."""
         sample, test = as_batches(sample=(sample, jnp.int32), test=(test, jnp.int32))
@@ -271,11 +334,13 @@ class DelayMatchSample(ChoiceTask):
         conditions = {"sample": sample, "test": test, "match": match, "delay": L.length_ms("delay")}
         return self._choice_trials(L, inputs, target, conditions)
 
-    def _draw(self, key, batch_size: int) -> dict:
+    def _draw(self, key: Key, batch_size: int) -> dict[str, Array]:
         u = uniforms(key, 2, batch_size)
         return {"sample": integers(u[0], 0, 1), "test": integers(u[1], 0, 1)}
 
-    def conditions(self, key, *, repeats: int = 1, durations=None):
+    def conditions(
+        self, key: Key, *, repeats: int = 1, durations: dict[str, ArrayLike] | None = None
+    ) -> Trials:
         """The four (sample, test) combinations A-A, A-B, B-A, B-B, `repeats` times each, the
         delay at its longest unless `durations` (`{epoch: ms}`) says otherwise."""
         g = grid(repeats, sample=np.array([0, 1]), test=np.array([0, 1]))
