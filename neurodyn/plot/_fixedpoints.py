@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from .._typing import ArrayLike, Float, Points
-from ..fixedpoints import FixedPoints, Flow2D, Projection, UnstableManifolds, pca
+from ..fixedpoints import FixedPoints, FlowField, Projection, UnstableManifolds, pca
 from ..models import Rollout
 
 
@@ -119,14 +119,15 @@ def plot_eigenvalues(fps: FixedPoints, index: int | ArrayLike | None = None,
     return ax
 
 
-def plot_flow_2d(flow: Flow2D, fps: FixedPoints | None = None, ax: Axes | None = None,
+def plot_flow_2d(flow: FlowField, fps: FixedPoints | None = None, ax: Axes | None = None,
                  **style: Any) -> Axes:
     """A 2-D flow field (`fixedpoints.flow_2d` or `flow_field`): streamlines coloured by speed,
     the two nullclines (dx = 0 and dy = 0) and the fixed points `fps` (default: those the flow
     carries, if any): stable filled, saddles hollow circles, sources (every mode unstable)
     hollow triangles."""
-    if not isinstance(flow, Flow2D):
-        raise ValueError(f"flow must be a Flow2D from fixedpoints.flow_2d, got {type(flow)}")
+    if not isinstance(flow, FlowField):
+        raise ValueError(f"flow must be a FlowField from fixedpoints.flow_field, got "
+                         f"{type(flow)}")
     if fps is None and isinstance(getattr(flow, "fixed_points", None), FixedPoints):
         fps = flow.fixed_points
     ax = _axes(ax, size=(4.5, 4))

@@ -16,7 +16,8 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 
 from .._typing import ArrayLike, Int
-from ..lowrank import FlowField, Loadings
+from ..fixedpoints import FlowField
+from ..lowrank import Loadings
 
 _MARKERS = {
     "stable": dict(marker="o", facecolor="k", edgecolor="k"),
