@@ -1,4 +1,6 @@
-"""matplotlib figures; every function takes `ax=` and returns the Axes it drew on."""
+"""matplotlib figures of neurodyn's results. Every function takes `ax=` (None: a new figure)
+and returns the Axes it drew on (an array of them for the multi-panel `plot_trial` and
+`plot_loadings`); none computes an analysis, they draw what the analyses return."""
 
 from ._dpad import (
     plot_latents as plot_latents,
