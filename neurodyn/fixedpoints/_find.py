@@ -22,6 +22,7 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from .._dynamics import AbstractDynamicalSystem
 from .._validate import check_array, check_int, check_key, check_number
+from ..models import Rollout
 from ._filters import apply_filters, q_limits
 from ._jacobian import decompose
 from ._loop import optimise
@@ -300,7 +301,7 @@ def _search(system, initial_states, inputs, condition_id, settings: dict,
 
 
 def sample_states(
-    states,
+    states: Float[Array, "*batch states"] | Rollout,
     n: int,
     *,
     key: PRNGKeyArray,

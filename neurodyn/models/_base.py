@@ -67,7 +67,7 @@ def check_noise_rng(noise_rng: str) -> str:
     return check_choice(noise_rng, "noise_rng", NOISE_RNGS)
 
 
-def check_train(train, allowed: tuple[str, ...]) -> tuple[str, ...]:
+def check_train(train: str | Iterable[str], allowed: tuple[str, ...]) -> tuple[str, ...]:
     """Normalise the `train=` argument (a group name or a collection of them) to a sorted
     tuple of known parameter groups."""
     if isinstance(train, str):
@@ -299,7 +299,7 @@ class AbstractRNN(AbstractEulerSystem):
         check_finite_tree(self, "model")
 
     # ---------------------------------------------------------------- training
-    def trainable(self):
+    def trainable(self) -> AbstractRNN:
         """A pytree of booleans, True for the leaves that `train=` selects (for `eqx.partition`)."""
         groups = self._param_groups()
         flags = jax.tree_util.tree_map(lambda _: False, self)

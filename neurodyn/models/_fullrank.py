@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -50,7 +52,7 @@ class FullRankRNN(AbstractRNN):
         dt: float = 20.0,
         noise_std: float = 0.05,
         nonlinearity: str = "tanh",
-        train=("J", "input_gains", "output_gains"),
+        train: str | Sequence[str] = ("J", "input_gains", "output_gains"),
         readout_std: float = 4.0,
         noise_rng: str = "fast",
         rho: float = 1.0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import equinox as eqx
 import jax
@@ -58,7 +59,7 @@ class LowRankRNN(AbstractRNN):
         dt: float = 20.0,
         noise_std: float = 0.05,
         nonlinearity: str = "tanh",
-        train=("m", "n", "input_gains", "output_gains"),
+        train: str | Sequence[str] = ("m", "n", "input_gains", "output_gains"),
         readout_std: float = 4.0,
         noise_rng: str = "fast",
         key: PRNGKeyArray,
@@ -145,7 +146,9 @@ class LowRankRNN(AbstractRNN):
             noise_rng=self.noise_rng,
         )
 
-    def to_full_rank(self, *, train=("J", "input_gains", "output_gains")) -> FullRankRNN:
+    def to_full_rank(
+        self, *, train: str | Sequence[str] = ("J", "input_gains", "output_gains")
+    ) -> FullRankRNN:
         """The same network as a `FullRankRNN` with J = m nᵀ/N (identical dynamics)."""
         # Every array is replaced below, so nothing random is drawn: the constructor (with its
         # checks) runs on an abstract key under eval_shape and only its structure is kept.
