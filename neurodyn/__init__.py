@@ -20,10 +20,15 @@ from ._dynamics import (
 from ._version import __version__ as __version__
 from .experiment import citation as citation
 from .io import load as load, save as save
-from .models import FullRankRNN as _FullRankRNN, LowRankRNN as _LowRankRNN
+from .models import (
+    FullRankRNN as _FullRankRNN,
+    LinearRNN as _LinearRNN,
+    LowRankRNN as _LowRankRNN,
+)
 
 io.register_class(_LowRankRNN)
 io.register_class(_FullRankRNN)
-del _FullRankRNN, _LowRankRNN
+io.register_class(_LinearRNN)
+del _FullRankRNN, _LinearRNN, _LowRankRNN
 
 _enable_compilation_cache()  # JAX's persistent compilation cache, per user (see _cache.py)

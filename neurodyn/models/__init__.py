@@ -1,5 +1,6 @@
-"""Recurrent network models: `LowRankRNN`, `FullRankRNN` and their base `AbstractRNN`; the
-exact latent reductions of a low-rank network (`LatentDynamics`, `OrthonormalLatent`)."""
+"""Recurrent network models: `LowRankRNN`, `FullRankRNN`, `LinearRNN` and their base
+`AbstractRNN`; the exact latent reductions of a low-rank network (`LatentDynamics`,
+`OrthonormalLatent`)."""
 
 from .._dynamics import (
     AbstractDynamicalSystem as AbstractDynamicalSystem,
@@ -10,5 +11,6 @@ from .._nonlinearity import NONLINEARITIES as NONLINEARITIES
 from ._base import AbstractRNN as AbstractRNN, Rollout as Rollout, check_train as check_train
 from ._fullrank import FULLRANK_GROUPS as FULLRANK_GROUPS, FullRankRNN as FullRankRNN
 from ._latent import LatentDynamics as LatentDynamics, simulate_latent as simulate_latent
+from ._linear import LINEAR_GROUPS as LINEAR_GROUPS, LinearRNN as LinearRNN
 from ._lowrank import LOWRANK_GROUPS as LOWRANK_GROUPS, LowRankRNN as LowRankRNN
 from ._reduction import OrthonormalLatent as OrthonormalLatent
