@@ -131,14 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a rank-1 network (N=512) on perceptual decision making and report",
         description="Train a rank-1 LowRankRNN (N=512) on the dubreuil2022 perceptual "
         "decision-making task, print held-out accuracy and write runs/quickstart/ "
-        "(checkpoint, metrics.json, loss and psychometric figure).",
+        "(checkpoint, metrics.json, loss and psychometric figure): a run folder as "
+        "`neurodyn run` writes it, so a second call with the same options reuses it.",
     )
     _add_training_args(q, QUICKSTART)
     t = sub.add_parser(
         "train", epilog=EPILOG,
         help="train a LowRankRNN on any registered task",
         description="Train a LowRankRNN on a registered task and write the checkpoint, "
-        "metrics.json and figures to --out.",
+        "metrics.json and figures to --out (a run folder, as `neurodyn run` writes it).",
     )
     _add_training_args(t, {**QUICKSTART, "out": None, "preset": None})
     r = sub.add_parser(

@@ -74,8 +74,8 @@ def compute(cfg):
                 y, z, key=C.key(cfg["seed"], 4, nx, n1))
     res = {}
     for name, m in fits.items():
-        zh_train, _, x_train = m.predict(y)
-        zh, _, x = m.predict(yt)
+        zh_train, _, x_train = m.predict_trials(y)
+        zh, _, x = m.predict_trials(yt)
         res[name] = dict(cc=float(dpad.metrics.cc(np.concatenate(zt), np.concatenate(zh)).mean()),
                          kappa_r2=latent_r2(x_train, k, x, kt))
     # the ceiling: z read out from the network's exact κ (what the network itself uses)

@@ -69,7 +69,7 @@ def compute(cfg):
     h, nx, n1 = cfg["horizon"], cfg["nx_linear"], cfg["n1_linear"]
 
     def score(model, y_test, z_test):
-        return float(model.score(y_test, z_test)["cc"])
+        return float(model.score(y_test, z_test).cc)
 
     y, z, yt, zt, ideal_lin = linear_truth(cfg)
     lin = {

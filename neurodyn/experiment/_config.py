@@ -247,14 +247,15 @@ class TrainingConfig:
 @dataclasses.dataclass(frozen=True)
 class PerformanceConfig:
     """`[analyses.performance]`: accuracy (and the psychometric curve for tasks with a
-    `coherence` condition) on `n_trials` held-out trials. `psychometric_repeats = k > 0` draws
-    the curve instead from k trials at each of 17 coherences, finer near zero (as
-    `neurodyn quickstart` does)."""
+    `coherence` condition) on `n_trials` held-out trials. `psychometric_repeats = k` draws the
+    curve instead from k trials at each of 17 coherences, finer near zero (as `neurodyn
+    quickstart` does); unset (None, left out of `to_dict` and so of the stage's hash), the
+    held-out trials give it."""
 
     enabled: bool = True
     n_trials: int = 512
-    psychometric_repeats: int = 0
-    KINDS = {"enabled": "bool", "n_trials": "pos_int", "psychometric_repeats": "nonneg_int"}
+    psychometric_repeats: int | None = None
+    KINDS = {"enabled": "bool", "n_trials": "pos_int", "psychometric_repeats": "pos_int?"}
 
 
 @dataclasses.dataclass(frozen=True)

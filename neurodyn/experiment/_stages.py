@@ -258,9 +258,10 @@ def dpad(ctx: Context) -> tuple[list[str], dict]:
             model = dp.DPAD(cfg.nx, cfg.n1, nonlinear=nonlinear, hidden=cfg.hidden,
                             max_epochs=cfg.max_epochs, n_init=cfg.n_init).fit(
                 list(y_tr), list(z_tr), key=_keys(ctx.config, "dpad")["fit"])
-        z_hat, _, x = model.predict(list(y_te))
+        z_hat, _, x = model.predict_trials(list(y_te))
         score = model.score(list(y_te), list(z_te))
-        summary[method] = {k: float(v) for k, v in score.items() if np.ndim(v) == 0}
+        summary[method] = {k: float(v) for k, v in score._asdict().items()
+                           if v is not None and np.ndim(v) == 0}
         fit = LatentFit(np.stack(x).astype(np.float32), z_te.astype(np.float32),
                         np.stack(z_hat).astype(np.float32), method, cfg.nx, cfg.n1)
         io.save(ctx.run_dir / f"{method}.eqx", fit, seed=ctx.config.training.seed)
