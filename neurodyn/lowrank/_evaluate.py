@@ -22,7 +22,7 @@ def check_n_trials(n_trials: int) -> int:
 
 def _accuracy(model, trials, key, task):
     outputs = model.simulate(trials.inputs, key=key).outputs
-    return task.evaluate(outputs, trials)["accuracy"]
+    return task.evaluate(outputs, trials).accuracy
 
 
 def draw_trials(task: AbstractTask, key: Key, n_trials: int) -> tuple[Trials, Key]:
