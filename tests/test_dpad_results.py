@@ -126,7 +126,7 @@ def test_fit_placements_fits_candidates_together(data):
 def test_lowrank_accuracy_and_truncation_curve_types(decision_task):
     full = nd.models.FullRankRNN(16, 1, 1, key=jax.random.key(0))
     acc = _evaluate.accuracy(full, decision_task, key=jax.random.key(1), n_trials=16)
-    assert isinstance(acc, np.ndarray) and acc.shape == ()
+    assert isinstance(acc, np.float64) and np.shape(acc) == ()
     with pytest.warns(DeprecationWarning, match="lowrank.accuracy"):
         assert _evaluate.evaluate(full, decision_task, key=jax.random.key(1), n_trials=16) == acc
     curve = nd.lowrank.truncation_curve(full, decision_task, [1, 2], key=jax.random.key(1),

@@ -32,23 +32,24 @@ def draw_trials(task: AbstractTask, key: Key, n_trials: int) -> tuple[Trials, Ke
 
 
 def accuracy_on(model: AbstractRNN, task: AbstractTask, trials: Trials, k_noise: Key
-                ) -> np.ndarray:
-    """Accuracy of `model` on given trials and noise: a 0-d array for one network, `[E]` for
-    each member of a stacked ensemble."""
+                ) -> np.float64 | np.ndarray:
+    """Accuracy of `model` on given trials and noise, of shape `*members`: a NumPy float64
+    scalar (shape ()) for one network, an array `[E]` for a stacked ensemble."""
     stacked = model.w_in.ndim == 3
     if stacked:
         fn = eqx.filter_jit(eqx.filter_vmap(_accuracy, in_axes=(eqx.if_array(0), None, None, None)))
         return np.asarray(fn(model, trials, k_noise, task))
-    return np.asarray(float(eqx.filter_jit(_accuracy)(model, trials, k_noise, task)))
+    return np.float64(eqx.filter_jit(_accuracy)(model, trials, k_noise, task))
 
 
 def accuracy(model: AbstractRNN, task: AbstractTask, *, key: Key, n_trials: int = 512
-             ) -> np.ndarray:
-    """Accuracy of `model` on `n_trials` trials sampled from `task`, with recurrent noise:
-    a 0-d array (use `float(...)` for a number).
+             ) -> np.float64 | np.ndarray:
+    """Accuracy of `model` on `n_trials` trials sampled from `task`, with recurrent noise.
 
-    A stacked ensemble (leading member axis on every array, as from `fit_ensemble`) is
-    evaluated member by member on the same trials and noise, and gives an array `[E]`.
+    NumPy values of shape `*members`, as NumPy's own reductions give: a float64 scalar (shape
+    (), also a Python float) for one network; for a stacked ensemble (leading member axis on
+    every array, as from `fit_ensemble`) an array `[E]`, member by member on the same trials
+    and noise.
     """
     model = check_rnn(model)
     task = check_task(task)
@@ -58,7 +59,7 @@ def accuracy(model: AbstractRNN, task: AbstractTask, *, key: Key, n_trials: int 
     return accuracy_on(model, task, trials, k_noise)
 
 
-def evaluate(*args: Any, **kwargs: Any) -> np.ndarray:
+def evaluate(*args: Any, **kwargs: Any) -> np.float64 | np.ndarray:
     """Deprecated alias of `accuracy`."""
     warnings.warn("neurodyn.lowrank.evaluate is deprecated: use lowrank.accuracy",
                   DeprecationWarning, stacklevel=2)
