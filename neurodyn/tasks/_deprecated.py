@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, NamedTuple
+from typing import Any
 
 
 def deprecated(old: str, new: str, *, stacklevel: int = 3) -> None:
@@ -15,7 +15,7 @@ def deprecated(old: str, new: str, *, stacklevel: int = 3) -> None:
     )
 
 
-def item_by_name(result: NamedTuple, index: int | slice | str, what: str) -> Any:
+def item_by_name(result: tuple, index: int | slice | str, what: str) -> Any:
     """`result[index]` of a result that used to be a dict: tuple indexing for an int or a
     slice; for a name, its field (a `KeyError` if the field is None, as the dict had no such
     key), with a deprecation warning."""
