@@ -174,4 +174,4 @@ def test_truncation_curve_scores_every_rank_on_one_draw(trained_decision, decisi
     key = jax.random.key(7)
     curve = lr.truncation_curve(full, decision_task, [1, 2], key=key, n_trials=64)
     for r, acc in zip(curve.ranks, curve.accuracy):
-        assert acc == lr.evaluate(lr.truncate(full, int(r)), decision_task, key=key, n_trials=64)
+        assert acc == lr.accuracy(lr.truncate(full, int(r)), decision_task, key=key, n_trials=64)

@@ -118,12 +118,12 @@ def test_resampled_decision_network_keeps_accuracy(trained_decision, decision_ta
     0.9996 mean accuracy over 100 networks)."""
     model = trained_decision.model
     key = jax.random.key(11)
-    acc_trained = lr.evaluate(model, decision_task, key=key, n_trials=256)
+    acc_trained = lr.accuracy(model, decision_task, key=key, n_trials=256)
     assert acc_trained >= 0.95
     mix = lr.fit_mixture(model, 1, key=jax.random.key(12), n_restarts=RESTARTS)
     for i in range(3):
         new = lr.resample(mix, 512, key=jax.random.key(20 + i))
-        assert lr.evaluate(new, decision_task, key=key, n_trials=256) >= 0.95
+        assert lr.accuracy(new, decision_task, key=key, n_trials=256) >= 0.95
 
 
 def test_population_bad_input():

@@ -37,6 +37,7 @@ from ._result import (
     STATUS_NAMES as STATUS_NAMES,
     FixedPoints as FixedPoints,
     Report as Report,
+    Status as Status,
     concatenate as concatenate,
     skeleton as _skeleton,
 )

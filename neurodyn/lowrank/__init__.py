@@ -5,7 +5,7 @@ and mean-field theory (Mastrogiuseppe & Ostojic 2018; Beiran et al. 2021; Dubreu
 
 from ..models import LatentDynamics as LatentDynamics
 from . import meanfield as meanfield
-from ._evaluate import evaluate as evaluate
+from ._evaluate import accuracy as accuracy, evaluate as evaluate
 from ._flow import FlowField as FlowField, flow_field as flow_field
 from ._gmm import GaussianMixture as GaussianMixture, fit_gmm as fit_gmm
 from ._latent import latent as latent, lift as lift, project as project
@@ -27,4 +27,8 @@ from ._stats import (
     overlap_matrix as overlap_matrix,
 )
 from ._sweep import RankSweep as RankSweep, rank_sweep as rank_sweep
-from ._truncate import truncate as truncate, truncation_curve as truncation_curve
+from ._truncate import (
+    TruncationCurve as TruncationCurve,
+    truncate as truncate,
+    truncation_curve as truncation_curve,
+)
