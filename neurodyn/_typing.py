@@ -11,19 +11,21 @@ from jaxtyping import Array, ArrayLike, Bool, Complex, Float, Int, PRNGKeyArray,
 Key = PRNGKeyArray
 """A JAX PRNG key (`jax.random.key(seed)`); keys are keyword-only and never defaulted."""
 
+# The array aliases say what a function accepts: a JAX or a NumPy array (ArrayLike), as every
+# public function converts its arguments; what it returns is a JAX array, which they admit too.
 Scalar = Float[Array, ""]
-State = Float[Array, " states"]
-Input = Float[Array, " inputs"]
-States = Float[Array, "*batch states"]
-Points = Float[Array, "points states"]
-PointInputs = Float[Array, "points inputs"]
-Inputs = Float[Array, "*batch time inputs"]
-Outputs = Float[Array, "*batch time outputs"]
-Targets = Float[Array, "*batch time outputs"]
-Mask = Float[Array, "*batch time outputs"] | Bool[Array, "*batch time outputs"]
-Trajectory = Float[Array, "*batch time states"]
+State = Float[ArrayLike, " states"]
+Input = Float[ArrayLike, " inputs"]
+States = Float[ArrayLike, "*batch states"]
+Points = Float[ArrayLike, "points states"]
+PointInputs = Float[ArrayLike, "points inputs"]
+Inputs = Float[ArrayLike, "*batch time inputs"]
+Outputs = Float[ArrayLike, "*batch time outputs"]
+Targets = Float[ArrayLike, "*batch time outputs"]
+Mask = Float[ArrayLike, "*batch time outputs"] | Bool[ArrayLike, "*batch time outputs"]
+Trajectory = Float[ArrayLike, "*batch time states"]
 Recording = Float[ArrayLike, "time channels"]
-Matrix = Float[Array, "rows columns"]
+Matrix = Float[ArrayLike, "rows columns"]
 
 __all__ = [
     "Array", "ArrayLike", "Bool", "Complex", "Float", "Int", "Input", "Inputs", "Key",
