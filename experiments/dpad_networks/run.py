@@ -45,7 +45,7 @@ def network(cfg):
         y, z = dpad.network_data(roll.states, roll.outputs)
         kappa = np.asarray(nd.lowrank.project(model, roll.states))[..., :cfg["rank"]]
         data.append((list(y), list(z), list(kappa)))
-    acc = float(task.evaluate(roll.outputs, trials)["accuracy"])
+    acc = float(task.evaluate(roll.outputs, trials).accuracy)
     return model, acc, data
 
 

@@ -46,7 +46,7 @@ def train(cfg):
                        progress=False)
     trials = task.sample(C.key(cfg["seed"], 2), cfg["n_trials"])
     roll = fit.model.simulate(trials.inputs, key=C.key(cfg["seed"], 3))
-    return fit.model, task, trials, roll, float(task.evaluate(roll.outputs, trials)["accuracy"])
+    return fit.model, task, trials, roll, float(task.evaluate(roll.outputs, trials).accuracy)
 
 
 def starts(cfg, task, trials, roll):
@@ -74,7 +74,7 @@ def per_context(model, fps, la):
         xs = np.asarray(fps.xstar)[cond == c]
         sv = np.linalg.svd(xs - xs.mean(0), compute_uv=False) ** 2 if len(xs) > 1 else [1.0]
         sel = la.condition_id == c
-        lam = np.abs(la.slow_eigval[sel])
+        lam = np.abs(la.slow_eigenvalue[sel])
         r = dict(n_points=int(len(xs)), pc1_fraction=float(sv[0] / np.sum(sv)),
                  slow_abs_eigval_median=float(np.median(lam)),
                  slow_abs_eigval_range=[float(lam.min()), float(lam.max())],
@@ -161,7 +161,7 @@ def figure(model, fps, la):
         sel = la.condition_id == c
         axes[0].scatter(la.position[sel], z[la.index[sel]], c=col, s=12,
                         label=f"context {INPUTS[c]}")
-        axes[1].scatter(la.position[sel], np.abs(la.slow_eigval[sel]), c=col, s=12)
+        axes[1].scatter(la.position[sel], np.abs(la.slow_eigenvalue[sel]), c=col, s=12)
     axes[0].set(xlabel="position along the line (PC1)", ylabel="readout", title="slow points")
     axes[0].legend()
     axes[1].axhline(1, c="k", ls=":")

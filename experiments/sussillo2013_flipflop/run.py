@@ -46,7 +46,7 @@ def train(cfg):
                        clip_norm=1.0, eval_every=cfg["steps"], progress=False)
     trials = task.sample(C.key(cfg["seed"], 2), 256)
     roll = fit.model.simulate(trials.inputs, key=None, noise=False)
-    return fit.model, task, trials, roll, float(task.evaluate(roll.outputs, trials)["accuracy"])
+    return fit.model, task, trials, roll, float(task.evaluate(roll.outputs, trials).accuracy)
 
 
 def saddles_between(model, fps, manifold_steps: int) -> int:

@@ -141,14 +141,15 @@ def performance(ctx: Context) -> tuple[list[str], dict]:
     cfg = ctx.config.analyses.performance
     trials, roll = ctx.rollout("performance", cfg.n_trials)
     score = ctx.task.evaluate(roll.outputs, trials)
-    summary: dict[str, Any] = {"accuracy": float(score["accuracy"]), "n_trials": cfg.n_trials}
+    summary: dict[str, Any] = {"accuracy": float(score.accuracy), "n_trials": cfg.n_trials}
     curve = linthresh = None
     if "coherence" in trials.conditions and cfg.psychometric_repeats:
         curve, linthresh = _psychometric_grid(ctx, cfg.psychometric_repeats)
     elif "coherence" in trials.conditions:
-        curve = tasks.psychometric(score["choice"], trials.conditions["coherence"])
+        curve = tasks.psychometric(score.choice, trials.conditions["coherence"])
     if curve is not None:
-        summary["psychometric"] = {k: np.asarray(v).tolist() for k, v in curve.items()}
+        summary["psychometric"] = {k: np.asarray(v).tolist()
+                                   for k, v in curve.to_dict().items()}
     fig, axes = plt.subplots(1, 2, figsize=(8, 3), layout="constrained")
     plot.plot_loss(history_object(ctx.run_dir), ax=axes[0])
     axes[0].set_title(f"{ctx.config.task.name}: training")
@@ -173,7 +174,7 @@ def _psychometric_grid(ctx: Context, repeats: int) -> tuple[dict, float]:
     coherences = np.concatenate([-half[::-1], [0.0], half])
     grid = ctx.task.conditions(keys["grid_trials"], repeats=repeats, coherences=coherences)
     roll = ctx.model.simulate(grid.inputs, key=keys["grid_noise"])
-    choice = ctx.task.evaluate(roll.outputs, grid)["choice"]
+    choice = ctx.task.evaluate(roll.outputs, grid).choice
     return tasks.psychometric(choice, grid.conditions["coherence"]), top * 0.0125
 
 
@@ -194,7 +195,7 @@ def fixed_points(ctx: Context) -> tuple[list[str], dict]:
         "n_points": int(n), "n_stable": int(stable.sum()),
         "n_unstable_modes": n_unstable.tolist(),
         "max_q": float(np.max(np.asarray(fps.q))) if n else None,
-        "leading_eigenvalue_modulus": (np.abs(np.asarray(fps.eigvals)[:, 0]).tolist()
+        "leading_eigenvalue_modulus": (np.abs(np.asarray(fps.eigenvalues)[:, 0]).tolist()
                                        if n else []),
     }
     files = ["fixedpoints.eqx", "fixedpoints.json"]
@@ -229,13 +230,30 @@ def lowrank(ctx: Context) -> tuple[list[str], dict]:
     files += _files.save_figure(np.atleast_1d(axes).flat[0].figure, ctx.run_dir / "loadings")
     can_flow = model.rank == 2 or (model.rank == 1 and model.n_inputs >= 1)
     if cfg.flow_field and can_flow:
-        flow = lr.flow_field(lr.latent(model), resolution=cfg.resolution)
+        flow = _latent_flow(model, cfg.resolution)
         summary["flow_field_fixed_points"] = np.asarray(flow.points).tolist()
         _, ax = plt.subplots(figsize=(4.5, 3.8), layout="constrained")
         plot.plot_flow_field(flow, ax=ax)
         files += _files.save_figure(ax.figure, ctx.run_dir / "flow_field")
     _files.write_json(ctx.run_dir / "lowrank.json", summary)
     return files, summary
+
+
+def _latent_flow(model: models.LowRankRNN, resolution: int) -> fixedpoints.FlowField:
+    """The latent flow field (1/ms) at zero input on the (κ1, κ2) plane (rank 2) or the
+    (κ1, v1) plane (rank 1), with the mean-field fixed points and their kinds, on ±1.3 times
+    the mean-field radius (v1 on ±1)."""
+    system = lr.latent(model)
+    rank = system.rank
+    u = np.zeros(system.n_inputs, system.dtype)
+    fps = lr.meanfield.fixed_points(system, jnp.asarray(u))
+    r = 1.3 * lr.meanfield.default_radius(system)
+    flow = fixedpoints.flow_field(
+        system, jnp.asarray(u), xlim=(-r, r), ylim=(-r, r) if rank == 2 else (-1.0, 1.0),
+        axes=(0, 1), state=np.zeros(rank + system.n_inputs, system.dtype), fixed_points=fps,
+        labels=("κ1", "κ2") if rank == 2 else ("κ1", "v1"), resolution=resolution,
+        dynamics="continuous")
+    return flow._replace(kinds=lr.meanfield.classify(system, fps).kinds, u=u)
 
 
 def dpad(ctx: Context) -> tuple[list[str], dict]:
