@@ -148,7 +148,7 @@ def test_truncate_and_resample_draw_no_hidden_key(monkeypatch):
 
     monkeypatch.setattr(jax.random, "key", recording_key)
     low = lr.truncate(full, 1)
-    new, labels = lr.resample(mix, 41, key=user_key, return_labels=True)  # a size never traced
+    new, labels = lr.resample_labelled(mix, 41, key=user_key)  # a size never traced
     monkeypatch.undo()
     assert made == []
     # Every array of the resampled network is the mixture's draw from the user's key.

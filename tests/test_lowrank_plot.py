@@ -61,7 +61,7 @@ def test_flow_field_rank_one_with_input_from_a_network():
 def test_loadings_pair_plot_and_rank_accuracy_plot():
     mix = lr.mixture([0.5, 0.5], [[1.0, 1.0, 0.0], [-1.0, 0.0, 1.0]],
                      [0.2 * np.eye(3)] * 2, rank=1, n_inputs=1)
-    net, labels = lr.resample(mix, 200, key=jax.random.key(1), return_labels=True)
+    net, labels = lr.resample_labelled(mix, 200, key=jax.random.key(1))
     axes = ndplot.plot_loadings(lr.loadings(net), labels)
     assert axes.shape == (3, 3) and axes[2, 0].get_xlabel() == "m1"
     axes = ndplot.plot_loadings(lr.loadings(net), columns=["m1", "n1"])

@@ -61,7 +61,7 @@ def _two_population_network(n_neurons, key):
     means = np.array([[2.0, 2.0, 0.0, 3.0], [-2.0, 0.5, 2.0, -3.0]])
     mix = lr.mixture([0.5, 0.5], means, np.stack([0.3 * cov, 0.3 * cov]), rank=1, n_inputs=1,
                      n_outputs=1)
-    return mix, *lr.resample(mix, n_neurons, key=key, return_labels=True)
+    return mix, *lr.resample_labelled(mix, n_neurons, key=key)
 
 
 def test_fit_mixture_population_labels_and_resample_statistics():
@@ -142,3 +142,15 @@ def test_population_bad_input():
         lr.fit_gmm(np.full((5, 2), np.nan), 1, key=jax.random.key(0))
     with pytest.raises(ValueError, match="LowRankMixture"):
         lr.resample("mixture", 10, key=jax.random.key(0))
+
+
+def test_resample_has_one_return_type_and_labels_come_from_resample_labelled():
+    mix, net, labels = _two_population_network(50, jax.random.key(9))
+    assert isinstance(lr.resample(mix, 50, key=jax.random.key(9)), nd.models.LowRankRNN)
+    drawn = lr.resample_labelled(mix, 50, key=jax.random.key(9))
+    assert isinstance(drawn, lr.Resampled)
+    np.testing.assert_array_equal(drawn.model.m, net.m)
+    np.testing.assert_array_equal(drawn.labels, labels)
+    with pytest.warns(DeprecationWarning, match="resample_labelled"):
+        old_model, old_labels = lr.resample(mix, 50, key=jax.random.key(9), return_labels=True)
+    np.testing.assert_array_equal(old_labels, labels)

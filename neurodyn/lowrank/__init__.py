@@ -12,10 +12,12 @@ from ._latent import latent as latent, lift as lift, project as project
 from ._populations import (
     LowRankMixture as LowRankMixture,
     PopulationSelection as PopulationSelection,
+    Resampled as Resampled,
     fit_mixture as fit_mixture,
     mixture as mixture,
     population_labels as population_labels,
     resample as resample,
+    resample_labelled as resample_labelled,
     select_populations as select_populations,
     silence as silence,
 )

@@ -9,6 +9,7 @@ loadings (I = W_inᵀ, w = W_out), so a resampled network has the gains it was t
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -265,21 +266,39 @@ def select_populations(
     return PopulationSelection(np.asarray(candidates), bic, aic, fits, best, criterion)
 
 
+class Resampled(NamedTuple):
+    """A network drawn from a mixture and the population each of its neurons came from."""
+
+    model: LowRankRNN
+    labels: Int[Array, " neurons"]
+
+
 def resample(
     mixture: LowRankMixture, n_neurons: int, *, key: PRNGKeyArray, return_labels: bool = False
-) -> LowRankRNN | tuple[LowRankRNN, Int[Array, " neurons"]]:
+) -> LowRankRNN:
     """Draw a new LowRankRNN of `n_neurons` neurons from the mixture's loading statistics.
 
     Each neuron picks a population p with probability π_p, then its loadings from
-    N(μ_p, Σ_p); gains are folded into the vectors (g_in = g_out = 1). With
-    `return_labels=True` returns `(model, labels [N])`.
+    N(μ_p, Σ_p); gains are folded into the vectors (g_in = g_out = 1). The populations the
+    neurons came from: `resample_labelled` (`return_labels=True` is its deprecated spelling).
     """
+    return_labels = check_bool(return_labels, "return_labels")
+    drawn = resample_labelled(mixture, n_neurons, key=key)
+    if return_labels:
+        warnings.warn("resample(..., return_labels=True) is deprecated: use "
+                      "lowrank.resample_labelled, which returns Resampled(model, labels)",
+                      DeprecationWarning, stacklevel=2)
+        return drawn
+    return drawn.model
+
+
+def resample_labelled(mixture: LowRankMixture, n_neurons: int, *, key: PRNGKeyArray
+                      ) -> Resampled:
+    """`resample`, with the population label of every neuron: `Resampled(model, labels [N])`."""
     mixture = check_mixture(mixture)
     n_neurons = check_int(n_neurons, "n_neurons", low=1)
     key = check_key(key)
-    return_labels = check_bool(return_labels, "return_labels")
-    model, labels = _draw(mixture, n_neurons, key)
-    return (model, labels) if return_labels else model
+    return Resampled(*_draw(mixture, n_neurons, key))
 
 
 @eqx.filter_jit
