@@ -15,7 +15,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Bool, Complex, Float, Int
+from jaxtyping import Array, ArrayLike, Bool, Complex, Float, Int
 
 from .._dynamics import AbstractDynamicalSystem
 from .._validate import ArgumentTypeError, check_array, check_bool, check_choice
@@ -105,7 +105,7 @@ def eig(
 
 
 def stability(
-    eigvals: Complex[Array, "points states"], dynamics: str = "discrete"
+    eigvals: Complex[ArrayLike, "points states"], dynamics: str = "discrete"
 ) -> tuple[Bool[Array, " points"], Int[Array, " points"]]:
     """(`stable [P]`, `n_unstable [P]`): discrete |λ| < 1, continuous Re λ < 0."""
     dynamics = check_choice(dynamics, "dynamics", DYNAMICS)

@@ -106,9 +106,9 @@ class LowRankMixture(eqx.Module):
 
 
 def mixture(
-    weights: ArrayLike,
-    means: ArrayLike,
-    covariances: ArrayLike,
+    weights: ArrayLike | Sequence[float],
+    means: ArrayLike | Sequence[ArrayLike],
+    covariances: ArrayLike | Sequence[ArrayLike],
     *,
     rank: int,
     n_inputs: int = 0,

@@ -19,7 +19,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._dynamics import AbstractEulerSystem
 from .._noise import NOISE_RNGS, check_stream_size, stream_key
@@ -169,11 +169,11 @@ class AbstractRNN(AbstractEulerSystem):
 
     def simulate(
         self,
-        inputs: Float[Array, "*batch time inputs"],
+        inputs: Float[ArrayLike, "*batch time inputs"],
         *,
         key: PRNGKeyArray | None,
-        x0: Float[Array, "*batch neurons"] | None = None,
-        noise: bool | Float[Array, "*batch time neurons"] = True,
+        x0: Float[ArrayLike, "*batch neurons"] | None = None,
+        noise: bool | Float[ArrayLike, "*batch time neurons"] = True,
         states: bool = True,
     ) -> Rollout:
         """Run the network on `inputs` of shape `[B, T, I]` (or one trial `[T, I]`).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -52,7 +54,7 @@ class LinearRNN(AbstractRNN):
         tau: float = 100.0,
         dt: float = 20.0,
         noise_std: float = 0.05,
-        train: str | tuple[str, ...] = ("W", "input_vectors", "output_vectors"),
+        train: str | Sequence[str] = ("W", "input_vectors", "output_vectors"),
         readout_std: float = 4.0,
         noise_rng: str = "fast",
         rho: float = 0.9,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import equinox as eqx
@@ -15,12 +15,16 @@ import numpy as np
 
 from .._optim import init_state, where_tree
 from .._progress import tqdm
+from .._typing import ArrayLike
 from ..tasks import AbstractTask, Trials
 from ._core import _chunk_ensemble, _Spec, _split_keys, _validate_ensemble
 
 
 class TrainingWarning(UserWarning):
     """A fit that made the validation loss worse than at the start, or could not validate."""
+
+
+_ArrayIn = ArrayLike | Sequence
 
 
 @dataclasses.dataclass
@@ -47,16 +51,17 @@ class History:
             model (same trials and noise as the later evaluations).
     """
 
-    loss: np.ndarray
-    eval_step: np.ndarray
-    val_loss: np.ndarray
-    val_accuracy: np.ndarray
-    best_step: np.ndarray
-    stop_reason: np.ndarray
+    # Each given as an array, a sequence or a scalar; stored as a NumPy array (__post_init__).
+    loss: _ArrayIn
+    eval_step: _ArrayIn
+    val_loss: _ArrayIn
+    val_accuracy: _ArrayIn
+    best_step: _ArrayIn
+    stop_reason: _ArrayIn
     config: dict
     # NaN for histories saved before these were recorded
-    initial_val_loss: np.ndarray = dataclasses.field(default_factory=lambda: np.asarray(np.nan))
-    initial_val_accuracy: np.ndarray = dataclasses.field(
+    initial_val_loss: _ArrayIn = dataclasses.field(default_factory=lambda: np.asarray(np.nan))
+    initial_val_accuracy: _ArrayIn = dataclasses.field(
         default_factory=lambda: np.asarray(np.nan)
     )
 
