@@ -40,7 +40,7 @@ import neurodyn as nd
 def accuracy(model, task, key, n: int = 512) -> float:
     trials = task.sample(key, n)
     outputs = model.simulate(trials.inputs, key=jax.random.fold_in(key, 1)).outputs
-    return float(task.evaluate(outputs, trials)["accuracy"])
+    return float(task.evaluate(outputs, trials).accuracy)
 
 
 def curriculum(model, stages, *, key, steps: int, learning_rates, clip_norm=None,
