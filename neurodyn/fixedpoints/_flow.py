@@ -9,7 +9,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._dynamics import AbstractDynamicalSystem
 from .._validate import ArgumentTypeError, check_array, check_int
@@ -96,7 +96,7 @@ def flow_field(
     xlim: tuple[float, float],
     ylim: tuple[float, float],
     axes: tuple[int, int] = (0, 1),
-    state: Float[Array, " states"] | None = None,
+    state: Float[ArrayLike, " states"] | None = None,
     fixed_points: FixedPoints | None = None,
     labels: tuple[str, str] | None = None,
     resolution: int = 41,
