@@ -29,7 +29,7 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from ._nonlinearity import get_nonlinearity
 
@@ -50,12 +50,12 @@ class AbstractDynamicalSystem(eqx.Module):
 
     @abc.abstractmethod
     def step(
-        self, x: Float[Array, " states"], u: Float[Array, " inputs"] | None = None
+        self, x: Float[ArrayLike, " states"], u: Float[ArrayLike, " inputs"] | None = None
     ) -> Float[Array, " states"]:
         """One noise-free update x ↦ F(x, u); `u=None` means `default_input()`."""
 
     def vector_field(
-        self, x: Float[Array, " states"], u: Float[Array, " inputs"] | None = None
+        self, x: Float[ArrayLike, " states"], u: Float[ArrayLike, " inputs"] | None = None
     ) -> Float[Array, " states"]:
         """dx/dt = f(x, u) (continuous-time systems only)."""
         raise TypeError(
@@ -67,7 +67,7 @@ class AbstractDynamicalSystem(eqx.Module):
         """The input used when `u` is None: zeros, in the system's floating dtype."""
         return jnp.zeros((self.n_inputs,), dtype=self.dtype)
 
-    def input_or_default(self, u: Float[Array, " inputs"] | None) -> Float[Array, " inputs"]:
+    def input_or_default(self, u: Float[ArrayLike, " inputs"] | None) -> Float[Array, " inputs"]:
         """`u` as an array, or `default_input()` when it is None."""
         return self.default_input() if u is None else jnp.asarray(u)
 
@@ -104,7 +104,7 @@ class AbstractEulerSystem(AbstractDynamicalSystem):
 
     @abc.abstractmethod
     def drive(
-        self, x: Float[Array, " states"], u: Float[Array, " inputs"]
+        self, x: Float[ArrayLike, " states"], u: Float[ArrayLike, " inputs"]
     ) -> Float[Array, " states"]:
         """D(x, u), the bracket of the update rule (u is never None here)."""
 
@@ -118,13 +118,13 @@ class AbstractEulerSystem(AbstractDynamicalSystem):
         return get_nonlinearity(self.nonlinearity)(x)
 
     def vector_field(
-        self, x: Float[Array, " states"], u: Float[Array, " inputs"] | None = None
+        self, x: Float[ArrayLike, " states"], u: Float[ArrayLike, " inputs"] | None = None
     ) -> Float[Array, " states"]:
         """dx/dt = D(x, u)/τ, in units of 1/ms."""
         return self.drive(x, self.input_or_default(u)) / self.tau
 
     def step(
-        self, x: Float[Array, " states"], u: Float[Array, " inputs"] | None = None
+        self, x: Float[ArrayLike, " states"], u: Float[ArrayLike, " inputs"] | None = None
     ) -> Float[Array, " states"]:
         """One noise-free update x ↦ x + α D(x, u)."""
         return x + self.alpha * self.drive(x, self.input_or_default(u))

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from ._checks import by_name
 from ._maps import Map
@@ -39,7 +39,7 @@ class Recursion(eqx.Module):
     n_states: int = eqx.field(static=True)
 
     def states(
-        self, u: Float[Array, "time inputs"]
+        self, u: Float[ArrayLike, "time inputs"]
     ) -> tuple[Float[Array, "time states"], Float[Array, "time states"]]:
         """(x_k, x_{k+1}) for k = 0…T−1 from x_0 = 0: the predicted and the next state."""
 
@@ -51,7 +51,7 @@ class Recursion(eqx.Module):
         return x, x_next
 
     def step(
-        self, x: Float[Array, " states"], u: Float[Array, " inputs"]
+        self, x: Float[ArrayLike, " states"], u: Float[ArrayLike, " inputs"]
     ) -> Float[Array, " states"]:
         return self.A(x) + self.K(u)
 
@@ -76,7 +76,7 @@ class DPADModules(NamedTuple):
         return by_name(self, key)
 
 
-def readout(C: Map, x: Float[Array, "time states"]) -> Array:
+def readout(C: Map, x: Float[ArrayLike, "time states"]) -> Array:
     return jax.vmap(C)(x)
 
 

@@ -13,7 +13,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._dynamics import AbstractDynamicalSystem
 from ._model import Recursion
@@ -91,19 +91,19 @@ class LinearSystem(AbstractDynamicalSystem):
         return self.y_mean
 
     def step(
-        self, x: Float[Array, " states"], u: Float[Array, " inputs"] | None = None
+        self, x: Float[ArrayLike, " states"], u: Float[ArrayLike, " inputs"] | None = None
     ) -> Float[Array, " states"]:
         """One predictor step; u = None holds the neural input at its training mean."""
         if u is None:  # ỹ = 0 exactly
             return self.F @ x
         return self.F @ x + self.K @ ((u - self.y_mean) / self.y_scale)
 
-    def readout(self, x: Float[Array, "*batch states"]) -> Float[Array, "*batch behaviour"]:
+    def readout(self, x: Float[ArrayLike, "*batch states"]) -> Float[Array, "*batch behaviour"]:
         """Predicted behaviour ẑ = Cz x (in the units of z)."""
         out = x @ self.Cz.T
         return out * _trailing(self.z_scale, out.ndim) + _trailing(self.z_mean, out.ndim)
 
-    def predict_neural(self, x: Float[Array, "*batch states"]) -> Float[Array, "*batch inputs"]:
+    def predict_neural(self, x: Float[ArrayLike, "*batch states"]) -> Float[Array, "*batch inputs"]:
         """Predicted neural activity ŷ = Cy x (in the units of y)."""
         out = x @ self.Cy.T
         return out * _trailing(self.y_scale, out.ndim) + _trailing(self.y_mean, out.ndim)
@@ -165,7 +165,7 @@ class DPADSystem(AbstractDynamicalSystem):
         return self.y_mean
 
     def step(
-        self, x: Float[Array, " states"], u: Float[Array, " inputs"] | None = None
+        self, x: Float[ArrayLike, " states"], u: Float[ArrayLike, " inputs"] | None = None
     ) -> Float[Array, " states"]:
         """One step of the latent recursion; u = None holds y at its training mean."""
         y = jnp.zeros((self.n_inputs,)) if u is None else (u - self.y_mean) / self.y_scale
@@ -187,7 +187,7 @@ class DPADSystem(AbstractDynamicalSystem):
             out = out + self.Cz2(x[self.n1:])
         return out
 
-    def readout(self, x: Float[Array, "*batch states"]) -> Float[Array, "*batch behaviour"]:
+    def readout(self, x: Float[ArrayLike, "*batch states"]) -> Float[Array, "*batch behaviour"]:
         """Predicted behaviour (or class probabilities) from latent states."""
         flat = x.reshape((-1, x.shape[-1]))
         out = jax.vmap(self._behaviour_out)(flat)
@@ -197,7 +197,7 @@ class DPADSystem(AbstractDynamicalSystem):
             out = out * self.z_scale[None] + self.z_mean[None]
         return out.reshape(x.shape[:-1] + (out.shape[-1],))
 
-    def predict_neural(self, x: Float[Array, "*batch states"]) -> Float[Array, "*batch inputs"]:
+    def predict_neural(self, x: Float[ArrayLike, "*batch states"]) -> Float[Array, "*batch inputs"]:
         """Predicted neural activity (rates for Poisson data) from latent states."""
         def one(s):
             eta = jnp.zeros((self.n_inputs,))

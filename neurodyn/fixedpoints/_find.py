@@ -18,7 +18,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from .._dynamics import AbstractDynamicalSystem
 from .._validate import check_array, check_int, check_key, check_number
@@ -71,8 +71,8 @@ def _min_period(system, x, u, period: int, tol: float):
 
 def find(
     system: AbstractDynamicalSystem,
-    initial_states: Float[Array, "points states"],
-    inputs: Float[Array, "points inputs"] | Float[Array, " inputs"] | None = None,
+    initial_states: Float[ArrayLike, "points states"],
+    inputs: Float[ArrayLike, "points inputs"] | Float[ArrayLike, " inputs"] | None = None,
     *,
     dynamics: str = "discrete",
     period: int = 1,
@@ -94,7 +94,7 @@ def find(
     tol_unique: float | None = 1e-3,
     outlier_distance: float | None = 10.0,
     jacobians: bool = True,
-    condition_id: Int[Array, " points"] | None = None,
+    condition_id: Int[ArrayLike, " points"] | None = None,
     latent: bool = False,
     progress: bool = True,
 ) -> FixedPoints:
@@ -301,7 +301,7 @@ def _search(system, initial_states, inputs, condition_id, settings: dict,
 
 
 def sample_states(
-    states: Float[Array, "*batch states"] | Rollout,
+    states: Float[ArrayLike, "*batch states"] | Rollout,
     n: int,
     *,
     key: PRNGKeyArray,

@@ -9,7 +9,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import ArrayLike, Float
 
 from .._dynamics import AbstractDynamicalSystem
 from .._validate import ArgumentTypeError, check_array, check_int
@@ -91,7 +91,7 @@ def _check_axes(axes, n: int) -> tuple[int, int]:
 
 def flow_field(
     system: AbstractDynamicalSystem,
-    u: Float[Array, " inputs"] | None = None,
+    u: Float[ArrayLike, " inputs"] | None = None,
     *,
     xlim: tuple[float, float],
     ylim: tuple[float, float],
@@ -160,7 +160,7 @@ def flow_2d(
     system: AbstractDynamicalSystem,
     xlim: tuple[float, float],
     ylim: tuple[float, float],
-    inputs: Float[Array, " inputs"] | None = None,
+    inputs: Float[ArrayLike, " inputs"] | None = None,
     *,
     dynamics: str = "continuous",
     resolution: int = 41,
@@ -187,11 +187,11 @@ class Projection(NamedTuple):
     components: np.ndarray  # [K, N]
     explained_variance_ratio: np.ndarray
 
-    def __call__(self, x: Float[Array, "*batch states"]) -> np.ndarray:
+    def __call__(self, x: Float[ArrayLike, "*batch states"]) -> np.ndarray:
         return (np.asarray(x, np.float64) - self.mean) @ self.components.T
 
 
-def pca(states: Float[Array, "*batch states"], n_components: int = 3) -> Projection:
+def pca(states: Float[ArrayLike, "*batch states"], n_components: int = 3) -> Projection:
     """Principal axes of `states` `[..., N]` (e.g. `Rollout.states`, or a `Rollout`)."""
     states = check_array(getattr(states, "states", states), "states", finite=False)
     if states.ndim < 2:

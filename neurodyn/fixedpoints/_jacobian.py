@@ -41,8 +41,8 @@ def _jacobians(system, states, inputs, dynamics: str, period: int):
 
 def jacobians(
     system: AbstractDynamicalSystem,
-    states: Float[Array, "points states"],
-    inputs: Float[Array, "points inputs"] | Float[Array, " inputs"] | None = None,
+    states: Float[ArrayLike, "points states"],
+    inputs: Float[ArrayLike, "points inputs"] | Float[ArrayLike, " inputs"] | None = None,
     *,
     dynamics: str = "discrete",
     period: int = 1,
@@ -79,7 +79,7 @@ def _structured(system, states, inputs, dynamics, period):
 
 
 def eig(
-    jac: Float[Array, "points states states"], dynamics: str = "discrete"
+    jac: Float[ArrayLike, "points states states"], dynamics: str = "discrete"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Eigenvalues `[P, N]`, right `[P, N, N]` and left `[P, N, N]` eigenvectors (columns),
     least stable mode first, with w_iᵀ v_j = δ_ij. Computed with NumPy on the host."""
@@ -225,14 +225,14 @@ class Linearization(AbstractDynamicalSystem):
         return jnp.zeros(()) if u is None else (jnp.asarray(u) - self.ustar) @ self.B.T
 
     def step(
-        self, x: Float[Array, " states"], u: Float[Array, " inputs"] | None = None
+        self, x: Float[ArrayLike, " states"], u: Float[ArrayLike, " inputs"] | None = None
     ) -> Float[Array, " states"]:
         if self.dynamics != "discrete":
             raise ValueError("this linearisation is of continuous-time dynamics: use vector_field")
         return self.xstar + (x - self.xstar) @ self.A.T + self._du(u) + self.offset
 
     def vector_field(
-        self, x: Float[Array, " states"], u: Float[Array, " inputs"] | None = None
+        self, x: Float[ArrayLike, " states"], u: Float[ArrayLike, " inputs"] | None = None
     ) -> Float[Array, " states"]:
         if self.dynamics != "continuous":
             raise ValueError("this linearisation is of a discrete map: use step")
@@ -241,8 +241,8 @@ class Linearization(AbstractDynamicalSystem):
 
 def linearize(
     system: AbstractDynamicalSystem,
-    xstar: Float[Array, " states"],
-    ustar: Float[Array, " inputs"] | None = None,
+    xstar: Float[ArrayLike, " states"],
+    ustar: Float[ArrayLike, " inputs"] | None = None,
     *,
     dynamics: str = "discrete",
 ) -> Linearization:

@@ -11,7 +11,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Bool, Complex, Float, Int
+from jaxtyping import Array, ArrayLike, Bool, Complex, Float, Int
 from numpy.typing import DTypeLike
 
 from .._typing import PointInputs, Points
@@ -124,19 +124,19 @@ class FixedPoints(eqx.Module):
         self,
         xstar: Points,
         inputs: PointInputs,
-        q: Float[Array, " points"],
-        status: Int[Array, " points"],
+        q: Float[ArrayLike, " points"],
+        status: Int[ArrayLike, " points"],
         initial_states: Points,
-        n_iters: Int[Array, " points"],
-        min_period: Int[Array, " points"],
-        condition_id: Int[Array, " points"],
-        jacobians: Float[Array, "points states states"] | None = None,
-        input_jacobians: Float[Array, "points states inputs"] | None = None,
-        eigenvalues: Complex[Array, "points states"] | None = None,
-        eigenvectors: Complex[Array, "points states states"] | None = None,
-        left_eigenvectors: Complex[Array, "points states states"] | None = None,
-        stable: Bool[Array, " points"] | None = None,
-        n_unstable: Int[Array, " points"] | None = None,
+        n_iters: Int[ArrayLike, " points"],
+        min_period: Int[ArrayLike, " points"],
+        condition_id: Int[ArrayLike, " points"],
+        jacobians: Float[ArrayLike, "points states states"] | None = None,
+        input_jacobians: Float[ArrayLike, "points states inputs"] | None = None,
+        eigenvalues: Complex[ArrayLike, "points states"] | None = None,
+        eigenvectors: Complex[ArrayLike, "points states states"] | None = None,
+        left_eigenvectors: Complex[ArrayLike, "points states states"] | None = None,
+        stable: Bool[ArrayLike, " points"] | None = None,
+        n_unstable: Int[ArrayLike, " points"] | None = None,
         dynamics: str = "discrete",
         period: int = 1,
         dt: float = 1.0,

@@ -8,7 +8,7 @@ import warnings
 
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import ArrayLike, Float
 
 from .._validate import check_array, check_int
 from ..fixedpoints import FlowField, flow_field as _flow_field
@@ -24,7 +24,7 @@ MAX_RESOLUTION = 2001
 
 def flow_field(
     system: LatentDynamics | MeanFieldDynamics | LowRankMixture,
-    u: Float[Array, " inputs"] | None = None,
+    u: Float[ArrayLike, " inputs"] | None = None,
     *,
     xlim: tuple[float, float] | None = None,
     ylim: tuple[float, float] | None = None,

@@ -15,7 +15,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from .._validate import check_array, check_int, check_key, check_number
 
@@ -56,15 +56,15 @@ class GaussianMixture(eqx.Module):
         """Akaike information criterion −2 log L + 2p (lower is better)."""
         return float(-2 * self.log_likelihood + 2 * self.n_parameters)
 
-    def component_log_prob(self, x: Float[Array, "samples dims"]) -> Array:
+    def component_log_prob(self, x: Float[ArrayLike, "samples dims"]) -> Array:
         """log π_k + log N(x; μ_k, Σ_k), shape `[samples, components]`."""
         x = check_array(x, "x", shape=(None, self.n_dims), to="jax")
         return _weighted_log_prob(x, self.weights, self.means, self.covariances)
 
-    def log_prob(self, x: Float[Array, "samples dims"]) -> Float[Array, " samples"]:
+    def log_prob(self, x: Float[ArrayLike, "samples dims"]) -> Float[Array, " samples"]:
         return jax.nn.logsumexp(self.component_log_prob(x), axis=1)
 
-    def predict(self, x: Float[Array, "samples dims"]) -> Int[Array, " samples"]:
+    def predict(self, x: Float[ArrayLike, "samples dims"]) -> Int[Array, " samples"]:
         """The most probable component of each sample."""
         return jnp.argmax(self.component_log_prob(x), axis=1)
 
@@ -178,7 +178,7 @@ def _bucket(n: int) -> int:
 
 
 def fit_gmm(
-    data: Float[Array, "samples dims"],
+    data: Float[ArrayLike, "samples dims"],
     n_components: int,
     *,
     key: PRNGKeyArray,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._validate import ArgumentTypeError, check_array, check_finite_tree
 from ..models import LatentDynamics, LowRankRNN
@@ -45,7 +45,7 @@ def _states(value, name: str, size: int, what: str):
 
 
 def lift(
-    model_or_latent: LowRankRNN | LatentDynamics, s: Float[Array, "*batch latents"]
+    model_or_latent: LowRankRNN | LatentDynamics, s: Float[ArrayLike, "*batch latents"]
 ) -> Float[Array, "*batch neurons"]:
     """Full states x = Mκ + Iv of latent states s = (κ, v) `[..., R + n_inputs]`."""
     system = _system(model_or_latent)
@@ -54,7 +54,7 @@ def lift(
 
 
 def project(
-    model_or_latent: LowRankRNN | LatentDynamics, x: Float[Array, "*batch neurons"]
+    model_or_latent: LowRankRNN | LatentDynamics, x: Float[ArrayLike, "*batch neurons"]
 ) -> Float[Array, "*batch latents"]:
     """Latent coordinates s = [M, I]⁺x of full states x `[..., N]` (least squares off span)."""
     system = _system(model_or_latent)

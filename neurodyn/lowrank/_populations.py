@@ -332,7 +332,7 @@ def population_labels(mixture: LowRankMixture, model: LowRankRNN) -> Int[Array, 
     return mixture.gmm.predict(load.values)
 
 
-def silence(model: LowRankRNN, population_mask: Bool[Array, " neurons"]) -> LowRankRNN:
+def silence(model: LowRankRNN, population_mask: Bool[ArrayLike, " neurons"]) -> LowRankRNN:
     """Inactivate the neurons in `population_mask`: their rows of m, n, W_in and W_out are
     zeroed, so they neither receive structured input nor affect the rest or the readout."""
     model = check_lowrank(model)

@@ -153,12 +153,12 @@ class AbstractRNN(AbstractEulerSystem):
         return self.w_out * self.g_out[None, :]
 
     def drive(
-        self, x: Float[Array, " neurons"], u: Float[Array, " inputs"]
+        self, x: Float[ArrayLike, " neurons"], u: Float[ArrayLike, " inputs"]
     ) -> Float[Array, " neurons"]:
         """−x + J φ(x) + W_in u (the bracket of the update rule)."""
         return -x + self.recurrent(self.phi(x)) + u @ self.input_weights
 
-    def readout(self, x: Float[Array, "*batch neurons"]) -> Float[Array, "*batch outputs"]:
+    def readout(self, x: Float[ArrayLike, "*batch neurons"]) -> Float[Array, "*batch outputs"]:
         """Network output z = φ(x) W_out / N."""
         return self.phi(x) @ self.readout_weights / self.n_neurons
 

@@ -23,7 +23,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._dynamics import AbstractDynamicalSystem, AbstractEulerSystem
 from .._validate import ArgumentTypeError, check_array, check_finite_tree
@@ -89,25 +89,25 @@ class LatentDynamics(AbstractEulerSystem):
         """B = [M, I]: x = B s for a state in the invariant subspace."""
         return jnp.concatenate([self.m, self.input_vectors], axis=1)
 
-    def lift(self, s: Float[Array, "*batch latents"]) -> Float[Array, "*batch neurons"]:
+    def lift(self, s: Float[ArrayLike, "*batch latents"]) -> Float[Array, "*batch neurons"]:
         """Full state x = Mκ + Iv of latent states s = (κ, v)."""
         return s @ self.basis.T
 
-    def project(self, x: Float[Array, "*batch neurons"]) -> Float[Array, "*batch latents"]:
+    def project(self, x: Float[ArrayLike, "*batch neurons"]) -> Float[Array, "*batch latents"]:
         """Latent coordinates s = B⁺x (exact for x in span(M, I); the least-squares fit else)."""
         return x @ jnp.linalg.pinv(self.basis).T
 
-    def split(self, s: Float[Array, "*batch latents"]) -> tuple[Array, Array]:
+    def split(self, s: Float[ArrayLike, "*batch latents"]) -> tuple[Array, Array]:
         """(κ, v) = (s[..., :R], s[..., R:])."""
         return s[..., : self.rank], s[..., self.rank :]
 
     # --------------------------------------------------------------- dynamics
-    def recurrent_drive(self, s: Float[Array, " latents"]) -> Float[Array, " rank"]:
+    def recurrent_drive(self, s: Float[ArrayLike, " latents"]) -> Float[Array, " rank"]:
         """nᵀφ(Mκ + Iv)/N, the recurrent input to κ."""
         return self.phi(self.lift(s)) @ self.n / self.n_neurons
 
     def drive(
-        self, s: Float[Array, " latents"], u: Float[Array, " inputs"]
+        self, s: Float[ArrayLike, " latents"], u: Float[ArrayLike, " inputs"]
     ) -> Float[Array, " latents"]:
         """(−κ + nᵀφ(Mκ + Iv)/N, −v + u): `step` s ↦ s + α·drive(s, u) is exactly the
         network's `step` in κ, v, and `vector_field` drive(s, u)/τ its ODE (1/ms)."""
@@ -118,15 +118,15 @@ class LatentDynamics(AbstractEulerSystem):
         """Zeros in the dtype of the loadings (the input when `u` is None)."""
         return jnp.zeros((self.n_inputs,), dtype=self.m.dtype)
 
-    def readout(self, s: Float[Array, "*batch latents"]) -> Float[Array, "*batch outputs"]:
+    def readout(self, s: Float[ArrayLike, "*batch latents"]) -> Float[Array, "*batch outputs"]:
         """Network output z = φ(Mκ + Iv) W_out / N."""
         return self.phi(self.lift(s)) @ self.readout_weights / self.n_neurons
 
     def simulate(
         self,
-        inputs: Float[Array, "*batch time inputs"],
+        inputs: Float[ArrayLike, "*batch time inputs"],
         *,
-        s0: Float[Array, "*batch latents"] | None = None,
+        s0: Float[ArrayLike, "*batch latents"] | None = None,
     ) -> Rollout:
         """Noise-free latent trajectories for `inputs` `[B, T, I]` (or `[T, I]`).
 
@@ -139,8 +139,8 @@ class LatentDynamics(AbstractEulerSystem):
 
 def simulate_latent(
     system: AbstractDynamicalSystem,
-    inputs: Float[Array, "*batch time inputs"],
-    s0: Float[Array, "*batch states"] | None = None,
+    inputs: Float[ArrayLike, "*batch time inputs"],
+    s0: Float[ArrayLike, "*batch states"] | None = None,
 ) -> Rollout:
     """Run `system.step` over `inputs [..., T, I]` from `s0` (zeros by default) and read out
     every state: for a latent system with a `readout` (`LatentDynamics`, the mean-field

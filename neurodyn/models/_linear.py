@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._validate import check_array, check_key, check_number
 from ._base import AbstractRNN, check_common, check_noise_rng, check_train
@@ -93,7 +93,9 @@ class LinearRNN(AbstractRNN):
     def recurrent_rows(self, r: Float[Array, "trials neurons"]) -> Float[Array, "trials neurons"]:
         return r @ self.W.T
 
-    def steady_state(self, u: Float[Array, " inputs"] | None = None) -> Float[Array, " neurons"]:
+    def steady_state(
+        self, u: Float[ArrayLike, " inputs"] | None = None
+    ) -> Float[Array, " neurons"]:
         """The fixed point x*(u) = (I − W)⁻¹ W_in u under a constant input u (zeros if None)."""
         u = self.default_input() if u is None else check_array(u, "u", to="jax")
         if u.shape != (self.n_inputs,):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._dynamics import AbstractDynamicalSystem
 from ._latent import LatentDynamics
@@ -63,21 +63,21 @@ class OrthonormalLatent(AbstractDynamicalSystem):
         return self.latent.default_input()
 
     def step(
-        self, z: Float[Array, " reduced"], u: Float[Array, " inputs"] | None = None
+        self, z: Float[ArrayLike, " reduced"], u: Float[ArrayLike, " inputs"] | None = None
     ) -> Float[Array, " reduced"]:
         """The network's noise-free update in the reduced coordinates."""
         return self.latent.step(z @ self.z_to_s, u) @ self.s_to_z
 
     def vector_field(
-        self, z: Float[Array, " reduced"], u: Float[Array, " inputs"] | None = None
+        self, z: Float[ArrayLike, " reduced"], u: Float[ArrayLike, " inputs"] | None = None
     ) -> Float[Array, " reduced"]:
         """The network's vector field in the reduced coordinates (1/ms)."""
         return self.latent.vector_field(z @ self.z_to_s, u) @ self.s_to_z
 
-    def lift(self, z: Float[Array, "*batch reduced"]) -> Float[Array, "*batch neurons"]:
+    def lift(self, z: Float[ArrayLike, "*batch reduced"]) -> Float[Array, "*batch neurons"]:
         """Network states x = U z of reduced states z."""
         return z @ self.basis.T
 
-    def project(self, x: Float[Array, "*batch neurons"]) -> Float[Array, "*batch reduced"]:
+    def project(self, x: Float[ArrayLike, "*batch neurons"]) -> Float[Array, "*batch reduced"]:
         """Reduced coordinates z = Uᵀ x of network states x."""
         return x @ self.basis

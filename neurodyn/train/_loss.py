@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, Scalar
+from jaxtyping import ArrayLike, Float, Scalar
 
 from .._validate import ArgumentTypeError
 from ..tasks import Trials
 
 
-def masked_mse(outputs: Float[Array, "batch time outputs"], trials: Trials) -> Scalar:
+def masked_mse(outputs: Float[ArrayLike, "batch time outputs"], trials: Trials) -> Scalar:
     """Masked mean-squared error, normalised per trial by its number of masked entries.
 
         L = (1/B) Σ_b  Σ_{t,o} M_bto (z_bto − y_bto)² / max(1, Σ_{t,o} M_bto)

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import ArrayLike, Float
 
 from ..._validate import ArgumentTypeError, check_array, check_finite_tree, check_int, check_number
 from ...fixedpoints import CONVERGED, FixedPoints, decompose
@@ -93,7 +93,7 @@ def system_dtype(system: LatentDynamics | MeanFieldDynamics) -> np.dtype:
 
 def fixed_points(
     system: LatentDynamics | MeanFieldDynamics | LowRankMixture,
-    u: Float[Array, " inputs"] | None = None,
+    u: Float[ArrayLike, " inputs"] | None = None,
     *,
     radius: float | None = None,
     n_grid: int | None = None,

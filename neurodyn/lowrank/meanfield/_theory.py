@@ -20,7 +20,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from ..._nonlinearity import get_nonlinearity
 from ..._validate import ArgumentTypeError, check_array, check_finite_tree, check_int
@@ -83,7 +83,7 @@ class MeanFieldDynamics(AbstractEulerSystem):
         """Zeros in the dtype of the mixture (the input when `u` is None)."""
         return jnp.zeros((self.n_inputs,), dtype=self.means.dtype)
 
-    def split(self, s: Float[Array, "*batch latents"]) -> tuple[Array, Array]:
+    def split(self, s: Float[ArrayLike, "*batch latents"]) -> tuple[Array, Array]:
         """(κ, v) = (s[..., :R], s[..., R:])."""
         return s[..., : self.rank], s[..., self.rank :]
 
@@ -107,7 +107,7 @@ class MeanFieldDynamics(AbstractEulerSystem):
         return val @ self.node_weights, gain @ self.node_weights
 
     @eqx.filter_jit
-    def population_gains(self, s: Float[Array, " latents"]) -> Float[Array, " populations"]:
+    def population_gains(self, s: Float[ArrayLike, " latents"]) -> Float[Array, " populations"]:
         """The population-averaged gains ⟨φ'⟩_p at latent state s."""
         return self._averages(jnp.asarray(s))[1]
 
@@ -121,12 +121,12 @@ class MeanFieldDynamics(AbstractEulerSystem):
         return self.weights @ per_pop
 
     @eqx.filter_jit
-    def recurrent_drive(self, s: Float[Array, " latents"]) -> Float[Array, " rank"]:
+    def recurrent_drive(self, s: Float[ArrayLike, " latents"]) -> Float[Array, " rank"]:
         """The N → ∞ limit of nᵀφ(Mκ + Iv)/N."""
         return self._average_product(s, self._cols()[1])
 
     def drive(
-        self, s: Float[Array, " latents"], u: Float[Array, " inputs"]
+        self, s: Float[ArrayLike, " latents"], u: Float[ArrayLike, " inputs"]
     ) -> Float[Array, " latents"]:
         """(−κ + ⟨nφ⟩, −v + u): `step` s ↦ s + α·drive(s, u) is the Euler map of the finite
         networks, `vector_field` drive(s, u)/τ its ODE (1/ms)."""
@@ -134,7 +134,7 @@ class MeanFieldDynamics(AbstractEulerSystem):
         return jnp.concatenate([-kappa + self.recurrent_drive(s), -v + u])
 
     @eqx.filter_jit
-    def readout(self, s: Float[Array, "*batch latents"]) -> Float[Array, "*batch outputs"]:
+    def readout(self, s: Float[ArrayLike, "*batch latents"]) -> Float[Array, "*batch outputs"]:
         """The N → ∞ output z = Σ_p π_p ⟨w φ(x)⟩_p."""
         flat = s.reshape((-1, self.n_latents))
         out = jax.vmap(lambda t: self._average_product(t, self._cols()[2]))(flat)
@@ -142,9 +142,9 @@ class MeanFieldDynamics(AbstractEulerSystem):
 
     def simulate(
         self,
-        inputs: Float[Array, "*batch time inputs"],
+        inputs: Float[ArrayLike, "*batch time inputs"],
         *,
-        s0: Float[Array, "*batch latents"] | None = None,
+        s0: Float[ArrayLike, "*batch latents"] | None = None,
     ) -> Rollout:
         """Mean-field latent trajectories for `inputs` `[B, T, I]` (or `[T, I]`) from `s0`."""
         inputs, s0 = check_latent_inputs(self, inputs, s0)
@@ -199,9 +199,9 @@ def dynamics(mixture: LowRankMixture, *, quadrature: int = 64) -> MeanFieldDynam
 
 def simulate(
     mixture: LowRankMixture | MeanFieldDynamics,
-    inputs: Float[Array, "*batch time inputs"],
+    inputs: Float[ArrayLike, "*batch time inputs"],
     *,
-    s0: Float[Array, "*batch latents"] | None = None,
+    s0: Float[ArrayLike, "*batch latents"] | None = None,
 ) -> Rollout:
     """Mean-field latent trajectories `Rollout(states [..., T, R + I], outputs)` for `inputs`,
     with the networks' Euler map (α = dt/τ) from `s0` (zeros by default)."""
