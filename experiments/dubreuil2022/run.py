@@ -84,7 +84,7 @@ def via_full_rank(task, tcfg, cfg, index):
                 low = nd.train.fit(low, stage, key=jax.random.fold_in(k, 100 * rank + s),
                                    steps=tcfg["steps"], learning_rate=cfg["learning_rate"],
                                    eval_every=tcfg["steps"], progress=False).model
-            acc[j, i] = lr.evaluate(low, task, key=k_eval, n_trials=cfg["n_trials"])
+            acc[j, i] = lr.accuracy(low, task, key=k_eval, n_trials=cfg["n_trials"])
             nets[rank].append(low)
         print(f"[{tcfg['task']}] seed {i}: accuracy per rank {acc[:, i].round(3).tolist()}",
               flush=True)
@@ -125,7 +125,7 @@ def study_task(label, tcfg, cfg, index):
                                  key=C.key(cfg["seed"], index, 2, n_pop, i))
             for j in range(cfg["resamples"]):
                 new = lr.resample(mix, cfg["n_neurons"], key=C.key(cfg["seed"], index, 3, i, j))
-                accs.append(lr.evaluate(new, task, key=k_eval, n_trials=cfg["n_trials"]))
+                accs.append(lr.accuracy(new, task, key=k_eval, n_trials=cfg["n_trials"]))
         resampled[n_pop] = accs
     return dict(task=tcfg["task"], label=label, ranks=np.asarray(ranks).tolist(),
                 accuracy=np.asarray(accuracy).tolist(), minimal_rank=minimal, init=init,
