@@ -107,8 +107,8 @@ class LowRankMixture(eqx.Module):
 
 def mixture(
     weights: ArrayLike | Sequence[float],
-    means: ArrayLike | Sequence[ArrayLike],
-    covariances: ArrayLike | Sequence[ArrayLike],
+    means: ArrayLike | Sequence,
+    covariances: ArrayLike | Sequence,
     *,
     rank: int,
     n_inputs: int = 0,
