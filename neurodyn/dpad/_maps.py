@@ -63,7 +63,7 @@ class Map(eqx.Module):
         hidden: tuple[int, ...] | None,
         rng: np.random.Generator,
         *,
-        gate: float = 1.0,
+        gate: float | np.floating = 1.0,
         weight_scale: float | None = None,
         recurrent: bool = False,
     ) -> Map:
