@@ -104,9 +104,9 @@ class LoopState(NamedTuple):
     params: PyTree
     opt_state: PyTree
     best: PyTree
-    best_loss: Float[Array, "*members"]
-    wait: Int[Array, "*members"]
-    active: Bool[Array, "*members"]
+    best_loss: Float[ArrayLike, "*members"]
+    wait: Int[ArrayLike, "*members"]
+    active: Bool[ArrayLike, "*members"]
 
 
 def init_state(optimizer: optax.GradientTransformation, params: PyTree) -> LoopState:

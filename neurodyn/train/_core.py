@@ -123,7 +123,7 @@ def _chunk_ensemble(state: LoopState, fz, keys, val_keys, steps, val_trials, pat
 def _validate(p, fz, key, val_trials, spec: _Spec):
     model = eqx.combine(p, fz)
     outputs = model.simulate(val_trials.inputs, key=key, states=False).outputs
-    return spec.loss_fn(outputs, val_trials), spec.task.evaluate(outputs, val_trials)["accuracy"]
+    return spec.loss_fn(outputs, val_trials), spec.task.evaluate(outputs, val_trials).accuracy
 
 
 @eqx.filter_jit
