@@ -17,7 +17,7 @@ from typing import TypeVar
 import equinox as eqx
 import jax
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 T = TypeVar("T")
 
@@ -25,8 +25,9 @@ T = TypeVar("T")
 class MLP(eqx.Module):
     """x ↦ W_L φ(… φ(W_1 x + b_1) …) + b_L with φ = ReLU (DPAD's default activation)."""
 
-    weights: tuple[Float[Array, "n_out n_in"], ...]
-    biases: tuple[Float[Array, " n_out"], ...]
+    # NumPy arrays when built by `random`, JAX arrays once trained.
+    weights: tuple[Float[ArrayLike, "n_out n_in"], ...]
+    biases: tuple[Float[ArrayLike, " n_out"], ...]
 
     @classmethod
     def random(
@@ -50,10 +51,11 @@ class MLP(eqx.Module):
 class Map(eqx.Module):
     """f(x) = W x + b + g · MLP(x); `mlp` is None for a purely linear map."""
 
-    weight: Float[Array, "n_out n_in"]
-    bias: Float[Array, " n_out"]
+    # NumPy arrays when built by `random`, JAX arrays once trained.
+    weight: Float[ArrayLike, "n_out n_in"]
+    bias: Float[ArrayLike, " n_out"]
     mlp: MLP | None
-    gate: Float[Array, ""]
+    gate: Float[ArrayLike, ""]
 
     @classmethod
     def random(
