@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .._optim import LoopState, chunk, member, track_best, update
+from .._optim import LoopState, chunk, track_best, update
 from ._ssm import numpy_rng
 
 
@@ -195,6 +195,3 @@ def train_models(
         f"smaller learning_rate, z-scoring the data, or a smaller model"
     )
 
-
-# The stacked-model indexing of the DPAD modules is the one `member` of the optimisation core.
-take = member
