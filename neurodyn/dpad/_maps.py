@@ -25,9 +25,10 @@ T = TypeVar("T")
 class MLP(eqx.Module):
     """x ↦ W_L φ(… φ(W_1 x + b_1) …) + b_L with φ = ReLU (DPAD's default activation)."""
 
-    # NumPy arrays when built by `random`, JAX arrays once trained.
-    weights: tuple[Float[ArrayLike, "n_out n_in"], ...]
-    biases: tuple[Float[ArrayLike, " n_out"], ...]
+    # NumPy arrays when built by `random`, JAX arrays once trained; candidates fitted together
+    # are stacked along a leading axis.
+    weights: tuple[Float[ArrayLike, "*stack n_out n_in"], ...]
+    biases: tuple[Float[ArrayLike, "*stack n_out"], ...]
 
     @classmethod
     def random(
@@ -51,11 +52,12 @@ class MLP(eqx.Module):
 class Map(eqx.Module):
     """f(x) = W x + b + g · MLP(x); `mlp` is None for a purely linear map."""
 
-    # NumPy arrays when built by `random`, JAX arrays once trained.
-    weight: Float[ArrayLike, "n_out n_in"]
-    bias: Float[ArrayLike, " n_out"]
+    # NumPy arrays when built by `random`, JAX arrays once trained; candidates fitted together
+    # are stacked along a leading axis.
+    weight: Float[ArrayLike, "*stack n_out n_in"]
+    bias: Float[ArrayLike, "*stack n_out"]
     mlp: MLP | None
-    gate: Float[ArrayLike, ""]
+    gate: Float[ArrayLike, "*stack"]
 
     @classmethod
     def random(
