@@ -26,9 +26,9 @@ class MLP(eqx.Module):
     """x ↦ W_L φ(… φ(W_1 x + b_1) …) + b_L with φ = ReLU (DPAD's default activation)."""
 
     # NumPy arrays when built by `random`, JAX arrays once trained; candidates fitted together
-    # are stacked along a leading axis.
-    weights: tuple[Float[ArrayLike, "*stack n_out n_in"], ...]
-    biases: tuple[Float[ArrayLike, "*stack n_out"], ...]
+    # are stacked along a leading axis. Layer sizes differ, so they are not named.
+    weights: tuple[Float[ArrayLike, "*stack _ _"], ...]
+    biases: tuple[Float[ArrayLike, "*stack _"], ...]
 
     @classmethod
     def random(
