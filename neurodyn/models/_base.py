@@ -92,6 +92,22 @@ def check_train(train: str | Iterable[str], allowed: tuple[str, ...]) -> tuple[s
     return train
 
 
+# The `train=` names of the input and readout parameters every RNN has, and their fields.
+IO_GROUPS = {"input_vectors": "w_in", "input_gains": "g_in", "output_vectors": "w_out",
+             "output_gains": "g_out"}
+
+
+def init_io(
+    key_in: PRNGKeyArray, key_out: PRNGKeyArray, n_neurons: int, n_inputs: int, n_outputs: int,
+    readout_std: float,
+) -> tuple[Array, Array, Array, Array]:
+    """(w_in, g_in, w_out, g_out) as Dubreuil et al. (2022) initialise them: w_in ~ N(0, 1),
+    w_out ~ N(0, readout_std²), gains 1."""
+    return (jax.random.normal(key_in, (n_inputs, n_neurons)), jnp.ones((n_inputs,)),
+            readout_std * jax.random.normal(key_out, (n_neurons, n_outputs)),
+            jnp.ones((n_outputs,)))
+
+
 class AbstractRNN(AbstractEulerSystem):
     """A rate RNN x_{t+1} = x_t + α(−x_t + J φ(x_t) + W_in u_t) + σ ξ_t with readout φ(x) W_out / N.
 

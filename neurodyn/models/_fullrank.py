@@ -6,13 +6,12 @@ from collections.abc import Sequence
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._nonlinearity import get_nonlinearity
 from .._validate import check_key, check_number
-from ._base import AbstractRNN, check_common, check_noise_rng, check_train
+from ._base import IO_GROUPS, AbstractRNN, check_common, check_noise_rng, check_train, init_io
 
 FULLRANK_GROUPS = ("J", "input_vectors", "input_gains", "output_vectors", "output_gains")
 
@@ -73,10 +72,8 @@ class FullRankRNN(AbstractRNN):
         self.nonlinearity = nonlinearity
         kj, ki, ko = jax.random.split(key, 3)
         self.J = self.rho / np.sqrt(n_neurons) * jax.random.normal(kj, (n_neurons, n_neurons))
-        self.w_in = jax.random.normal(ki, (n_inputs, n_neurons))
-        self.g_in = jnp.ones((n_inputs,))
-        self.w_out = self.readout_std * jax.random.normal(ko, (n_neurons, n_outputs))
-        self.g_out = jnp.ones((n_outputs,))
+        self.w_in, self.g_in, self.w_out, self.g_out = init_io(
+            ki, ko, n_neurons, n_inputs, n_outputs, self.readout_std)
 
     def connectivity(self) -> Float[Array, "neurons neurons"]:
         """The dense connectivity J (the trained parameter itself)."""
@@ -89,13 +86,7 @@ class FullRankRNN(AbstractRNN):
         return r @ self.J.T
 
     def _param_groups(self):
-        return {
-            "J": "J",
-            "input_vectors": "w_in",
-            "input_gains": "g_in",
-            "output_vectors": "w_out",
-            "output_gains": "g_out",
-        }
+        return {"J": "J", **IO_GROUPS}
 
     def hyperparameters(self) -> dict:
         return dict(

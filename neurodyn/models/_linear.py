@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._validate import check_array, check_key, check_number
-from ._base import AbstractRNN, check_common, check_noise_rng, check_train
+from ._base import IO_GROUPS, AbstractRNN, check_common, check_noise_rng, check_train, init_io
 
 LINEAR_GROUPS = ("W", "input_vectors", "input_gains", "output_vectors", "output_gains")
 
@@ -73,10 +73,8 @@ class LinearRNN(AbstractRNN):
         kw, ki, ko = jax.random.split(key, 3)
         q, r = jnp.linalg.qr(jax.random.normal(kw, (n_neurons, n_neurons)))
         self.W = self.rho * q * jnp.sign(jnp.diag(r))[None, :]  # Haar-distributed orthogonal
-        self.w_in = jax.random.normal(ki, (n_inputs, n_neurons))
-        self.g_in = jnp.ones((n_inputs,))
-        self.w_out = self.readout_std * jax.random.normal(ko, (n_neurons, n_outputs))
-        self.g_out = jnp.ones((n_outputs,))
+        self.w_in, self.g_in, self.w_out, self.g_out = init_io(
+            ki, ko, n_neurons, n_inputs, n_outputs, self.readout_std)
 
     @property
     def nonlinearity(self) -> str:
@@ -104,8 +102,7 @@ class LinearRNN(AbstractRNN):
         return jnp.linalg.solve(eye - self.W, u @ self.input_weights)
 
     def _param_groups(self) -> dict[str, str]:
-        return {"W": "W", "input_vectors": "w_in", "input_gains": "g_in",
-                "output_vectors": "w_out", "output_gains": "g_out"}
+        return {"W": "W", **IO_GROUPS}
 
     def hyperparameters(self) -> dict:
         return dict(n_neurons=self.n_neurons, n_inputs=self.n_inputs, n_outputs=self.n_outputs,

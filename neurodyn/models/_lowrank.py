@@ -12,7 +12,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._nonlinearity import get_nonlinearity
 from .._validate import check_int, check_key, check_number
-from ._base import AbstractRNN, check_common, check_noise_rng, check_train
+from ._base import IO_GROUPS, AbstractRNN, check_common, check_noise_rng, check_train, init_io
 from ._fullrank import FullRankRNN
 from ._reduction import OrthonormalLatent
 
@@ -80,10 +80,8 @@ class LowRankRNN(AbstractRNN):
         km, kn, ki, ko = jax.random.split(key, 4)
         self.m = jax.random.normal(km, (n_neurons, rank))
         self.n = jax.random.normal(kn, (n_neurons, rank))
-        self.w_in = jax.random.normal(ki, (n_inputs, n_neurons))
-        self.g_in = jnp.ones((n_inputs,))
-        self.w_out = self.readout_std * jax.random.normal(ko, (n_neurons, n_outputs))
-        self.g_out = jnp.ones((n_outputs,))
+        self.w_in, self.g_in, self.w_out, self.g_out = init_io(
+            ki, ko, n_neurons, n_inputs, n_outputs, self.readout_std)
 
     def recurrent(self, r: Float[Array, " neurons"]) -> Float[Array, " neurons"]:
         # J r = m (nᵀ r) / N without ever forming the N×N matrix.
@@ -122,14 +120,7 @@ class LowRankRNN(AbstractRNN):
         return self.n.T @ self.m / self.n_neurons
 
     def _param_groups(self):
-        return {
-            "m": "m",
-            "n": "n",
-            "input_vectors": "w_in",
-            "input_gains": "g_in",
-            "output_vectors": "w_out",
-            "output_gains": "g_out",
-        }
+        return {"m": "m", "n": "n", **IO_GROUPS}
 
     def hyperparameters(self) -> dict:
         return dict(
