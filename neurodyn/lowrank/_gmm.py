@@ -119,7 +119,9 @@ def _kmeans_pp(uniforms, x, k, valid):
     centre so far (by inverting the cumulative distribution, so no random ops compile here)."""
     n = x.shape[0]
     n_valid = jnp.sum(valid).astype(jnp.int32)  # the valid rows come first
-    first = jnp.minimum((uniforms[0] * n_valid).astype(jnp.int32), n_valid - 1)
+    # The cast is the one standard promotion makes (strict promotion, the tests', asks for it).
+    first = jnp.minimum((uniforms[0] * n_valid.astype(uniforms.dtype)).astype(jnp.int32),
+                        n_valid - 1)
     centres = jnp.zeros((k, x.shape[1]), x.dtype).at[0].set(x[first])
     d2 = jnp.sum((x - x[first][None, :]) ** 2, axis=1) * valid
 
@@ -179,7 +181,7 @@ def _bucket(n: int) -> int:
 
 def fit_gmm(
     data: Float[ArrayLike, "samples dims"],
-    n_components: int,
+    n_components: int | np.integer,
     *,
     key: PRNGKeyArray,
     n_restarts: int = 8,

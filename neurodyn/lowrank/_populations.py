@@ -275,7 +275,7 @@ class Resampled(NamedTuple):
 
 def resample(
     mixture: LowRankMixture, n_neurons: int, *, key: PRNGKeyArray, return_labels: bool = False
-) -> LowRankRNN:
+) -> LowRankRNN | Resampled:  # Resampled only for the deprecated return_labels=True
     """Draw a new LowRankRNN of `n_neurons` neurons from the mixture's loading statistics.
 
     Each neuron picks a population p with probability π_p, then its loadings from
