@@ -337,8 +337,11 @@ class MultiSensoryIntegration(_AbstractContextTask):
             modality = jnp.full((batch_size,), 2, jnp.int32)
         else:
             modality = integers(u[3], 0, 2)
-            cv = choice * choose(u[1], self.coherences) * (modality != 1)
-            ca = choice * choose(u[2], self.coherences) * (modality != 0)
+            cv = choice * choose(u[1], self.coherences)
+            ca = choice * choose(u[2], self.coherences)
+            # the casts standard promotion made (strict promotion, the tests', refuses the mix)
+            cv = cv * (modality != 1).astype(cv.dtype)
+            ca = ca * (modality != 0).astype(ca.dtype)
         return {"coh_visual": cv, "coh_auditory": ca, "modality": modality}
 
     def conditions(

@@ -207,7 +207,8 @@ class FlipFlop(AbstractTask):
         last = self._last_pulse(pulses)
         t = jnp.arange(pulses.shape[1], dtype=jnp.int32)[None, :, None]
         n_settle = max(1, steps(self.settle, self.dt, "settle"))
-        scored = trials.mask * (t - last >= n_settle)
+        # the cast standard promotion made (strict promotion, the tests', refuses the mix)
+        scored = trials.mask * (t - last >= n_settle).astype(trials.mask.dtype)
         right = jnp.sign(outputs) == trials.targets
         wrong = scored * (1.0 - right)
         correct = jnp.sum(wrong, axis=(1, 2)) == 0

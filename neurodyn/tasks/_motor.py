@@ -112,7 +112,7 @@ class AntiReach(AbstractEpochTask):
         """Trials whose correct reach is to ring unit `ground_truth [B]` (0…dim_ring−1)."""
         gt = as_batch(ground_truth, "ground_truth", jnp.int32)
         L = self._layout(key, gt.shape[0], durations)
-        theta = jnp.arange(self.dim_ring) * (2 * np.pi / self.dim_ring)
+        theta = jnp.arange(self.dim_ring, dtype=float) * (2 * np.pi / self.dim_ring)
         stim_theta = jnp.mod(theta[gt] + (np.pi if self.anti else 0.0), 2 * np.pi)
         ring = jnp.cos(theta[None, :] - stim_theta[:, None])
         stim = ring[:, None, :] * L.window("stimulus")[:, :, None]

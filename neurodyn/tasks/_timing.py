@@ -92,7 +92,8 @@ class GoNogo(AbstractEpochTask):
         L = self._layout(key, go.shape[0], durations)
         cue = jax.nn.one_hot(go, 2)[:, None, :] * L.window("stimulus")[:, :, None]
         inputs = L.concat(L.until("delay", "stop")[:, :, None], cue)
-        dec = L.window("decision") * go[:, None]
+        win = L.window("decision")
+        dec = win * go[:, None].astype(win.dtype)  # strict promotion refuses float * int
         targets, mask = onehot_targets(jnp.ones_like(go), dec, L.trial, 2)
         return self._trials(L, inputs, targets, mask, {"go": go})
 
@@ -217,7 +218,7 @@ class ReadySetGo(AbstractEpochTask):
         measure = as_batch(measure, "measure")
         m_steps = jnp.round(measure / self.dt).astype(jnp.int32)
         L = self._layout(key, measure.shape[0], given_steps={"measure": m_steps})
-        p_steps = jnp.floor(self.gain * m_steps + 1e-6).astype(jnp.int32)
+        p_steps = jnp.floor(self.gain * m_steps.astype(float) + 1e-6).astype(jnp.int32)
         set_stop = L.bounds["set"][1]
         m0 = L.bounds["measure"][0]
         L.add("ready", m0, m0 + round(self.ready / self.dt))

@@ -140,7 +140,7 @@ def yang19_trials(
     loc2 = jnp.mod(
         jnp.select(
             [fam <= 2, fam <= 4, fam == 5],
-            [loc1, loc1 + dm_dist, loc1 + ms_dist * (1 - match)],
+            [loc1, loc1 + dm_dist, loc1 + ms_dist * (1 - match).astype(ms_dist.dtype)],
             c2,
         ),
         2 * np.pi,
