@@ -166,7 +166,7 @@ def test_the_audit_sees_reuse_and_hidden_keys():
 
     def drawn_then_split(k):  # a draw, then a split of the same key
         _, k2 = jax.random.split(k)
-        return jax.random.randint(k, (3,), 0, 5) + jax.random.bernoulli(k2, 0.5, (3,))
+        return jax.random.randint(k, (3,), 0, 5) + jax.random.bernoulli(k2, 0.5, (3,)).astype(int)
 
     def same_child(k):
         ks = jax.random.split(k, 3)

@@ -209,7 +209,7 @@ class FlipFlop(AbstractTask):
         n_settle = max(1, steps(self.settle, self.dt, "settle"))
         # the cast standard promotion made (strict promotion, the tests', refuses the mix)
         scored = trials.mask * (t - last >= n_settle).astype(trials.mask.dtype)
-        right = jnp.sign(outputs) == trials.targets
+        right = (jnp.sign(outputs) == trials.targets).astype(scored.dtype)
         wrong = scored * (1.0 - right)
         correct = jnp.sum(wrong, axis=(1, 2)) == 0
         sq = trials.mask * (outputs - trials.targets) ** 2

@@ -25,7 +25,7 @@ def _pdf(model: str, u: np.ndarray) -> np.ndarray:
     return f * (1 - f)
 
 
-def _inverse_cdf(model: str, p: float | np.ndarray) -> np.ndarray:
+def _inverse_cdf(model: str, p: float | np.ndarray) -> float | np.ndarray:
     return special.ndtri(p) if model == "probit" else special.logit(p)
 
 

@@ -124,7 +124,7 @@ class NeuroGymTask(AbstractTask):
     def n_steps(self) -> int:
         return self.steps
 
-    def _host(self, entropy: np.ndarray, batch: int) -> tuple:
+    def _host(self, entropy: ArrayLike, batch: int) -> tuple:
         env = copy.deepcopy(self.env)
         _reseed(env, np.random.SeedSequence(np.asarray(entropy, np.uint32).tolist()))
         T = self.steps
