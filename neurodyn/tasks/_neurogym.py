@@ -182,7 +182,8 @@ class NeuroGymTask(AbstractTask):
         """choice = the output unit with the largest mean over the steps where the ground truth
         is not fixation (the last step of the trial when there are none, e.g. no-go);
         correct when it is the ground-truth action there (`conditions["label"]`)."""
-        gt = jnp.argmax(trials.targets, -1) * (trials.mask[:, :, 0] > 0)
+        gt = jnp.argmax(trials.targets, -1)
+        gt = gt * (trials.mask[:, :, 0] > 0).astype(gt.dtype)  # a cast, for strict promotion
         win = (gt != 0).astype(jnp.float32)
         t = jnp.arange(trials.n_steps)[None, :]
         last = (t == trials.epochs["trial"][:, 1:2] - 1).astype(jnp.float32)

@@ -163,10 +163,12 @@ def yang19_trials(
     # Four stimulus slots: (stim 1, mod 1), (stim 2, mod 1), (stim 1, mod 2), (stim 2, mod 2)
     # for the dm families; slot 0 = the stimulus of the go family; slots 0/1 = sample/test
     # of the match families.
-    s_dm = jnp.stack([mean + d1, mean - d1, mean + d2, mean - d2], 1)
-    s_dm = s_dm * jnp.repeat(shown, 2, axis=1).astype(s_dm.dtype)  # strict promotion: a cast
-    s_go = jnp.stack([jnp.ones(B), z, z, z], 1).astype(jnp.float32)
-    s_ms = jnp.stack([jnp.ones(B), jnp.ones(B), z, z], 1).astype(jnp.float32)
+    s_dm = jnp.stack([mean + d1, mean - d1, mean + d2, mean - d2], 1) * jnp.repeat(
+        shown, 2, axis=1
+    )
+    zf = z.astype(jnp.float32)  # strict promotion refuses stacking floats with integers
+    s_go = jnp.stack([jnp.ones(B), zf, zf, zf], 1).astype(jnp.float32)
+    s_ms = jnp.stack([jnp.ones(B), jnp.ones(B), zf, zf], 1).astype(jnp.float32)
     strength = jnp.where(is_dm[:, None], s_dm, jnp.where(fam[:, None] >= 5, s_ms, s_go))
     locs = jnp.stack([loc1, loc2, loc1, loc2], 1)
     m_go, m1, m2 = mod(u[3]), mod(u[3]), mod(u[4])
