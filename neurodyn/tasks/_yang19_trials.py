@@ -53,7 +53,7 @@ def _bump(loc: Float[Array, "*shape"], pref: Float[Array, " n"]) -> Float[Array,
 
 def popvec(y: Float[Array, "*batch n"]) -> Float[Array, "*batch"]:
     """Population-vector angle of ring activity `y [..., n]` (preferred angles 2πk/n)."""
-    pref = jnp.arange(y.shape[-1]) * (2 * np.pi / y.shape[-1])
+    pref = jnp.arange(y.shape[-1], dtype=float) * (2 * np.pi / y.shape[-1])
     pref = jnp.reshape(pref, (1,) * (y.ndim - 1) + (-1,))
     s = jnp.sum(y, axis=-1)
     c = jnp.sum(y * jnp.cos(pref), axis=-1) / s
@@ -213,14 +213,14 @@ def yang19_trials(
     dm_loc = jnp.where(ev1 > ev2, loc1, loc2)
     go = jnp.where(fam >= 5, match == jnp.asarray(_MATCH_GO)[rule], True)
     target_loc = jnp.select(
-        [fam <= 2, is_dm], [jnp.mod(loc1 + np.pi * anti, 2 * np.pi), dm_loc], loc2
+        [fam <= 2, is_dm], [jnp.mod(loc1 + np.pi * anti.astype(float), 2 * np.pi), dm_loc], loc2
     )
     target_loc = jnp.where(go, target_loc, -1.0)
 
     # Inputs.
     t = jnp.arange(T)[None, :]
     in_trial = (t < end[:, None]).astype(jnp.float32)
-    pref = jnp.arange(n) * (2 * np.pi / n)
+    pref = jnp.arange(n, dtype=float) * (2 * np.pi / n)
     win = (t[:, None, :] >= ons[:, :, None]) & (t[:, None, :] < offs[:, :, None])
     bumps = _bump(locs, pref) * strength[:, :, None]  # [B, 4, n]
     onehot_mod = jax.nn.one_hot(mods - 1, 2)  # [B, 4, 2]
@@ -234,18 +234,20 @@ def yang19_trials(
     responding = (t >= resp_on[:, None]) & go[:, None]
     fix_out = jnp.where(responding, 0.05, 0.8)
     ring_out = (
-        0.05 + _bump(jnp.maximum(target_loc, 0.0), pref)[:, None, :] * responding[:, :, None]
+        0.05
+        + _bump(jnp.maximum(target_loc, 0.0), pref)[:, None, :]
+        * responding[:, :, None].astype(float)
     )
     targets = jnp.concatenate([fix_out[:, :, None], ring_out], -1)
     pre = (t >= c100) & (t < resp_on[:, None])
     post = (t >= (resp_on + c100)[:, None]) & (t < end[:, None])
     if weighted_mask:
-        w = pre * 1.0 + post * 5.0
+        w = pre.astype(float) * 1.0 + post.astype(float) * 5.0
         mask = jnp.concatenate([2 * w[:, :, None], jnp.repeat(w[:, :, None], n, 2)], -1)
     else:
         mask = jnp.broadcast_to((pre | post)[:, :, None], targets.shape)
     mask = mask.astype(jnp.float32)
-    targets = targets * (mask > 0)
+    targets = targets * (mask > 0).astype(targets.dtype)
 
     ev = lambda a, b: jnp.stack([a, b], 1)  # noqa: E731
     epochs = {
