@@ -51,7 +51,7 @@ def _bump(loc: Float[Array, "*shape"], pref: Float[Array, " n"]) -> Float[Array,
     return 0.8 * jnp.exp(-(d**2) / 2)
 
 
-def popvec(y: Float[Array, "*batch n"]) -> Float[Array, "*batch"]:
+def popvec(y: Float[ArrayLike, "*batch n"]) -> Float[Array, "*batch"]:
     """Population-vector angle of ring activity `y [..., n]` (preferred angles 2πk/n)."""
     pref = jnp.arange(y.shape[-1], dtype=float) * (2 * np.pi / y.shape[-1])
     pref = jnp.reshape(pref, (1,) * (y.ndim - 1) + (-1,))
