@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from jaxtyping import Array, ArrayLike, Float
+from collections.abc import Sequence
+
+from jaxtyping import Array, ArrayLike, Float, Real
 
 from .._validate import ArgumentTypeError, check_array, check_finite_tree
 from ..models import LatentDynamics, LowRankRNN
@@ -45,7 +47,7 @@ def _states(value, name: str, size: int, what: str):
 
 
 def lift(
-    model_or_latent: LowRankRNN | LatentDynamics, s: Float[ArrayLike, "*batch latents"]
+    model_or_latent: LowRankRNN | LatentDynamics, s: Real[ArrayLike, "*batch latents"] | Sequence
 ) -> Float[Array, "*batch neurons"]:
     """Full states x = Mκ + Iv of latent states s = (κ, v) `[..., R + n_inputs]`."""
     system = _system(model_or_latent)

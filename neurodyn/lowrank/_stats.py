@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Float, Real
 
 from .._validate import ArgumentTypeError, check_array
 from ..models import LowRankRNN
@@ -76,7 +76,7 @@ def overlap_matrix(model: LowRankRNN) -> Overlaps:
 
 
 def effective_overlap(
-    model: LowRankRNN, s: Float[ArrayLike, " latents"] | None = None
+    model: LowRankRNN, s: Real[ArrayLike, " latents"] | None = None
 ) -> Float[Array, "rank rank"]:
     """σ̃ = nᵀ diag(φ'(x)) m / N at x = Mκ + Iv (default s = 0: σ̃ = φ'(0) nᵀm/N).
 

@@ -50,7 +50,7 @@ def _base_matrix(model: FullRankRNN, relative_to: FullRankRNN | ArrayLike | None
     return base
 
 
-def truncate(model: FullRankRNN, rank: int, *,
+def truncate(model: FullRankRNN, rank: int | np.integer, *,
              relative_to: FullRankRNN | ArrayLike | None = None) -> LowRankRNN:
     """The rank-`rank` LowRankRNN closest to `model` in connectivity (Eckart–Young).
 
