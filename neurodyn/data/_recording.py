@@ -3,6 +3,7 @@ sample by sample and the sampling rate."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -69,11 +70,12 @@ class Recording:
         metadata: free-form, JSON-able information (source file, units, …).
     """
 
-    y: list
-    z: list | None = None
+    # Given as a list of trials or one array; stored as a list of arrays (__post_init__).
+    y: Sequence | ArrayLike
+    z: Sequence | ArrayLike | None = None
     rate: float = 1000.0
-    channel_names: tuple[str, ...] | None = None
-    behaviour_names: tuple[str, ...] | None = None
+    channel_names: Sequence[str] | None = None
+    behaviour_names: Sequence[str] | None = None
     metadata: dict = field(default_factory=dict)
 
     def __post_init__(self):
