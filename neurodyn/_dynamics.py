@@ -113,7 +113,7 @@ class AbstractEulerSystem(AbstractDynamicalSystem):
         """The Euler step α = dt/τ."""
         return self.dt / self.tau
 
-    def phi(self, x: Array) -> Array:
+    def phi(self, x: ArrayLike) -> Array:
         """The single-neuron nonlinearity φ named by `nonlinearity`."""
         return get_nonlinearity(self.nonlinearity)(x)
 

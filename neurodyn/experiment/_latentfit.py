@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import ArrayLike, Float
 
 
 class LatentFit(eqx.Module):
@@ -15,9 +15,9 @@ class LatentFit(eqx.Module):
     `prediction [B, T, nz]` the model's prediction of it from the network's states.
     """
 
-    latents: Float[Array, "trials time states"]
-    behaviour: Float[Array, "trials time behaviour"]
-    prediction: Float[Array, "trials time behaviour"]
+    latents: Float[ArrayLike, "trials time states"]
+    behaviour: Float[ArrayLike, "trials time behaviour"]
+    prediction: Float[ArrayLike, "trials time behaviour"]
     method: str = eqx.field(static=True)
     nx: int = eqx.field(static=True)
     n1: int = eqx.field(static=True)

@@ -165,7 +165,7 @@ def performance(ctx: Context) -> tuple[list[str], dict]:
     return ["performance.json", *files], summary
 
 
-def _psychometric_grid(ctx: Context, repeats: int) -> tuple[dict, float]:
+def _psychometric_grid(ctx: Context, repeats: int) -> tuple[tasks.PsychometricCurve, float]:
     """The psychometric curve from `repeats` trials at each of 17 coherences, finer near zero,
     out to the task's largest coherence; and the linear range of the symlog axis it needs."""
     keys = _keys(ctx.config, "performance")
