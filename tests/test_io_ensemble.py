@@ -95,8 +95,8 @@ def test_fixed_points_still_round_trip(tmp_path, jacobians):
     def fill(x):
         k = next(keys)
         if jnp.issubdtype(x.dtype, jnp.complexfloating):
-            return (jax.random.normal(k, x.shape) + 1j * jax.random.normal(k, x.shape)).astype(
-                x.dtype)
+            return jax.lax.complex(jax.random.normal(k, x.shape), jax.random.normal(k, x.shape)
+                                   ).astype(x.dtype)
         if jnp.issubdtype(x.dtype, jnp.floating):
             return jax.random.normal(k, x.shape, x.dtype)
         return jax.random.randint(k, x.shape, 0, 2).astype(x.dtype)

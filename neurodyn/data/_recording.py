@@ -125,7 +125,7 @@ class Recording:
         PSID/DPAD's `fit`, `score` and `predict_trials` take."""
         return list(self.y), None if self.z is None else list(self.z)
 
-    def trials(self, index: int | slice | ArrayLike) -> Recording:
+    def trials(self, index: int | slice | ArrayLike | Sequence) -> Recording:
         """A recording of the selected trials (int, slice, or an array of ints or bools)."""
         if isinstance(index, (bool, np.bool_, float, str, bytes, dict)) or index is None:
             raise ArgumentTypeError(f"index must be an int, a slice or an array of ints or "

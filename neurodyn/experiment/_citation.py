@@ -6,8 +6,9 @@ citation text; a field that could not be checked is left out rather than guessed
 
 from __future__ import annotations
 
+import io
 import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from .._validate import ArgumentTypeError, check_bool
 from .._version import __version__
@@ -180,7 +181,7 @@ def resolve_methods(methods: Config | str | list[str] | tuple[str, ...] | None) 
 
 
 def citation(methods: Config | str | list[str] | tuple[str, ...] | None = None, *,
-             quiet: bool = False, file: TextIO | None = None) -> str:
+             quiet: bool = False, file: io.TextIOBase | None = None) -> str:
     """BibTeX for neurodyn and the papers behind `methods`, printed to `file` and returned.
 
     `methods`: None (neurodyn alone), a run `Config` (what it used: model, task, analyses),
