@@ -174,7 +174,9 @@ def _check_system(system, name: str) -> MeanFieldDynamics:
     return check_finite_tree(system, name)
 
 
-def dynamics(mixture: LowRankMixture, *, quadrature: int = 64) -> MeanFieldDynamics:
+def dynamics(
+    mixture: LowRankMixture | MeanFieldDynamics, *, quadrature: int = 64
+) -> MeanFieldDynamics:
     """The mean-field latent system of a `LowRankMixture` (`quadrature` Gauss–Hermite nodes)."""
     if isinstance(mixture, MeanFieldDynamics):
         return _check_system(mixture, "mixture")
