@@ -6,12 +6,23 @@ import jax  # noqa: E402
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_num_cpu_devices", 2)
+# Strict dtype promotion, as in equinox's tests: a silent int/bool/float mix is an error.
+jax.config.update("jax_numpy_dtype_promotion", "strict")
 
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 
 import pytest  # noqa: E402
+from jaxtyping import install_import_hook  # noqa: E402
+from typecheck import unchecked_raises  # noqa: E402
+
+# Run-time type checks (shapes included) of every annotated neurodyn function, with beartype
+# (typecheck.py). The hook must be in place before neurodyn is imported; jaxtyping's own pytest
+# option (--jaxtyping-packages) installs it only after this file has run in jaxtyping 0.2.33.
+# Inside pytest.raises blocks the checks are off, so neurodyn's own errors are what is tested.
+_TYPECHECK_HOOK = install_import_hook("neurodyn", "typecheck.typecheck")
+pytest.raises = unchecked_raises(pytest.raises)
 
 import neurodyn as nd  # noqa: E402
 
