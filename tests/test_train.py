@@ -27,7 +27,7 @@ def test_trains_rank_one_decision_network(trained_decision, decision_task):
     fit = trained_decision
     test = decision_task.sample(jax.random.key(123), 1000)
     outputs = fit.model.simulate(test.inputs, key=jax.random.key(9)).outputs
-    accuracy = float(decision_task.evaluate(outputs, test)["accuracy"])
+    accuracy = float(decision_task.evaluate(outputs, test).accuracy)
     assert accuracy >= 0.95
     h = fit.history
     assert h.loss.shape == (400,) and np.all(np.isfinite(h.loss))
@@ -63,7 +63,7 @@ def test_validation_scores_the_parameters_each_chunk_ends_with(decision_task):
     assert fit.history.val_loss[-1] == pytest.approx(
         float(nd.train.masked_mse(outputs, val)), rel=1e-5)
     assert fit.history.val_accuracy[-1] == pytest.approx(
-        float(decision_task.evaluate(outputs, val)["accuracy"]))
+        float(decision_task.evaluate(outputs, val).accuracy))
     assert not np.array_equal(fit.model.m, model.m)
 
 
