@@ -53,7 +53,10 @@ def test_status_is_an_enumeration_with_the_optimiser_codes():
         item = getattr(Status, name)
         np.testing.assert_array_equal(fps.result == item, np.asarray(fps.status) == code)
     np.testing.assert_array_equal(fps.result == Status.converged, fps.converged)
-    assert Status[fps[1].result] == str(np.array([Status[Status.stalled]]))
+    # the message of a point's status (equinox >= 0.13 gives it as the str of a name array)
+    assert Status[Status.stalled].startswith("q stopped decreasing")
+    assert Status[fps[1].result] in (Status[Status.stalled],
+                                     str(np.array([Status[Status.stalled]])))
     # indexing and jit keep the enumeration
     np.testing.assert_array_equal(fps[np.array([4, 0])].result == Status.stalled, [True, False])
     stalled = jax.jit(lambda f: f.result == Status.stalled)(fps)

@@ -4,6 +4,7 @@ deprecated names that still work (with a warning) for one release."""
 
 import gc
 import inspect
+import sys
 import warnings
 import weakref
 
@@ -32,8 +33,11 @@ def _all_subclasses(cls):
 
 
 def _library_classes():
+    """The task classes neurodyn's modules define. (Older equinox versions make same-named
+    subclasses of a Module class while instances are built; those are not the library's.)"""
     subclasses = _all_subclasses(nd.tasks.AbstractTask)
-    return {c for c in subclasses if c.__module__.startswith("neurodyn.")}
+    return {c for c in subclasses if c.__module__.startswith("neurodyn.")
+            and getattr(sys.modules[c.__module__], c.__qualname__, None) is c}
 
 
 def test_task_classes_are_abstract_or_final():
