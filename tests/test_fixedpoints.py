@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from jaxcompat import enable_x64
 from scipy.optimize import brentq
+from toysystems import Bistable2D
 
 import neurodyn as nd
 from neurodyn import fixedpoints as fp
@@ -19,24 +20,6 @@ KEY = jax.random.key
 
 
 # --------------------------------------------------------------------------- systems
-class Bistable2D(nd.AbstractEulerSystem):
-    """dx/dt = x − x³, dy/dt = −y: a saddle at 0 between stable nodes at (±1, 0). A system
-    defined here by subclassing the abstract type (τ = 1, Euler step dt = 0.1)."""
-
-    n_states: int = eqx.field(static=True)
-    n_inputs: int = eqx.field(static=True)
-    tau: float = eqx.field(static=True)
-    dt: float = eqx.field(static=True)
-    nonlinearity: str = eqx.field(static=True)
-
-    def __init__(self):
-        self.n_states, self.n_inputs, self.tau, self.dt = 2, 0, 1.0, 0.1
-        self.nonlinearity = "identity"
-
-    def drive(self, x, u):
-        return jnp.stack([x[0] - x[0] ** 3, -x[1]])
-
-
 class Flip(nd.AbstractDynamicalSystem):
     """F(x) = −w tanh(x) per coordinate, w = 2: the origin is the only fixed point (unstable);
     F∘F adds 2-cycles ±a, a = 2 tanh(a), stable where every coordinate is ±a."""

@@ -5,12 +5,12 @@ a small result built here; a new plot function without a case here fails the tes
 import inspect
 import warnings
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from toysystems import Bistable2D
 
 import neurodyn as nd
 from neurodyn import fixedpoints as fp, lowrank as lr
@@ -20,23 +20,6 @@ PUBLIC = sorted(
     name for name in dir(nd.plot)
     if not name.startswith("_") and inspect.isfunction(getattr(nd.plot, name))
 )
-
-
-class Saddle2D(nd.AbstractEulerSystem):
-    """dx/dt = x − x³, dy/dt = −y (τ = 1, Euler step 0.1)."""
-
-    n_states: int = eqx.field(static=True)
-    n_inputs: int = eqx.field(static=True)
-    tau: float = eqx.field(static=True)
-    dt: float = eqx.field(static=True)
-    nonlinearity: str = eqx.field(static=True)
-
-    def __init__(self):
-        self.n_states, self.n_inputs, self.tau, self.dt = 2, 0, 1.0, 0.1
-        self.nonlinearity = "identity"
-
-    def drive(self, x, u):
-        return jnp.stack([x[0] - x[0] ** 3, -x[1]])
 
 
 def _points() -> fp.FixedPoints:
@@ -54,7 +37,7 @@ def _points() -> fp.FixedPoints:
 
 
 def _flow() -> fp.FlowField:
-    system = Saddle2D()
+    system = Bistable2D()
     fps = fp.find(system, jnp.array([[0.9, 0.1], [0.1, 0.1], [-0.9, 0.1]]),
                   dynamics="continuous", jacobians=True, progress=False)
     return fp.flow_field(system, xlim=(-2, 2), ylim=(-2, 2), fixed_points=fps,
