@@ -183,6 +183,14 @@ def test_eig_stability_flow_pca(value, count, lim):
     assert_clear_error("fixedpoints.flow_2d", "resolution",
                        lambda: fp.flow_2d(system, (-1, 1), (-1, 1), resolution=count))
     assert_clear_error("fixedpoints.flow_2d", "xlim", lambda: fp.flow_2d(system, lim, (-1, 1)))
+    assert_clear_error("fixedpoints.flow_field", "resolution", lambda: fp.flow_field(
+        system, xlim=(-1, 1), ylim=(-1, 1), resolution=count))
+    assert_clear_error("fixedpoints.flow_field", "xlim",
+                       lambda: fp.flow_field(system, xlim=lim, ylim=(-1, 1)))
+    assert_clear_error("fixedpoints.flow_field", "ylim",
+                       lambda: fp.flow_field(system, xlim=(-1, 1), ylim=lim))
+    assert_clear_error("fixedpoints.flow_field", "system",
+                       lambda: fp.flow_field(value, xlim=(-1, 1), ylim=(-1, 1)))
     assert_clear_error("fixedpoints.pca", "n_components",
                        lambda: fp.pca(jnp.ones((5, 3)), n_components=count))
     assert_clear_error("fixedpoints.pca", "states", lambda: fp.pca(value))
