@@ -6,6 +6,19 @@ and mean-field theory (Mastrogiuseppe & Ostojic 2018; Beiran et al. 2021; Dubreu
 from ..models import LatentDynamics as LatentDynamics
 from . import meanfield as meanfield
 from ._evaluate import accuracy as accuracy, evaluate as evaluate
+from ._fit_activity import (
+    ActivityFit as ActivityFit,
+    ActivityHistory as ActivityHistory,
+    ActivityReadout as ActivityReadout,
+    activity_r2 as activity_r2,
+    explained_variance as explained_variance,
+    fit_to_activity as fit_to_activity,
+    predict_activity as predict_activity,
+)
+from ._fit_activity_ranks import (
+    ActivityRankSweep as ActivityRankSweep,
+    fit_activity_ranks as fit_activity_ranks,
+)
 from ._flow import FlowField as FlowField, flow_field as flow_field
 from ._gmm import GaussianMixture as GaussianMixture, fit_gmm as fit_gmm
 from ._latent import latent as latent, lift as lift, project as project
