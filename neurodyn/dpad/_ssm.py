@@ -1,11 +1,13 @@
 """Linear state-space models and their steady-state Kalman predictor (NumPy/SciPy, float64).
 
-    x_{k+1} = A x_k + w_k,    y_k = Cy x_k + v_k,    z_k = Cz x_k + ε_k,
-    cov([w; v]) = [[Q, S], [Sᵀ, R]].
+    x_{k+1} = A x_k + B u_k + w_k,    y_k = Cy x_k + Dy u_k + v_k,    z_k = Cz x_k + Dz u_k + ε_k,
+    cov([w; v]) = [[Q, S], [Sᵀ, R]],
 
-The one-step-ahead predictor in innovation form (Katayama 2005, §5.4) is
+with u a measured input (B, Dy, Dz absent: no input). The one-step-ahead predictor in innovation
+form (Katayama 2005, §5.4) is
 
-    x_{k+1|k} = A x_{k|k−1} + K (y_k − Cy x_{k|k−1}),   K = (A P Cyᵀ + S)(Cy P Cyᵀ + R)⁻¹,
+    x_{k+1|k} = A x_{k|k−1} + B u_k + K (y_k − Cy x_{k|k−1} − Dy u_k),
+    K = (A P Cyᵀ + S)(Cy P Cyᵀ + R)⁻¹,
 
 with P the stabilising solution of the discrete algebraic Riccati equation
 P = A P Aᵀ + Q − K (Cy P Cyᵀ + R) Kᵀ.
@@ -108,8 +110,10 @@ def kalman_gain(A: ArrayLike, Cy: ArrayLike, Q: ArrayLike, R: ArrayLike, S: Arra
 class LinearSSM:
     """A linear Gaussian state-space model with neural (y) and behavioural (z) observations.
 
-    `Cz` maps states to behaviour; `z_noise` is the covariance of ε (for simulation).
-    Use `predict(y)` for the steady-state Kalman predictor and `simulate(T, key=...)` to sample.
+    `Cz` maps states to behaviour; `z_noise` is the covariance of ε (for simulation). `B`, `Dy`,
+    `Dz` are the input matrices of a model with measured inputs u (None: no input).
+    Use `predict(y)` (`predict(y, u=u)`) for the steady-state Kalman predictor and
+    `simulate(T, key=...)` to sample.
     """
 
     A: np.ndarray
@@ -119,6 +123,9 @@ class LinearSSM:
     R: np.ndarray
     S: np.ndarray
     z_noise: np.ndarray | None = None
+    B: np.ndarray | None = None
+    Dy: np.ndarray | None = None
+    Dz: np.ndarray | None = None
     _gain: list = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self):
@@ -130,9 +137,30 @@ class LinearSSM:
         if z_noise is not None:
             z_noise = np.asarray(check_array(z_noise, "z_noise", shape=(Cz.shape[0],) * 2),
                                  np.float64)
-        for name, value in zip(("A", "Cy", "Cz", "Q", "R", "S", "z_noise"),
-                               (A, Cy, Cz, Q, R, S, z_noise)):
+        nu = next((np.shape(m)[1] for m in (self.B, self.Dy, self.Dz)
+                   if m is not None and np.ndim(m) == 2), 0)
+        inputs = []
+        for name, rows in (("B", A.shape[0]), ("Dy", Cy.shape[0]), ("Dz", Cz.shape[0])):
+            m = getattr(self, name)
+            m = np.zeros((rows, nu)) if m is None else check_array(m, name, shape=(rows, nu))
+            inputs.append(np.asarray(m, np.float64))
+        for name, value in zip(("A", "Cy", "Cz", "Q", "R", "S", "z_noise", "B", "Dy", "Dz"),
+                               (A, Cy, Cz, Q, R, S, z_noise, *inputs)):
             object.__setattr__(self, name, value)
+
+    @property
+    def nu(self) -> int:
+        """The number of measured inputs (0 for a model without inputs)."""
+        return self.B.shape[1]
+
+    def _inputs(self, u, n: int) -> np.ndarray:
+        if self.nu == 0:
+            if u is not None and np.size(u):
+                raise ValueError("this model has no measured inputs; pass u=None")
+            return np.zeros((n, 0))
+        if u is None:
+            raise ValueError(f"this model has {self.nu} measured input(s): pass u [T, {self.nu}]")
+        return np.asarray(check_array(u, "u", shape=(n, self.nu)), np.float64)
 
     @property
     def nx(self) -> int:
@@ -144,38 +172,51 @@ class LinearSSM:
             self._gain.append(kalman_gain(self.A, self.Cy, self.Q, self.R, self.S))
         return self._gain[0]
 
-    def filter(self, y: np.ndarray, *, filtered: bool = False) -> np.ndarray:
-        """Kalman states for one recording y `[T, ny]` (zero initial state): x_{k|k−1}, or
-        x_{k|k} = x_{k|k−1} + Kf (y_k − Cy x_{k|k−1}) when `filtered`."""
+    def filter(self, y: np.ndarray, *, filtered: bool = False, u: np.ndarray | None = None
+               ) -> np.ndarray:
+        """Kalman states for one recording y `[T, ny]` (and its inputs u `[T, nu]`; zero initial
+        state): x_{k|k−1}, or x_{k|k} = x_{k|k−1} + Kf (y_k − Cy x_{k|k−1} − Dy u_k) when
+        `filtered`."""
         y = np.asarray(check_array(y, "y", shape=(None, self.Cy.shape[0])), np.float64)
         check_bool(filtered, "filtered")
+        u = self._inputs(u, y.shape[0])
         g = self.gain
         F = self.A - g.K @ self.Cy
-        x = linear_recursion(F, y @ g.K.T)
+        drive = y @ g.K.T
+        if self.nu:
+            drive = drive + u @ (self.B - g.K @ self.Dy).T
+        x = linear_recursion(F, drive)
         if filtered:
-            x = x + (y - x @ self.Cy.T) @ g.Kf.T
+            x = x + (y - x @ self.Cy.T - u @ self.Dy.T) @ g.Kf.T
         return x
 
-    def predict(self, y: np.ndarray, *, filtered: bool = False) -> Prediction:
-        """`Prediction(z, y, x)` for one recording: one-step-ahead predictions Cz x, Cy x."""
-        x = self.filter(y, filtered=filtered)
-        return Prediction(x @ self.Cz.T, x @ self.Cy.T, x)
+    def predict(self, y: np.ndarray, *, filtered: bool = False, u: np.ndarray | None = None
+                ) -> Prediction:
+        """`Prediction(z, y, x)` for one recording: one-step-ahead predictions Cz x + Dz u,
+        Cy x + Dy u."""
+        x = self.filter(y, filtered=filtered, u=u)
+        u = self._inputs(u, x.shape[0])
+        return Prediction(x @ self.Cz.T + u @ self.Dz.T, x @ self.Cy.T + u @ self.Dy.T, x)
 
-    def simulate(self, n_samples: int, *, key: Key) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Sample (y, z, x) of length `n_samples` from the stationary distribution.
+    def simulate(self, n_samples: int, *, key: Key, u: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sample (y, z, x) of length `n_samples` from the stationary distribution (driven by the
+        measured inputs u `[n_samples, nu]` for a model with inputs).
 
         The samples are drawn with NumPy, from a generator seeded by all the bits of `key` (see
         `numpy_rng`)."""
         n_samples = check_int(n_samples, "n_samples")
+        u = self._inputs(u, n_samples)
         rng = numpy_rng(key)
         nx, ny = self.nx, self.Cy.shape[0]
         noise_cov = np.block([[self.Q, self.S], [self.S.T, self.R]])
         wv = rng.multivariate_normal(np.zeros(nx + ny), noise_cov, size=n_samples,
                                      method="eigh")
         x0_cov = linalg.solve_discrete_lyapunov(self.A, self.Q)
-        x = linear_recursion(self.A, wv[:, :nx], rng.multivariate_normal(np.zeros(nx), x0_cov))
-        y = x @ self.Cy.T + wv[:, nx:]
-        z = x @ self.Cz.T
+        x = linear_recursion(self.A, wv[:, :nx] + u @ self.B.T,
+                             rng.multivariate_normal(np.zeros(nx), x0_cov))
+        y = x @ self.Cy.T + u @ self.Dy.T + wv[:, nx:]
+        z = x @ self.Cz.T + u @ self.Dz.T
         if self.z_noise is not None:
             z = z + rng.multivariate_normal(np.zeros(z.shape[1]), self.z_noise, size=n_samples)
         return y, z, x
