@@ -10,6 +10,7 @@
 from . import metrics as metrics
 from ._checks import Prediction as Prediction
 from ._dpad import DPAD as DPAD, search as search
+from ._ipsid_system import IPSIDSystem as IPSIDSystem
 from ._model import DPADModules as DPADModules
 from ._networks import fit_network as fit_network, network_data as network_data
 from ._psid import PSID as PSID
