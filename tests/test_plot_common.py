@@ -90,6 +90,9 @@ traj = np.random.default_rng(2).standard_normal((2, 30, 3))
 
 # name -> (make the Axes, call the function on them)
 CASES = {
+    "plot_activity_ranks": (_one, lambda ax: nd.plot.plot_activity_ranks(lr.ActivityRankSweep(
+        np.arange(1, 4), np.array([.5, .9, .92]), np.array([.4, .88, .89]), 2, 0.01, (),
+        np.arange(8), np.arange(8, 10)), ceiling=0.9, ax=ax)),
     "plot_eigenvalues": (_one, lambda ax: nd.plot.plot_eigenvalues(_points(), ax=ax)),
     "plot_fixed_points": (_one, lambda ax: nd.plot.plot_fixed_points(
         _points(), traj, projection=fp.pca(traj, 2), ax=ax)),

@@ -14,6 +14,7 @@ from ._fixedpoints import (
     plot_fixed_points as plot_fixed_points,
     plot_flow_2d as plot_flow_2d,
 )
+from ._lint import plot_activity_ranks as plot_activity_ranks
 from ._lowrank import (
     plot_flow_field as plot_flow_field,
     plot_loadings as plot_loadings,
