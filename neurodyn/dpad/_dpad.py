@@ -35,6 +35,7 @@ from ._checks import (
     typed_key,
 )
 from ._fitting import CandidateFitter, parse_nonlinear
+from ._inputs import check_inputs
 from ._model import DPADModules
 from ._prep import Normaliser
 from ._search import DEFAULT_CANDIDATES, SearchResult, choose_placement
@@ -44,25 +45,34 @@ from .metrics import Data, Scores, score
 
 
 @eqx.filter_jit
-def _forward(mods: DPADModules, y_in: Array) -> tuple[Array, Array | None, Array, Array]:
-    """(η_y, z_out, x1, x2) of one fitted model on padded trials y_in [B, T, ny]."""
+def _forward(mods: DPADModules, y_in: Array, u_in: Array | None = None
+             ) -> tuple[Array, Array | None, Array, Array]:
+    """(η_y, z_out, x1, x2) of one fitted model on padded trials y_in [B, T, ny] (and measured
+    inputs u_in [B, T, nu], which the recursions take last in their input streams)."""
     B, T, ny = y_in.shape
+    extra = [] if u_in is None else [u_in]
+
+    def with_u(x):  # what the readouts Cy1, Cz2 see: x, or [x, u]
+        return x if u_in is None else jnp.concatenate([x, u_in], axis=-1)
+
     eta = jnp.zeros((B, T, ny))
     zo = None
     x1 = jnp.zeros((B, T, 0))
     x1n = jnp.zeros((B, T, 0))
     if mods.rec1 is not None:
         rec1 = mods.rec1
-        x1, x1n = jax.vmap(rec1.states)(y_in)
-        zo = jax.vmap(jax.vmap(rec1.C))(x1)
-        eta = eta + jax.vmap(jax.vmap(mods.Cy1))(x1)
+        v1 = jnp.concatenate([y_in, *extra], axis=-1) if extra else y_in
+        x1, x1n = jax.vmap(rec1.states)(v1)
+        zo = jax.vmap(jax.vmap(rec1.read))(x1, v1)
+        eta = eta + jax.vmap(jax.vmap(mods.Cy1))(with_u(x1))
     x2 = jnp.zeros((B, T, 0))
     if mods.rec2 is not None:
         rec2 = mods.rec2
-        x2, _ = jax.vmap(rec2.states)(jnp.concatenate([y_in, x1n], axis=-1))
-        eta = eta + jax.vmap(jax.vmap(rec2.C))(x2)
+        v2 = jnp.concatenate([y_in, x1n, *extra], axis=-1)
+        x2, _ = jax.vmap(rec2.states)(v2)
+        eta = eta + jax.vmap(jax.vmap(rec2.read))(x2, v2)
         if mods.Cz2 is not None:
-            z2 = jax.vmap(jax.vmap(mods.Cz2))(x2)
+            z2 = jax.vmap(jax.vmap(mods.Cz2))(with_u(x2))
             zo = z2 if zo is None else zo + z2
     return eta, zo, x1, x2
 
@@ -78,6 +88,12 @@ class DPAD:
     `nx` latent states, the first `n1` learned to predict behaviour z (steps 1–2), the other
     nx − n1 to explain the rest of the neural activity y (step 3), with an optional behaviour
     readout from them (step 4, `behaviour_from_x2`). `n1 = 0` gives the non-prioritised model (NDM).
+
+    Measured inputs u (stimuli, task cues: `fit(y, z, u=u, key=key)`, then `predict(y, u=u)`)
+    enter every map, as in the DPAD package: x_{k+1} = A(x_k, u_k) + K(y_k, u_k) (K of x2 also
+    takes x1_{k+1}), ŷ_k = Cy(x_k, u_k), ẑ_k = Cz(x_k, u_k); linear, this is the Kalman
+    predictor of x_{k+1} = A x_k + B u_k + w, y = Cy x + Dy u + v, z = Cz x + Dz u + ε. The
+    prioritised steps are unchanged. u is standardised like y (z-scored unless `zscore=False`).
 
     Args:
         nonlinear: which maps are MLPs: any of A, K, Cy, Cz (both sections) or A1 … Cz2, 'all',
@@ -156,52 +172,63 @@ class DPAD:
         return f"DPAD(nx={self.nx}, n1={self.n1}, nonlinear={nl}; {state})"
 
     # ----------------------------------------------------------------- fitting
-    def check_data(self, y: Data, z: Data) -> tuple[list[np.ndarray], list[np.ndarray], str]:
-        """(y trials, z trials, behaviour kind) after the checks `fit` makes of its data."""
+    def _checked(self, y: Data, z: Data, u: Data | None
+                 ) -> tuple[list[np.ndarray], list[np.ndarray], str, list[np.ndarray] | None]:
         ys, _ = as_trials(y, "y")
         zs, _ = as_trials(z, "z", allow_nan=True)
         check_pair(ys, zs)
+        us = check_inputs(u, ys)
         kind = self.behaviour
         if kind == "auto":
             kind = "categorical" if is_categorical(zs) else "continuous"
-        return ys, zs, kind
+        return ys, zs, kind, us
 
-    def _fit_batch(self, y: Data, z: Data, placements: list[frozenset[str]], key: Key
-                   ) -> tuple[Normaliser, int, dict, dict]:
+    def check_data(self, y: Data, z: Data, u: Data | None = None
+                   ) -> tuple[list[np.ndarray], list[np.ndarray], str]:
+        """(y trials, z trials, behaviour kind) after the checks `fit` makes of its data (the
+        measured inputs `u`, if given, are checked too)."""
+        return self._checked(y, z, u)[:3]
+
+    def _fit_batch(self, y: Data, z: Data, u: Data | None, placements: list[frozenset[str]],
+                   key: Key) -> tuple[Normaliser, int, dict, dict]:
         """Fit one model per nonlinearity placement, together: (normaliser, ny, stacked maps,
         info)."""
-        ys, zs, kind = self.check_data(y, z)
-        norm = Normaliser.fit(ys, zs, y_kind=self.neural, z_kind=kind, zscore=self.zscore)
+        ys, zs, kind, us = self._checked(y, z, u)
+        norm = Normaliser.fit(ys, zs, y_kind=self.neural, z_kind=kind, zscore=self.zscore,
+                              us=us)
         ny = ys[0].shape[1]
         fitter = CandidateFitter(
             nx=self.nx, n1=self.n1, ny=ny, n_z_out=norm.n_z_out, candidates=placements,
             hidden=self.hidden, config=self.config, n_init=self.n_init,
             block_len=self.block_len, val_fraction=self.val_fraction, y_kind=self.neural,
-            z_kind=norm.z_kind, behaviour_from_x2=self.behaviour_from_x2)
-        mods, info = fitter.fit(norm.prepare(ys, zs), key=key)
+            z_kind=norm.z_kind, behaviour_from_x2=self.behaviour_from_x2, nu=norm.n_measured)
+        mods, info = fitter.fit(norm.prepare(ys, zs, us), key=key)
         return norm, ny, mods, info
 
-    def fit(self, y: Data, z: Data, *, key: Key) -> DPAD:
-        """Fit the four steps to y `[T, ny]` and z `[T, nz]` (or lists / batches of trials).
+    def fit(self, y: Data, z: Data, u: Data | None = None, *, key: Key) -> DPAD:
+        """Fit the four steps to y `[T, ny]` and z `[T, nz]` (or lists / batches of trials),
+        with measured inputs u `[T, nu]` (in the same form as y) if given.
 
         `key` (a `jax.random.key`, required) seeds the initialisations and the minibatch order:
         the same key on the same data gives the same model. It is split once per optimisation
         step; the initial weights are drawn in NumPy from a generator seeded by all the bits of
-        a key split off for them, the minibatch order in JAX.
+        a key split off for them, the minibatch order in JAX. A model fitted with u needs u of
+        the same width at prediction; one fitted without refuses it.
         """
         key = typed_key(key)
-        self.norm, self.ny, mods, self.info = self._fit_batch(y, z, [self.nonlinear], key)
+        self.norm, self.ny, mods, self.info = self._fit_batch(y, z, u, [self.nonlinear], key)
         self.modules = _member(mods, 0)
         return self
 
-    def fit_placements(self, y: Data, z: Data, placements: Sequence[Any], *, key: Key
-                       ) -> list[DPAD]:
+    def fit_placements(self, y: Data, z: Data, placements: Sequence[Any], *, key: Key,
+                       u: Data | None = None) -> list[DPAD]:
         """One fitted copy of this model per nonlinearity placement in `placements` (each as
         `nonlinear=` takes it), trained together as one vmapped batch per step (`search` uses
-        this). The copies share the data's normalisation; their `info` is None."""
+        this), with measured inputs `u` if given. The copies share the data's normalisation;
+        their `info` is None."""
         key = typed_key(key)
         sets = [parse_nonlinear(p) for p in placements]
-        norm, ny, mods, _ = self._fit_batch(y, z, sets, key)
+        norm, ny, mods, _ = self._fit_batch(y, z, u, sets, key)
         fitted = []
         for c, nonlinear in enumerate(sets):
             model = copy.copy(self)
@@ -215,15 +242,41 @@ class DPAD:
         if self.modules is None:
             raise RuntimeError("this DPAD model is not fitted yet; call fit(y, z, key=...) first")
 
-    def _predict(self, y: Any) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], bool]:
+    @property
+    def nu(self) -> int:
+        """The number of measured inputs the model was fitted with (0: none)."""
+        self._check_fitted()
+        return self.norm.n_measured
+
+    def _check_u(self, u: Any, ys: list[np.ndarray]) -> list[np.ndarray] | None:
+        """The measured inputs for a prediction on `ys`, checked against what the fit had."""
+        nu = self.norm.n_measured
+        if u is None:
+            if nu:
+                raise ValueError(f"u is required: this model was fitted with {nu} measured "
+                                 f"input(s); pass u=... of shape [T, {nu}]")
+            return None
+        if not nu:
+            raise ValueError("u was given but this model was fitted without measured inputs; "
+                             "leave u out (or refit with u=...)")
+        us = check_inputs(u, ys)
+        if us[0].shape[1] != nu:
+            raise ValueError(f"u has {us[0].shape[1]} channels but the model was fitted with "
+                             f"{nu} measured input(s)")
+        return us
+
+    def _predict(self, y: Any, u: Any = None
+                 ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], bool]:
         """Per-trial (z_hat, y_hat, x) and whether y held several trials."""
         self._check_fitted()
         ys, was_list = as_trials(y, "y")
         if ys[0].shape[1] != self.ny:
             raise ValueError(f"y has {ys[0].shape[1]} channels but the model was fitted on "
                              f"{self.ny}")
-        prep = self.norm.prepare(ys)
-        eta, zo, x1, x2 = _forward(self.modules, jnp.asarray(prep.y_in))
+        us = self._check_u(u, ys)
+        prep = self.norm.prepare(ys, us=us)
+        u_in = None if prep.u is None else jnp.asarray(prep.u)
+        eta, zo, x1, x2 = _forward(self.modules, jnp.asarray(prep.y_in), u_in)
         eta, zo = np.asarray(eta), np.asarray(zo)
         x = np.concatenate([np.asarray(x1), np.asarray(x2)], axis=-1)
         out = []
@@ -238,30 +291,34 @@ class DPAD:
             out.append((z_hat, y_hat, x[b, :n]))
         return out, was_list
 
-    def predict(self, y: Data) -> Prediction:
+    def predict(self, y: Data, u: Data | None = None) -> Prediction:
         """One-step-ahead `Prediction(z, y, x)`: ẑ_k and ŷ_k from x_k, which has seen
-        y_0 … y_{k−1}. Arrays `[T, ·]` for one recording y `[T, ny]`, `[B, T, ·]` for a batch
-        `[B, T, ny]` (each trial started from x = 0); for a list of trials use `predict_trials`.
+        y_0 … y_{k−1} (and u_0 … u_{k−1}; the readouts also take u_k). Arrays `[T, ·]` for one
+        recording y `[T, ny]`, `[B, T, ·]` for a batch `[B, T, ny]` (each trial started from
+        x = 0); for a list of trials use `predict_trials`. `u`, the measured inputs, is
+        required exactly when the model was fitted with them, in the same form as y.
 
         For categorical behaviour z holds the class probabilities `[T, n_classes]` (classes in
         `.classes`); for Poisson neural data y is the predicted rate.
         """
-        out, was_list = self._predict(y)
+        out, was_list = self._predict(y, u)
         return collect(out, prediction_form(y, was_list))
 
-    def predict_trials(self, trials: Data) -> Prediction:
-        """`predict` for a list of trials (of any lengths): a `Prediction` of lists, one array
-        per trial (one-element lists for a single recording)."""
-        return collect(self._predict(trials)[0], "trials")
+    def predict_trials(self, trials: Data, u: Data | None = None) -> Prediction:
+        """`predict` for a list of trials (of any lengths), with their measured inputs `u` (a
+        list of the same trials) for a model fitted with inputs: a `Prediction` of lists, one
+        array per trial (one-element lists for a single recording)."""
+        return collect(self._predict(trials, u)[0], "trials")
 
     @property
     def classes(self) -> np.ndarray | None:
         self._check_fitted()
         return self.norm.classes
 
-    def score(self, y: Data, z: Data) -> Scores:
-        """Behaviour and neural metrics (`neurodyn.dpad.metrics.score`)."""
-        z_hat, y_hat, _ = self.predict_trials(y)
+    def score(self, y: Data, z: Data, u: Data | None = None) -> Scores:
+        """Behaviour and neural metrics (`neurodyn.dpad.metrics.score`) of the predictions from
+        y (and the measured inputs u, for a model fitted with them)."""
+        z_hat, y_hat, _ = self.predict_trials(y, u)
         # Poisson: y holds counts and y_hat rates, which the neural metrics do not compare.
         neural = {} if self.neural == "poisson" else {"y": y, "y_hat": y_hat}
         if self.norm.z_kind == "categorical":
@@ -269,27 +326,31 @@ class DPAD:
         return score(z, z_hat, **neural)
 
     def as_system(self) -> DPADSystem:
-        """The fitted latent recursion as a neurodyn dynamical system (`step(x, u)`, u = y)."""
+        """The fitted latent recursion as a neurodyn dynamical system: `step(x, u)` with
+        u = y `[ny]`, or for a model fitted with measured inputs u = [y; u] `[ny + nu]` (the
+        neural observation first, then the measured input: `jnp.concatenate([y_k, u_k])`)."""
         self._check_fitted()
         return DPADSystem.from_dpad(self)
 
     @classmethod
     def search(cls, y: Data, z: Data, nx: int, n1: int, *, key: Key,
                candidates: Sequence[Any] = DEFAULT_CANDIDATES, n_folds: int = 3,
-               tol: float = 0.005, **dpad_kwargs: Any) -> SearchResult:
+               tol: float = 0.005, u: Data | None = None, **dpad_kwargs: Any) -> SearchResult:
         """Choose where the nonlinearity goes by inner cross-validation (see `dpad.search`)."""
         key = typed_key(key)
         if "nonlinear" in dpad_kwargs:
             raise ValueError("search chooses `nonlinear` itself; pass candidates=... instead")
         return choose_placement(lambda nonlinear: cls(nx, n1, nonlinear=nonlinear, **dpad_kwargs),
-                                y, z, key=key, candidates=candidates, n_folds=n_folds, tol=tol)
+                                y, z, key=key, candidates=candidates, n_folds=n_folds, tol=tol,
+                                u=u)
 
 
 def search(y: Data, z: Data, nx: int, n1: int, *, key: Key,
            candidates: Sequence[Any] = DEFAULT_CANDIDATES, n_folds: int = 3, tol: float = 0.005,
-           **dpad_kwargs: Any) -> SearchResult:
+           u: Data | None = None, **dpad_kwargs: Any) -> SearchResult:
     """Fit every candidate nonlinearity placement with `n_folds`-fold inner cross-validation and
     return the best one refitted on all the data (`DPAD.search`; see `_search.py`). `key` (a
-    `jax.random.key`, required) seeds every fit; other keyword arguments go to `DPAD(...)`."""
+    `jax.random.key`, required) seeds every fit; `u` are measured inputs (as `DPAD.fit` takes
+    them); other keyword arguments go to `DPAD(...)`."""
     return DPAD.search(y, z, nx, n1, key=key, candidates=candidates, n_folds=n_folds, tol=tol,
-                       **dpad_kwargs)
+                       u=u, **dpad_kwargs)

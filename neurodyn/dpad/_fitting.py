@@ -81,6 +81,15 @@ def _rollout(rec: Recursion, u):
     return eqx.filter_vmap(lambda r, uu: jax.vmap(r.states)(uu))(rec, u)
 
 
+def _with_u(x, u):
+    """Readout inputs [x, u] `[C, B, T, n + nu]` from stacked states x `[C, B, T, n]` and the
+    measured inputs u `[B, T, nu]` (x itself without inputs)."""
+    if u is None:
+        return x
+    x = np.asarray(x)
+    return np.concatenate([x, np.broadcast_to(u, x.shape[:1] + u.shape)], axis=-1)
+
+
 @eqx.filter_jit
 def _apply_readout(ro_map: Map, x):
     return eqx.filter_vmap(lambda m, xx: jax.vmap(lambda s: readout(m, s))(xx))(ro_map, x)
@@ -90,8 +99,8 @@ class CandidateFitter:
     """Runs the four steps for `candidates` (sets of nonlinear maps) on prepared data."""
 
     def __init__(self, *, nx, n1, ny, n_z_out, candidates, hidden, config: TrainConfig, n_init,
-                 block_len, val_fraction, y_kind, z_kind, behaviour_from_x2):
-        self.nx, self.n1, self.ny, self.n_z_out = nx, n1, ny, n_z_out
+                 block_len, val_fraction, y_kind, z_kind, behaviour_from_x2, nu=0):
+        self.nx, self.n1, self.ny, self.n_z_out, self.nu = nx, n1, ny, n_z_out, nu
         self.candidates = [frozenset(c) for c in candidates]
         self.C = len(self.candidates)
         self.any_nonlinear = frozenset().union(*self.candidates)
@@ -145,7 +154,7 @@ class CandidateFitter:
         return best, best_val, hist
 
     def _fit_cy1(self, prep, x1, y_offset, key):
-        R, n1, ny = self.n_init, self.n1, self.ny
+        R, n1, ny = self.n_init, self.n1 + self.nu, self.ny  # Cy1 reads [x1, u]
         train, val = self._blocks(prep, {"x": x1, "y_offset": y_offset}, ("y_tgt", "y_mask"))
         gates = _gates(self.candidates, ("Cy1",), R)
 
@@ -161,6 +170,9 @@ class CandidateFitter:
         """Returns (modules, info): modules holds stacked [C] rec1, Cy1, rec2, Cz2 (or None)."""
         C, R, n1, n2, ny, nzo = self.C, self.n_init, self.n1, self.nx - self.n1, self.ny, \
             self.n_z_out
+        nu, u = self.nu, prep.u
+        # The recursions' input streams: [y, u] for x1 and [y, x1_{k+1}, u] for x2 (u last).
+        y_u = prep.y_in if u is None else np.concatenate([prep.y_in, u], axis=-1)
         keys = jax.random.split(key, 4)  # one per step; steps without training leave theirs
         mods = {"rec1": None, "Cy1": None, "rec2": None, "Cz2": None}
         info: dict = {"val_loss": {}, "history": {}}
@@ -171,7 +183,7 @@ class CandidateFitter:
 
         if n1 > 0:
             # Step 1: x1 recursion and behaviour readout, trained to predict z.
-            blocks = to_blocks({k: getattr(prep, k) for k in ("y_in", "z", "z_mask")},
+            blocks = to_blocks({"y_in": y_u, "z": prep.z, "z_mask": prep.z_mask},
                                prep.lengths, self.block_len)
             train, val = split_blocks(blocks, self.val_fraction)
             train = {k: jnp.asarray(v) for k, v in train.items()}
@@ -180,29 +192,32 @@ class CandidateFitter:
 
             def make1(rng):
                 return stack([Recursion(
-                    A=Map.random(n1, n1, self._hid("A1"), rng, gate=ga, recurrent=True),
-                    K=Map.random(ny, n1, self._hid("K1"), rng, gate=gk),
-                    C=Map.random(n1, nzo, self._hid("Cz1"), rng, gate=gc), n_states=n1)
+                    A=Map.random(n1 + nu, n1, self._hid("A1"), rng, gate=ga, recurrent=True),
+                    K=Map.random(ny + nu, n1, self._hid("K1"), rng, gate=gk),
+                    C=Map.random(n1 + nu, nzo, self._hid("Cz1"), rng, gate=gc), n_states=n1,
+                    n_measured=nu)
                     for ga, gk, gc in zip(gates["A1"], gates["K1"], gates["Cz1"])])
 
             rec1, v1, h1 = self._train(make1, LossFn(loss_step1, self.z_kind),
                                        train, val, keys[0], False, "DPAD step 1 (x1)")
             info["val_loss"]["step1"], info["history"]["step1"] = v1, h1
-            x1, x1n = _rollout(rec1, np.broadcast_to(prep.y_in, (C,) + prep.y_in.shape))
+            x1, x1n = _rollout(rec1, np.broadcast_to(y_u, (C,) + y_u.shape))
             x1, x1_next = np.asarray(x1), np.asarray(x1n)
-            z_offset = np.asarray(_apply_readout(rec1.C, jnp.asarray(x1)))
+            x1u = _with_u(x1, u)  # what the readouts of x1 see
+            z_offset = np.asarray(_apply_readout(rec1.C, jnp.asarray(x1u)))
 
             # Step 2: neural readout of the frozen x1.
             if self._closed_form("Cy1"):
-                cy1_map = self._lstsq_readout(x1, prep.y_tgt, y_offset, prep.y_mask[..., None])
+                cy1_map = self._lstsq_readout(x1u, prep.y_tgt, y_offset, prep.y_mask[..., None])
             else:
-                cy1_map = self._fit_cy1(prep, x1, y_offset, keys[1])
-            y_offset = np.asarray(_apply_readout(cy1_map, jnp.asarray(x1)))
+                cy1_map = self._fit_cy1(prep, x1u, y_offset, keys[1])
+            y_offset = np.asarray(_apply_readout(cy1_map, jnp.asarray(x1u)))
             mods.update(rec1=rec1, Cy1=cy1_map)
 
         if n2 > 0:
             # Step 3: x2 recursion driven by y and x1_{k+1}, trained on the rest of y.
-            u2 = np.concatenate([np.broadcast_to(prep.y_in, (C,) + prep.y_in.shape), x1_next],
+            u2 = np.concatenate([np.broadcast_to(prep.y_in, (C,) + prep.y_in.shape), x1_next]
+                                + ([] if u is None else [np.broadcast_to(u, (C,) + u.shape)]),
                                 axis=-1)
             train, val = self._blocks(prep, {"u2": u2, "y_offset": y_offset},
                                       ("y_tgt", "y_mask"))
@@ -210,9 +225,10 @@ class CandidateFitter:
 
             def make3(rng):
                 return stack([Recursion(
-                    A=Map.random(n2, n2, self._hid("A2"), rng, gate=ga, recurrent=True),
-                    K=Map.random(ny + n1, n2, self._hid("K2"), rng, gate=gk),
-                    C=Map.random(n2, ny, self._hid("Cy2"), rng, gate=gc), n_states=n2)
+                    A=Map.random(n2 + nu, n2, self._hid("A2"), rng, gate=ga, recurrent=True),
+                    K=Map.random(ny + n1 + nu, n2, self._hid("K2"), rng, gate=gk),
+                    C=Map.random(n2 + nu, ny, self._hid("Cy2"), rng, gate=gc), n_states=n2,
+                    n_measured=nu)
                     for ga, gk, gc in zip(gates["A2"], gates["K2"], gates["Cy2"])])
 
             rec2, v3, h3 = self._train(make3, LossFn(loss_step3, self.y_kind),
@@ -223,16 +239,16 @@ class CandidateFitter:
             if self.behaviour_from_x2:
                 # Step 4: behaviour readout of the frozen x2 (on top of Cz1(x1)).
                 x2, _ = _rollout(rec2, jnp.asarray(u2))
+                x2u = _with_u(np.asarray(x2), u)
                 if self._closed_form("Cz2"):
-                    mods["Cz2"] = self._lstsq_readout(np.asarray(x2), prep.z, z_offset,
-                                                      prep.z_mask)
+                    mods["Cz2"] = self._lstsq_readout(x2u, prep.z, z_offset, prep.z_mask)
                     return mods, info
-                train, val = self._blocks(prep, {"x": np.asarray(x2), "z_offset": z_offset},
+                train, val = self._blocks(prep, {"x": x2u, "z_offset": z_offset},
                                           ("z", "z_mask"))
                 gates = _gates(self.candidates, ("Cz2",), R)
 
                 def make4(rng):
-                    return stack([Readout(Map.random(n2, nzo, self._hid("Cz2"), rng, gate=g,
+                    return stack([Readout(Map.random(n2 + nu, nzo, self._hid("Cz2"), rng, gate=g,
                                                      weight_scale=0.0)) for g in gates["Cz2"]])
 
                 cz2, v4, h4 = self._train(make4,

@@ -73,6 +73,8 @@ class Map(eqx.Module):
     ) -> Map:
         if recurrent:  # spectral radius about 0.5: a stable start for the state recursion
             weight = 0.5 * rng.standard_normal((n_out, n_out)) / np.sqrt(n_out)
+            # Inputs beyond the state (measured inputs u of A(x, u)) start with zero weight.
+            weight = np.concatenate([weight, np.zeros((n_out, n_in - n_out))], axis=1)
         else:
             scale = np.sqrt(1.0 / max(n_in, 1)) if weight_scale is None else weight_scale
             weight = scale * rng.standard_normal((n_out, n_in))

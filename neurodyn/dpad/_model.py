@@ -8,6 +8,13 @@ In predictor form, with y the (normalised) neural activity and z the behaviour:
     ŷ_k = Cy1(x1_k) + Cy2(x2_k)                        (Cy1: step 2, Cy2: step 3)
     ẑ_k = Cz1(x1_k) + Cz2(x2_k)                        (Cz1: step 1, Cz2: optional step 4)
 
+With measured inputs u (a stimulus, a task cue: known, never predicted), every map also receives
+u_k: A1(x1_k, u_k) + K1(y_k, u_k), A2(x2_k, u_k) + K2(y_k, x1_{k+1}, u_k), and the readouts
+Cy1(x1_k, u_k), Cz1(x1_k, u_k), Cy2(x2_k, u_k), Cz2(x2_k, u_k). In the linear case this is the
+Kalman predictor of x_{k+1} = A x_k + B u_k + w, y_k = Cy x_k + Dy u_k + v, z_k = Cz x_k + Dz u_k
++ ε: x_{k+1} = (A − K Cy) x_k + K y_k + (B − K Dy) u_k, ŷ = Cy x + Dy u, ẑ = Cz x + Dz u (the
+DPAD package's input option; Sani, Pesaran & Shanechi 2024, Methods).
+
 ŷ is the mean of y (Gaussian) or its log-rate (Poisson counts); ẑ is the behaviour (continuous) or
 its class logits (categorical). Losses are masked means over valid samples.
 """
@@ -31,29 +38,51 @@ Batch = dict[str, Array]
 
 
 class Recursion(eqx.Module):
-    """x_{k+1} = A(x_k) + K(u_k) with readout C(x_k); u_k = y_k, or [y_k, x1_{k+1}] for x2."""
+    """x_{k+1} = A(x_k) + K(v_k) with readout C(x_k); v_k = y_k, or [y_k, x1_{k+1}] for x2.
+
+    With `n_measured` > 0 the last `n_measured` entries of v_k are the measured input u_k, which
+    A and C also receive: x_{k+1} = A(x_k, u_k) + K(v_k), readout C(x_k, u_k)."""
 
     A: Map
     K: Map
     C: Map
     n_states: int = eqx.field(static=True)
+    n_measured: int = eqx.field(static=True, default=0)
+
+    def _with_u(self, x, v):
+        if self.n_measured == 0:
+            return x
+        return jnp.concatenate([x, v[..., v.shape[-1] - self.n_measured:]], axis=-1)
 
     def states(
-        self, u: Float[ArrayLike, "time inputs"]
+        self, v: Float[ArrayLike, "time inputs"]
     ) -> tuple[Float[Array, "time states"], Float[Array, "time states"]]:
         """(x_k, x_{k+1}) for k = 0…T−1 from x_0 = 0: the predicted and the next state."""
 
-        def body(x, uk):
-            x_next = self.A(x) + self.K(uk)
+        def body(x, vk):
+            x_next = self.A(self._with_u(x, vk)) + self.K(vk)
             return x_next, (x, x_next)
 
-        _, (x, x_next) = jax.lax.scan(body, jnp.zeros((self.n_states,)), u)
+        _, (x, x_next) = jax.lax.scan(body, jnp.zeros((self.n_states,)), v)
         return x, x_next
 
     def step(
-        self, x: Float[ArrayLike, " states"], u: Float[ArrayLike, " inputs"]
+        self, x: Float[ArrayLike, " states"], v: Float[ArrayLike, " inputs"]
     ) -> Float[Array, " states"]:
-        return self.A(x) + self.K(u)
+        return self.A(self._with_u(x, v)) + self.K(v)
+
+    def read(
+        self, x: Float[ArrayLike, " states"], v: Float[ArrayLike, " inputs"]
+    ) -> Float[Array, " outputs"]:
+        """The readout C(x_k) (C(x_k, u_k) with measured inputs) at one time step."""
+        return self.C(self._with_u(x, v))
+
+    def outputs(self, v: Float[ArrayLike, "time inputs"]) -> Float[Array, "time outputs"]:
+        """The readouts C(x_k[, u_k]) along the states driven by v from x_0 = 0."""
+        x, _ = self.states(v)
+        if self.n_measured == 0:
+            return readout(self.C, x)
+        return jax.vmap(self.read)(x, v)
 
 
 class Readout(eqx.Module):
@@ -119,8 +148,7 @@ def behaviour_loss(pred: Array, z: Array, mask: Array, kind: str) -> Float[Array
 # ------------------------------------------------------------ losses per step
 def loss_step1(rec: Recursion, batch: Batch, z_kind: str) -> Float[Array, ""]:
     def one(y_in, z, z_mask):
-        x, _ = rec.states(y_in)
-        return readout(rec.C, x), z, z_mask
+        return rec.outputs(y_in), z, z_mask
 
     pred, z, z_mask = jax.vmap(one)(batch["y_in"], batch["z"], batch["z_mask"])
     return behaviour_loss(pred, z, z_mask, z_kind)
@@ -132,11 +160,7 @@ def loss_readout_y(ro: Readout, batch: Batch, y_kind: str) -> Float[Array, ""]:
 
 
 def loss_step3(rec: Recursion, batch: Batch, y_kind: str) -> Float[Array, ""]:
-    def one(u):
-        x, _ = rec.states(u)
-        return readout(rec.C, x)
-
-    eta = batch["y_offset"] + jax.vmap(one)(batch["u2"])
+    eta = batch["y_offset"] + jax.vmap(rec.outputs)(batch["u2"])
     return neural_loss(eta, batch["y_tgt"], batch["y_mask"], y_kind)
 
 

@@ -23,21 +23,34 @@ class Prepared:
     z: np.ndarray  # normalised behaviour, or class indices [B, T, 1]
     z_mask: np.ndarray  # [B, T, nz] 1 where the behaviour is observed
     lengths: np.ndarray
+    u: np.ndarray | None = None  # normalised measured inputs [B, T, nu] (None: no inputs)
 
 
 @dataclass(frozen=True)
 class Normaliser:
-    """How y and z were normalised at fit time (applied again at prediction time)."""
+    """How y, z and the measured inputs u were normalised at fit time (applied again at
+    prediction time); `u` is None for a model fitted without inputs."""
 
     y: Standardiser
     z: Standardiser | None
     y_kind: str
     z_kind: str
     classes: np.ndarray | None
+    u: Standardiser | None = None
+
+    @property
+    def n_measured(self) -> int:
+        """The number of measured inputs (0 for a model fitted without them)."""
+        return 0 if self.u is None else int(self.u.mean.size)
 
     @classmethod
     def fit(cls, ys: list[np.ndarray], zs: list[np.ndarray], *, y_kind: str, z_kind: str,
-            zscore: bool) -> Normaliser:
+            zscore: bool, us: list[np.ndarray] | None = None) -> Normaliser:
+        u_norm = None
+        if us is not None:  # inputs as the neural inputs are: z-scored unless zscore=False
+            u_norm = Standardiser.fit(us, zscore=zscore)
+            check_magnitude([u_norm.apply(u) for u in us], "u", method="DPAD",
+                            low=_FLOAT32_RANGE[0], high=_FLOAT32_RANGE[1])
         if y_kind == "poisson":
             for i, y in enumerate(ys):
                 if np.any(y < 0):
@@ -57,19 +70,22 @@ class Normaliser:
             for z in finite:
                 if np.any(z != np.round(z)):
                     raise ValueError("categorical z must hold integer class labels (NaN = missing)")
-            return cls(y_norm, None, y_kind, z_kind, check_classes(finite))
+            return cls(y_norm, None, y_kind, z_kind, check_classes(finite), u_norm)
         check_behaviour_varies(zs)
         z_norm = Standardiser.fit(zs, zscore=zscore)
         check_magnitude([z_norm.apply(z) for z in zs], "z", method="DPAD",
                         low=_FLOAT32_RANGE[0], high=_FLOAT32_RANGE[1])
-        return cls(y_norm, z_norm, y_kind, z_kind, None)
+        return cls(y_norm, z_norm, y_kind, z_kind, None, u_norm)
 
     @property
     def n_z_out(self) -> int:
         """Width of the behaviour readout: nz, or the number of classes."""
         return self.classes.size if self.classes is not None else self.z.mean.size
 
-    def prepare(self, ys: list[np.ndarray], zs: list[np.ndarray] | None = None) -> Prepared:
+    def prepare(self, ys: list[np.ndarray], zs: list[np.ndarray] | None = None,
+                us: list[np.ndarray] | None = None) -> Prepared:
+        """Normalised, padded arrays; `us` (measured inputs) must be given exactly when the
+        model was fitted with them (the caller checks)."""
         lengths = np.array([y.shape[0] for y in ys])
         T, B = int(lengths.max()), len(ys)
         ny = ys[0].shape[1]
@@ -97,14 +113,20 @@ class Normaliser:
                     z[b, :n] = idx
                 else:
                     z[b, :n] = np.where(ok, self.z.apply(np.where(ok, zb, 0.0)), 0.0)
-        for name, arr in (("y", y_in), ("y", y_tgt), ("z", z)):
+        u = None
+        if us is not None:
+            u = np.zeros((B, T, self.n_measured), np.float32)
+            for b, ub in enumerate(us):
+                u[b, : ub.shape[0]] = self.u.apply(ub)
+        checked = [("y", y_in), ("y", y_tgt), ("z", z)] + ([] if u is None else [("u", u)])
+        for name, arr in checked:
             if not np.all(np.isfinite(arr)):
                 raise ValueError(
                     f"{name} holds values that overflow float32 (DPAD's precision) after "
                     f"standardisation: Poisson counts above 3e38, or data about 1e38 times "
                     f"larger than those the model was fitted on"
                 )
-        return Prepared(y_in, y_tgt, y_mask, z, z_mask, lengths)
+        return Prepared(y_in, y_tgt, y_mask, z, z_mask, lengths, u)
 
 
 def to_blocks(arrays: dict[str, np.ndarray], lengths: np.ndarray, block_len: int) -> dict:

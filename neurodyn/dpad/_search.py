@@ -20,8 +20,9 @@ import numpy as np
 
 from .._typing import Key
 from .._validate import ArgumentTypeError, check_int, check_number
-from ._checks import by_name
+from ._checks import as_trials, by_name
 from ._fitting import parse_nonlinear
+from ._inputs import check_inputs
 from .metrics import Data, Scores, split_folds
 
 DEFAULT_CANDIDATES = ("none", "Cz", "Cy", "K", "A", "all")
@@ -30,11 +31,11 @@ DEFAULT_CANDIDATES = ("none", "Cz", "Cy", "K", "A", "all")
 class Placeable(Protocol):
     """What `choose_placement` needs of a model (DPAD has it)."""
 
-    def check_data(self, y: Data, z: Data) -> Any: ...
-    def fit(self, y: Data, z: Data, *, key: Key) -> Placeable: ...
+    def check_data(self, y: Data, z: Data, u: Data | None = None) -> Any: ...
+    def fit(self, y: Data, z: Data, u: Data | None = None, *, key: Key) -> Placeable: ...
     def fit_placements(self, y: Data, z: Data, placements: Sequence[Any], *,
-                       key: Key) -> list[Placeable]: ...
-    def score(self, y: Data, z: Data) -> Scores: ...
+                       key: Key, u: Data | None = None) -> list[Placeable]: ...
+    def score(self, y: Data, z: Data, u: Data | None = None) -> Scores: ...
 
 
 class SearchRow(NamedTuple):
@@ -72,9 +73,11 @@ def choose_placement(
     candidates: Sequence[Any] = DEFAULT_CANDIDATES,
     n_folds: int = 3,
     tol: float = 0.005,
+    u: Data | None = None,
 ) -> SearchResult:
     """The search of the module docstring: `make_model(nonlinear)` builds an unfitted model
-    (`nonlinear` = None, 'all' or the chosen placement); `key` is an already checked key."""
+    (`nonlinear` = None, 'all' or the chosen placement); `key` is an already checked key; `u`
+    the measured inputs (None: none), split into the same folds as y."""
     if isinstance(candidates, str) or not isinstance(candidates, (list, tuple)):
         raise ArgumentTypeError(f"candidates must be a list of nonlinearity placements such as "
                                 f"('none', 'Cz'), got {candidates!r}")
@@ -87,12 +90,21 @@ def choose_placement(
     n_folds = check_int(n_folds, "n_folds", low=2)
     tol = check_number(tol, "tol", low=0)
     template = make_model("all" if any(sets) else None)
-    template.check_data(y, z)  # every bad input refused before the first fit
+    template.check_data(y, z, u)  # every bad input refused before the first fit
+    folds = split_folds(y, z, n_folds)
+    # u is split as y is (same trials, same lengths: checked above)
+    u_folds = [(None, None)] * n_folds
+    if u is not None:
+        ys, several = as_trials(y, "y")
+        us = check_inputs(u, ys)
+        us = us if several else us[0]  # one recording: u is cut into the same time blocks
+        u_folds = [(u_tr, u_te) for u_tr, _, u_te, _ in split_folds(us, us, n_folds)]
     scores: list[list[Scores]] = [[] for _ in sets]
-    for fold, (y_tr, z_tr, y_te, z_te) in enumerate(split_folds(y, z, n_folds)):
-        fitted = template.fit_placements(y_tr, z_tr, sets, key=jax.random.fold_in(key, fold))
+    for fold, ((y_tr, z_tr, y_te, z_te), (u_tr, u_te)) in enumerate(zip(folds, u_folds)):
+        fitted = template.fit_placements(y_tr, z_tr, sets, key=jax.random.fold_in(key, fold),
+                                         u=u_tr)
         for c, model in enumerate(fitted):
-            scores[c].append(model.score(y_te, z_te))
+            scores[c].append(model.score(y_te, z_te, u_te))
     behaviour = "auc" if scores[0][0].auc is not None else "cc"
     table = []
     for label, s in zip(labels, scores):
@@ -105,5 +117,5 @@ def choose_placement(
     close = [r for r in table if getattr(r, behaviour) >= best_b - tol]
     chosen = max(close, key=lambda r: 0.0 if r.y_cc is None else r.y_cc).nonlinear
     final = make_model(None if chosen == "none" else chosen)
-    final.fit(y, z, key=jax.random.fold_in(key, n_folds))
+    final.fit(y, z, u, key=jax.random.fold_in(key, n_folds))
     return SearchResult(model=final, chosen=chosen, table=tuple(table))

@@ -7,6 +7,7 @@ x ↦ step(x, u) are the latent states the model settles in under that input.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import equinox as eqx
@@ -117,30 +118,44 @@ class DPADSystem(AbstractDynamicalSystem):
     with ỹ the normalised neural input (a missing input, `u=None`, is the training mean of y:
     ỹ = 0). `readout(x)` gives the behaviour (class probabilities for categorical behaviour)
     and `predict_neural(x)` the neural prediction.
+
+    For a model fitted with `n_measured` = nu measured inputs, the system's input is the neural
+    observation and the measured input concatenated, u = [y_k; u_k] (`n_inputs` = ny + nu), and
+    every map also takes the normalised measured input ũ_k: x1_{k+1} = A1(x1_k, ũ_k) +
+    K1(ỹ_k, ũ_k), x2_{k+1} = A2(x2_k, ũ_k) + K2(ỹ_k, x1_{k+1}, ũ_k); `readout(x, u)` and
+    `predict_neural(x, u)` then read the measured part of the same u (its training mean if
+    None).
     """
 
     rec1: Recursion | None
     Cy1: eqx.Module | None
     rec2: Recursion | None
     Cz2: eqx.Module | None
-    y_mean: Float[Array, " inputs"]
-    y_scale: Float[Array, " inputs"]
+    y_mean: Float[Array, " neural"]
+    y_scale: Float[Array, " neural"]
     z_mean: Float[Array, " behaviour"]
     z_scale: Float[Array, " behaviour"]
+    u_mean: Float[Array, " measured"]
+    u_scale: Float[Array, " measured"]
     n1: int = eqx.field(static=True)
     n2: int = eqx.field(static=True)
     n_inputs: int = eqx.field(static=True)
     z_kind: str = eqx.field(static=True)
     y_kind: str = eqx.field(static=True)
+    n_measured: int = eqx.field(static=True)
 
     def __init__(self, rec1: Recursion | None, Cy1: eqx.Module | None, rec2: Recursion | None,
                  Cz2: eqx.Module | None, y_mean: Array, y_scale: Array, z_mean: Array,
-                 z_scale: Array, n1: int, n2: int, n_inputs: int, z_kind: str, y_kind: str):
+                 z_scale: Array, n1: int, n2: int, n_inputs: int, z_kind: str, y_kind: str,
+                 u_mean: Array | None = None, u_scale: Array | None = None):
         # Explicit: `n_inputs` satisfies the base class's AbstractVar, which would otherwise
-        # move it to the front of the generated __init__'s arguments.
+        # move it to the front of the generated __init__'s arguments. n_inputs = ny + nu.
         self.rec1, self.Cy1, self.rec2, self.Cz2 = rec1, Cy1, rec2, Cz2
         self.y_mean, self.y_scale, self.z_mean, self.z_scale = y_mean, y_scale, z_mean, z_scale
+        self.u_mean = jnp.zeros((0,)) if u_mean is None else u_mean
+        self.u_scale = jnp.ones((0,)) if u_scale is None else u_scale
         self.n1, self.n2, self.n_inputs = n1, n2, n_inputs
+        self.n_measured = int(self.u_mean.shape[0])
         self.z_kind, self.y_kind = z_kind, y_kind
 
     @classmethod
@@ -150,64 +165,101 @@ class DPADSystem(AbstractDynamicalSystem):
         n_z = norm.n_z_out
         z_mean = np.zeros(n_z) if norm.z is None else norm.z.mean
         z_scale = np.ones(n_z) if norm.z is None else norm.z.scale
+        u_mean = u_scale = None
+        if norm.u is not None:
+            u_mean = _float32(norm.u.mean, "mean of u")
+            u_scale = _float32(norm.u.scale, "scale of u")
         m = dpad.modules
         return cls(to(m.rec1), to(m.Cy1), to(m.rec2), to(m.Cz2),
                    _float32(norm.y.mean, "mean of y"), _float32(norm.y.scale, "scale of y"),
                    _float32(z_mean, "mean of z"), _float32(z_scale, "scale of z"),
-                   dpad.n1, dpad.nx - dpad.n1, dpad.ny, norm.z_kind, norm.y_kind)
+                   dpad.n1, dpad.nx - dpad.n1, dpad.ny + norm.n_measured, norm.z_kind,
+                   norm.y_kind, u_mean, u_scale)
 
     @property
     def n_states(self) -> int:
         return self.n1 + self.n2
 
+    @property
+    def n_neural(self) -> int:
+        """The number of neural channels (the first entries of the input)."""
+        return self.n_inputs - self.n_measured
+
     def default_input(self) -> Float[Array, " inputs"]:
-        """The training mean of the neural input."""
-        return self.y_mean
+        """The training mean of the neural input (and of the measured input, if any)."""
+        return jnp.concatenate([self.y_mean, self.u_mean])
+
+    def _measured(self, u, batch: tuple[int, ...]):
+        """The normalised measured part ũ of inputs u [*, ny + nu], as [prod(batch), nu]."""
+        if u is None:
+            m = jnp.zeros((self.n_measured,))
+        else:
+            u = jnp.asarray(u)
+            m = (u[..., self.n_neural:] - self.u_mean) / self.u_scale
+        m = jnp.broadcast_to(m, batch + (self.n_measured,))
+        return m.reshape((math.prod(batch), self.n_measured))
 
     def step(
         self, x: Float[ArrayLike, " states"], u: Float[ArrayLike, " inputs"] | None = None
     ) -> Float[Array, " states"]:
-        """One step of the latent recursion; u = None holds y at its training mean."""
-        y = jnp.zeros((self.n_inputs,)) if u is None else (u - self.y_mean) / self.y_scale
+        """One step of the latent recursion; u = None holds the inputs at their training
+        mean."""
+        if u is None:
+            y = jnp.zeros((self.n_neural,))
+        else:
+            y = (u[: self.n_neural] - self.y_mean) / self.y_scale
+        extra = [] if self.n_measured == 0 else [self._measured(u, ())[0]]
         x1, x2 = x[: self.n1], x[self.n1:]
         parts = []
         x1n = jnp.zeros((0,))
         if self.rec1 is not None:
-            x1n = self.rec1.step(x1, y)
+            x1n = self.rec1.step(x1, jnp.concatenate([y, *extra]) if extra else y)
             parts.append(x1n)
         if self.rec2 is not None:
-            parts.append(self.rec2.step(x2, jnp.concatenate([y, x1n])))
+            parts.append(self.rec2.step(x2, jnp.concatenate([y, x1n, *extra])))
         return jnp.concatenate(parts)
 
-    def _behaviour_out(self, x):
+    def _with_u(self, s, m):
+        return s if self.n_measured == 0 else jnp.concatenate([s, m])
+
+    def _behaviour_out(self, x, m):
         out = 0.0
         if self.rec1 is not None:
-            out = out + self.rec1.C(x[: self.n1])
+            out = out + self.rec1.C(self._with_u(x[: self.n1], m))
         if self.Cz2 is not None:
-            out = out + self.Cz2(x[self.n1:])
+            out = out + self.Cz2(self._with_u(x[self.n1:], m))
         return out
 
-    def readout(self, x: Float[ArrayLike, "*batch states"]) -> Float[Array, "*batch behaviour"]:
-        """Predicted behaviour (or class probabilities) from latent states."""
+    def readout(
+        self, x: Float[ArrayLike, "*batch states"],
+        u: Float[ArrayLike, "*ubatch inputs"] | None = None,
+    ) -> Float[Array, "*batch behaviour"]:
+        """Predicted behaviour (or class probabilities) from latent states (and, for a model
+        with measured inputs, the inputs u = [y; u] of `step`: only u's measured part is read;
+        None holds it at its training mean)."""
         flat = x.reshape((-1, x.shape[-1]))
-        out = jax.vmap(self._behaviour_out)(flat)
+        out = jax.vmap(self._behaviour_out)(flat, self._measured(u, x.shape[:-1]))
         if self.z_kind == "categorical":
             out = jax.nn.softmax(out, axis=-1)
         else:
             out = out * self.z_scale[None] + self.z_mean[None]
         return out.reshape(x.shape[:-1] + (out.shape[-1],))
 
-    def predict_neural(self, x: Float[ArrayLike, "*batch states"]) -> Float[Array, "*batch inputs"]:
-        """Predicted neural activity (rates for Poisson data) from latent states."""
-        def one(s):
-            eta = jnp.zeros((self.n_inputs,))
+    def predict_neural(
+        self, x: Float[ArrayLike, "*batch states"],
+        u: Float[ArrayLike, "*ubatch inputs"] | None = None,
+    ) -> Float[Array, "*batch neural"]:
+        """Predicted neural activity (rates for Poisson data) from latent states (and the
+        measured part of u, as `readout` takes it)."""
+        def one(s, m):
+            eta = jnp.zeros((self.n_neural,))
             if self.Cy1 is not None:
-                eta = eta + self.Cy1(s[: self.n1])
+                eta = eta + self.Cy1(self._with_u(s[: self.n1], m))
             if self.rec2 is not None:
-                eta = eta + self.rec2.C(s[self.n1:])
+                eta = eta + self.rec2.C(self._with_u(s[self.n1:], m))
             return eta
 
-        eta = jax.vmap(one)(x.reshape((-1, x.shape[-1])))
+        eta = jax.vmap(one)(x.reshape((-1, x.shape[-1])), self._measured(u, x.shape[:-1]))
         if self.y_kind == "poisson":
             out = jnp.exp(eta)
         else:
