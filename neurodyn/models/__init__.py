@@ -8,6 +8,11 @@ from .._dynamics import (
 )
 from .._noise import NOISE_RNGS as NOISE_RNGS, fast_normal as fast_normal
 from .._nonlinearity import NONLINEARITIES as NONLINEARITIES
+from ._adapters import (
+    CellSystem as CellSystem,
+    StepFunction as StepFunction,
+    from_cell as from_cell,
+)
 from ._base import AbstractRNN as AbstractRNN, Rollout as Rollout, check_train as check_train
 from ._fullrank import FULLRANK_GROUPS as FULLRANK_GROUPS, FullRankRNN as FullRankRNN
 from ._latent import LatentDynamics as LatentDynamics, simulate_latent as simulate_latent
