@@ -20,6 +20,7 @@ from ._lowrank import (
     plot_loadings as plot_loadings,
     plot_rank_accuracy as plot_rank_accuracy,
 )
+from ._recordings import plot_conditions as plot_conditions, plot_raster as plot_raster
 from ._sweep import plot_sweep as plot_sweep
 from ._tasks import (
     plot_psychometric as plot_psychometric,
