@@ -18,4 +18,5 @@ from ._fullrank import FULLRANK_GROUPS as FULLRANK_GROUPS, FullRankRNN as FullRa
 from ._latent import LatentDynamics as LatentDynamics, simulate_latent as simulate_latent
 from ._linear import LINEAR_GROUPS as LINEAR_GROUPS, LinearRNN as LinearRNN
 from ._lowrank import LOWRANK_GROUPS as LOWRANK_GROUPS, LowRankRNN as LowRankRNN
+from ._network import AbstractNetwork as AbstractNetwork
 from ._reduction import OrthonormalLatent as OrthonormalLatent

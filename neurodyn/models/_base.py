@@ -12,8 +12,6 @@ Subclasses only say how J φ(x) is computed (low-rank or dense).
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping
-from typing import NamedTuple
 
 import equinox as eqx
 import jax
@@ -22,26 +20,13 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._dynamics import AbstractEulerSystem
-from .._noise import NOISE_RNGS, check_stream_size, stream_key
-from .._validate import (
-    ArgumentTypeError,
-    check_array,
-    check_bool,
-    check_choice,
-    check_finite_tree,
-    check_int,
-    check_key,
-    check_number,
-)
+from .._noise import NOISE_RNGS
+from .._validate import check_choice, check_int, check_number
+from ._network import AbstractNetwork, Rollout, check_train, resolve_train
 from ._scan import run_rnn
 
-
-class Rollout(NamedTuple):
-    """A simulated trajectory: `states[..., T, N]` (x after each update; None when simulated
-    with `states=False`), `outputs[..., T, O]`."""
-
-    states: Float[Array, "*batch time neurons"] | None
-    outputs: Float[Array, "*batch time outputs"]
+__all__ = ["AbstractRNN", "Rollout", "check_common", "check_noise_rng", "check_train", "init_io",
+           "resolve_train"]
 
 
 def check_common(
@@ -67,31 +52,6 @@ def check_noise_rng(noise_rng: str) -> str:
     return check_choice(noise_rng, "noise_rng", NOISE_RNGS)
 
 
-def check_train(train: str | Iterable[str], allowed: tuple[str, ...]) -> tuple[str, ...]:
-    """Normalise the `train=` argument (a group name or a collection of them) to a sorted
-    tuple of known parameter groups."""
-    if isinstance(train, str):
-        train = (train,)
-    if not isinstance(train, Iterable) or isinstance(train, (bytes, Mapping)):
-        raise ArgumentTypeError(
-            f"train must be a parameter group name or a sequence of them from {list(allowed)}, "
-            f"got {type(train).__name__} {train!r}"
-        )
-    train = tuple(train)
-    odd = [name for name in train if not isinstance(name, str)]
-    if odd:
-        raise ArgumentTypeError(
-            f"train must hold parameter group names (strings) from {list(allowed)}, got {odd!r}"
-        )
-    train = tuple(sorted(set(train)))
-    unknown = [name for name in train if name not in allowed]
-    if unknown:
-        raise ValueError(
-            f"train: unknown parameter group(s) {unknown}; choose from {list(allowed)}"
-        )
-    return train
-
-
 # The `train=` names of the input and readout parameters every RNN has, and their fields.
 IO_GROUPS = {"input_vectors": "w_in", "input_gains": "g_in", "output_vectors": "w_out",
              "output_gains": "g_out"}
@@ -108,7 +68,7 @@ def init_io(
             jnp.ones((n_outputs,)))
 
 
-class AbstractRNN(AbstractEulerSystem):
+class AbstractRNN(AbstractEulerSystem, AbstractNetwork):
     """A rate RNN x_{t+1} = x_t + α(−x_t + J φ(x_t) + W_in u_t) + σ ξ_t with readout φ(x) W_out / N.
 
     Concrete models provide `recurrent(r)` (the product J r for rates r = φ(x)),
@@ -116,6 +76,12 @@ class AbstractRNN(AbstractEulerSystem):
     `w_out [N, O]`, `g_out [O]`. A model is an `AbstractEulerSystem` on `n_states = n_neurons`
     numbers: `step(x, u)` is the noise-free map x + α D(x, u) and `vector_field(x, u)` its
     continuous-time counterpart D(x, u)/τ, with the drive D(x, u) = −x + J φ(x) + W_in u.
+    With `learn_h0=True` a model has a trainable initial state `h0` [N] (zeros at
+    initialisation; the group "h0" of `train=`), the state before the first input when
+    `simulate` is given no `x0`.
+
+    `simulate` differentiates through a hand-written adjoint pass (`neurodyn.models._scan`):
+    reverse mode (`jax.grad`, `jax.vjp`) only; differentiate `step` for Jacobians.
     """
 
     n_neurons: eqx.AbstractVar[int]
@@ -136,14 +102,6 @@ class AbstractRNN(AbstractEulerSystem):
     @abc.abstractmethod
     def recurrent(self, r: Float[Array, " neurons"]) -> Float[Array, " neurons"]:
         """The recurrent drive J r for a vector of rates r."""
-
-    @abc.abstractmethod
-    def _param_groups(self) -> dict[str, str]:
-        """Map of parameter-group name (as used in `train=`) to field name."""
-
-    @abc.abstractmethod
-    def hyperparameters(self) -> dict:
-        """The constructor arguments (without `key`) that rebuild a model of this shape."""
 
     @abc.abstractmethod
     def connectivity(self) -> Float[Array, "neurons neurons"]:
@@ -183,59 +141,6 @@ class AbstractRNN(AbstractEulerSystem):
         """J r for each row of a [trials, N] matrix of rates (subclasses give a matmul form)."""
         return jax.vmap(self.recurrent)(r)
 
-    def simulate(
-        self,
-        inputs: Float[ArrayLike, "*batch time inputs"],
-        *,
-        key: PRNGKeyArray | None,
-        x0: Float[ArrayLike, "*batch neurons"] | None = None,
-        noise: bool | Float[ArrayLike, "*batch time neurons"] = True,
-        states: bool = True,
-    ) -> Rollout:
-        """Run the network on `inputs` of shape `[B, T, I]` (or one trial `[T, I]`).
-
-        `noise=True` adds `noise_std · ξ` after each update, with standard-normal draws ξ made
-        from `key` by the model's `noise_rng`: "fast" (default) generates them step by step
-        inside the simulation loop (`neurodyn.models.fast_normal(key, shape)` returns the same
-        ξ as an array); "threefry" draws `ξ = jax.random.normal(key, inputs.shape[:-1] + (N,))`
-        up front. `noise=False` runs noise-free (then `key` may be None); an array of that
-        shape supplies the draws ξ yourself. `x0` (default zeros) is the state before the
-        first input. Returns `Rollout(states, outputs)` where `states[t]` is x after the
-        update with u_t. `states=False` returns `states=None` and never stores the [B, T, N]
-        states: faster and lighter when only the outputs are needed (a loss, a validation).
-
-        Bad arguments raise a `ValueError`/`TypeError` that names them. NaN or Inf in `inputs`,
-        `x0`, the `noise` array or the weights raise a `ValueError` when the values are
-        concrete; under `jit` (as inside `fit`) nothing is checked or added to the program.
-
-        Reverse-mode gradients (`jax.grad`, `jax.vjp`) go through a hand-written adjoint pass
-        (`neurodyn.models._scan`); forward mode (`jax.jvp`, `jax.jacfwd`) through `simulate` is
-        not supported: differentiate `step` for Jacobians of the dynamics.
-        """
-        self._check_weight_shapes()
-        inputs = self._check_inputs(inputs)
-        batch_shape = inputs.shape[:-2]
-        n = self.n_neurons
-        if x0 is not None:
-            x0 = check_array(x0, "x0", finite=False, to="jax")
-            if x0.shape != batch_shape + (n,):
-                raise ValueError(
-                    f"x0 must have shape {batch_shape + (n,)} (batch shape of inputs plus "
-                    f"n_neurons), got {x0.shape}"
-                )
-        states = check_bool(states, "states")
-        if key is not None:
-            key = check_key(key, "key")
-        # Values are checked only where they are concrete (an eager call): inside `fit` and
-        # any jitted caller everything is traced and these checks add nothing to the program.
-        self._check_values(inputs, x0)
-        if x0 is None:
-            x0 = jnp.zeros(batch_shape + (n,), dtype=jnp.result_type(self.w_in, inputs))
-        xi, words = self._noise_draws(inputs, key, noise)
-        # The checks above run eagerly (clear errors); the loop itself is one compiled program,
-        # so calling `simulate` from a notebook costs no more than inside a jitted function.
-        return _simulate_compiled(self, inputs, x0, xi, words, states)
-
     def _simulate_core(self, inputs, x0, xi, words, with_states=True) -> Rollout:
         batch_shape = inputs.shape[:-2]
         n_steps, n = inputs.shape[-2], self.n_neurons
@@ -254,43 +159,6 @@ class AbstractRNN(AbstractEulerSystem):
         states = None if states_tm is None else batch_major(states_tm)
         return Rollout(states=states, outputs=batch_major(outputs_tm))
 
-    def _noise_draws(self, inputs, key, noise):
-        """(ξ array or None, stream words or None) for `simulate`."""
-        noise_shape = inputs.shape[:-1] + (self.n_neurons,)
-        if isinstance(noise, (bool, np.bool_)):
-            if not noise or self.noise_std == 0:
-                return None, None
-            if key is None:
-                raise ValueError(
-                    "key is required when noise=True and noise_std > 0; pass key=jax.random.key(…)"
-                    " or noise=False"
-                )
-            if self.noise_rng == "threefry":
-                return jax.random.normal(key, noise_shape, dtype=self.w_in.dtype), None
-            check_stream_size(int(np.prod(inputs.shape[:-2], dtype=np.int64)), self.n_neurons,
-                              "inputs")
-            return None, stream_key(key)
-        xi = check_array(noise, "noise", to="jax")  # NaN/Inf refused (when concrete)
-        if xi.shape != noise_shape:
-            raise ValueError(
-                f"noise must be True, False or an array of standard-normal draws of shape "
-                f"{noise_shape}, got shape {xi.shape}"
-            )
-        return xi, None
-
-    def _check_inputs(self, inputs) -> Array:
-        inputs = check_array(inputs, "inputs", finite=False, to="jax")
-        if inputs.ndim not in (2, 3):
-            raise ValueError(
-                f"inputs must have shape [batch, time, inputs] or [time, inputs], got shape "
-                f"{inputs.shape}"
-            )
-        if inputs.shape[-1] != self.n_inputs:
-            raise ValueError(
-                f"inputs: last axis must equal n_inputs={self.n_inputs}, got shape {inputs.shape}"
-            )
-        return inputs
-
     def _check_weight_shapes(self) -> None:
         """The weights fit the sizes (refuses, e.g., a stacked ensemble: shapes only, so this
         is free inside jit and vmap)."""
@@ -305,27 +173,7 @@ class AbstractRNN(AbstractEulerSystem):
                     "ensemble? pick a member with neurodyn.train.member(model, i) or simulate "
                     "the members under eqx.filter_vmap)"
                 )
+        self._check_h0_shape()
 
-    def _check_values(self, inputs, x0) -> None:
-        """NaN or Inf in the inputs, x0 or the weights: a clear error before the rollout
-        (concrete values only; traced ones are the caller's to check)."""
-        for name, value in (("inputs", inputs), ("x0", x0)):
-            if value is not None and not isinstance(value, jax.core.Tracer):
-                check_array(value, name)
-        check_finite_tree(self, "model")
-
-    # ---------------------------------------------------------------- training
-    def trainable(self) -> AbstractRNN:
-        """A pytree of booleans, True for the leaves that `train=` selects (for `eqx.partition`)."""
-        groups = self._param_groups()
-        flags = jax.tree_util.tree_map(lambda _: False, self)
-        for group, field in groups.items():
-            flags = eqx.tree_at(
-                lambda m, field=field: getattr(m, field), flags, replace=group in self.train
-            )
-        return flags
-
-
-@eqx.filter_jit
-def _simulate_compiled(model, inputs, x0, xi, words, with_states):
-    return model._simulate_core(inputs, x0, xi, words, with_states)
+    def _param_dtype(self) -> jnp.dtype:
+        return self.w_in.dtype

@@ -10,9 +10,18 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._validate import check_array, check_key, check_number
-from ._base import IO_GROUPS, AbstractRNN, check_common, check_noise_rng, check_train, init_io
+from ._base import (
+    IO_GROUPS,
+    AbstractRNN,
+    check_common,
+    check_noise_rng,
+    init_io,
+    resolve_train,
+)
 
 LINEAR_GROUPS = ("W", "input_vectors", "input_gains", "output_vectors", "output_gains")
+# The groups trained by default (plus "h0" with `learn_h0=True`).
+LINEAR_TRAIN = ("W", "input_vectors", "output_vectors")
 
 
 class LinearRNN(AbstractRNN):
@@ -27,6 +36,8 @@ class LinearRNN(AbstractRNN):
     for the noise-free map F (stable when every eigenvalue of W has real part below 1).
     W starts as ρ times a random orthogonal matrix (every eigenvalue on the circle of radius ρ;
     Saxe, McClelland & Ganguli 2014); input and readout vectors and gains as in `LowRankRNN`.
+    By default `train` is W, input_vectors and output_vectors; `learn_h0` adds a trainable
+    initial state h0 as in `LowRankRNN`.
     """
 
     W: Float[Array, "neurons neurons"]
@@ -34,6 +45,7 @@ class LinearRNN(AbstractRNN):
     g_in: Float[Array, " inputs"]
     w_out: Float[Array, "neurons outputs"]
     g_out: Float[Array, " outputs"]
+    h0: Float[Array, " neurons"] | None
     n_neurons: int = eqx.field(static=True)
     n_inputs: int = eqx.field(static=True)
     n_outputs: int = eqx.field(static=True)
@@ -42,6 +54,7 @@ class LinearRNN(AbstractRNN):
     noise_std: float = eqx.field(static=True)
     noise_rng: str = eqx.field(static=True)
     train: tuple[str, ...] = eqx.field(static=True)
+    learn_h0: bool = eqx.field(static=True)
     readout_std: float = eqx.field(static=True)
     rho: float = eqx.field(static=True)
 
@@ -54,9 +67,10 @@ class LinearRNN(AbstractRNN):
         tau: float = 100.0,
         dt: float = 20.0,
         noise_std: float = 0.05,
-        train: str | Sequence[str] = ("W", "input_vectors", "output_vectors"),
+        train: str | Sequence[str] = LINEAR_TRAIN,
         readout_std: float = 4.0,
         noise_rng: str = "fast",
+        learn_h0: bool = False,
         rho: float = 0.9,
         key: PRNGKeyArray,
     ):
@@ -64,7 +78,7 @@ class LinearRNN(AbstractRNN):
             n_neurons, n_inputs, n_outputs, tau, dt, noise_std
         )
         self.rho = check_number(rho, "rho", low=0)
-        self.train = check_train(train, LINEAR_GROUPS)
+        self.train = resolve_train(train, LINEAR_TRAIN, LINEAR_GROUPS, learn_h0)
         self.readout_std = check_number(readout_std, "readout_std", low=0)
         self.noise_rng = check_noise_rng(noise_rng)
         key = check_key(key, "key")
@@ -75,6 +89,7 @@ class LinearRNN(AbstractRNN):
         self.W = self.rho * q * jnp.sign(jnp.diag(r))[None, :]  # Haar-distributed orthogonal
         self.w_in, self.g_in, self.w_out, self.g_out = init_io(
             ki, ko, n_neurons, n_inputs, n_outputs, self.readout_std)
+        self._init_h0(learn_h0)
 
     @property
     def nonlinearity(self) -> str:
@@ -107,4 +122,5 @@ class LinearRNN(AbstractRNN):
     def hyperparameters(self) -> dict:
         return dict(n_neurons=self.n_neurons, n_inputs=self.n_inputs, n_outputs=self.n_outputs,
                     tau=self.tau, dt=self.dt, noise_std=self.noise_std, train=list(self.train),
-                    readout_std=self.readout_std, noise_rng=self.noise_rng, rho=self.rho)
+                    readout_std=self.readout_std, noise_rng=self.noise_rng, rho=self.rho,
+                    **self._h0_hyperparameters())

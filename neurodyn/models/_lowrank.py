@@ -12,11 +12,20 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._nonlinearity import get_nonlinearity
 from .._validate import check_int, check_key, check_number
-from ._base import IO_GROUPS, AbstractRNN, check_common, check_noise_rng, check_train, init_io
+from ._base import (
+    IO_GROUPS,
+    AbstractRNN,
+    check_common,
+    check_noise_rng,
+    init_io,
+    resolve_train,
+)
 from ._fullrank import FullRankRNN
 from ._reduction import OrthonormalLatent
 
 LOWRANK_GROUPS = ("m", "n", "input_vectors", "input_gains", "output_vectors", "output_gains")
+# The groups trained by default (plus "h0" with `learn_h0=True`).
+LOWRANK_TRAIN = ("m", "n", "input_gains", "output_gains")
 
 
 class LowRankRNN(AbstractRNN):
@@ -26,8 +35,12 @@ class LowRankRNN(AbstractRNN):
 
     Initialisation follows the paper: m, n, w_in ~ N(0, 1); w_out ~ N(0, 4²); gains 1.
     `train` names the parameter groups that training updates, from
-    m, n, input_vectors, input_gains, output_vectors, output_gains. `noise_rng` picks how the
-    noise draws ξ are made from a key ("fast" or "threefry"; see `simulate`).
+    m, n, input_vectors, input_gains, output_vectors, output_gains (and h0); by default
+    m, n, input_gains, output_gains. `learn_h0=True` gives the network a trainable initial
+    state h0 (zeros at initialisation): the state before the first input. It is trained when
+    "h0" is in `train`, which `learn_h0=True` adds to the default groups (give any other
+    `train` to choose exactly). `noise_rng` picks how the noise draws ξ are made from a key
+    ("fast" or "threefry"; see `simulate`).
     """
 
     m: Float[Array, "neurons rank"]
@@ -36,6 +49,7 @@ class LowRankRNN(AbstractRNN):
     g_in: Float[Array, " inputs"]
     w_out: Float[Array, "neurons outputs"]
     g_out: Float[Array, " outputs"]
+    h0: Float[Array, " neurons"] | None
     n_neurons: int = eqx.field(static=True)
     rank: int = eqx.field(static=True)
     n_inputs: int = eqx.field(static=True)
@@ -46,6 +60,7 @@ class LowRankRNN(AbstractRNN):
     noise_rng: str = eqx.field(static=True)
     nonlinearity: str = eqx.field(static=True)
     train: tuple[str, ...] = eqx.field(static=True)
+    learn_h0: bool = eqx.field(static=True)
     readout_std: float = eqx.field(static=True)
 
     def __init__(
@@ -59,9 +74,10 @@ class LowRankRNN(AbstractRNN):
         dt: float = 20.0,
         noise_std: float = 0.05,
         nonlinearity: str = "tanh",
-        train: str | Sequence[str] = ("m", "n", "input_gains", "output_gains"),
+        train: str | Sequence[str] = LOWRANK_TRAIN,
         readout_std: float = 4.0,
         noise_rng: str = "fast",
+        learn_h0: bool = False,
         key: PRNGKeyArray,
     ):
         n_neurons, n_inputs, n_outputs, tau, dt, noise_std = check_common(
@@ -69,7 +85,7 @@ class LowRankRNN(AbstractRNN):
         )
         rank = check_int(rank, "rank", low=1, high=n_neurons)
         get_nonlinearity(nonlinearity)
-        self.train = check_train(train, LOWRANK_GROUPS)
+        self.train = resolve_train(train, LOWRANK_TRAIN, LOWRANK_GROUPS, learn_h0)
         self.readout_std = check_number(readout_std, "readout_std", low=0)
         self.noise_rng = check_noise_rng(noise_rng)
         key = check_key(key, "key")
@@ -82,6 +98,7 @@ class LowRankRNN(AbstractRNN):
         self.n = jax.random.normal(kn, (n_neurons, rank))
         self.w_in, self.g_in, self.w_out, self.g_out = init_io(
             ki, ko, n_neurons, n_inputs, n_outputs, self.readout_std)
+        self._init_h0(learn_h0)
 
     def recurrent(self, r: Float[Array, " neurons"]) -> Float[Array, " neurons"]:
         # J r = m (nᵀ r) / N without ever forming the N×N matrix.
@@ -135,12 +152,14 @@ class LowRankRNN(AbstractRNN):
             train=list(self.train),
             readout_std=self.readout_std,
             noise_rng=self.noise_rng,
+            **self._h0_hyperparameters(),
         )
 
     def to_full_rank(
         self, *, train: str | Sequence[str] = ("J", "input_gains", "output_gains")
     ) -> FullRankRNN:
-        """The same network as a `FullRankRNN` with J = m nᵀ/N (identical dynamics)."""
+        """The same network as a `FullRankRNN` with J = m nᵀ/N (identical dynamics, the initial
+        state h0 included)."""
         # Every array is replaced below, so nothing random is drawn: the constructor (with its
         # checks) runs on an abstract key under eval_shape and only its structure is kept.
         abstract_key = jax.ShapeDtypeStruct((2,), jnp.uint32)
@@ -156,10 +175,12 @@ class LowRankRNN(AbstractRNN):
             readout_std=self.readout_std,
             noise_rng=self.noise_rng,
             rho=0.0,
+            learn_h0=self.learn_h0,
             key=key,
         ), abstract_key)
-        return eqx.tree_at(
+        full = eqx.tree_at(
             lambda f: (f.J, f.w_in, f.g_in, f.w_out, f.g_out),
             full,
             (self.connectivity(), self.w_in, self.g_in, self.w_out, self.g_out),
         )
+        return full if self.h0 is None else eqx.tree_at(lambda f: f.h0, full, self.h0)
