@@ -1,6 +1,7 @@
 """neurodyn: train recurrent networks on cognitive tasks in JAX, then take them apart."""
 
 from . import (
+    compare as compare,
     data as data,
     dpad as dpad,
     experiment as experiment,
