@@ -82,16 +82,18 @@ class PSID:
     and n1 > 0) behaviour-only states driven by the inputs, and nx − n1 − n3 more from the neural
     activity y. `horizon` is the number of block rows: an int i, or a pair (i_y, i_z) for the
     neural (and input) and the behaviour horizons; it needs n1 ≤ i_z·nz and nx − n3 ≤ i_y·ny.
-    `n_pre` is the number of states of the neural preprocessing of the additional steps (None:
-    all, i_y·ny); it applies when n3 > 0.
+    `n_pre` is the number of states of the neural preprocessing of IPSID's additional step 1
+    (None: all, i_y·ny); n3 > 0 or a given n_pre turns that step on (x1 then holds no behaviour
+    that only the inputs drive, and Dz = 0; the package's `remove_nonYrelated_fromX1`).
 
     y, z, u are one recording `[T, ·]`, a batch `[B, T, ·]` or a list of trials of any lengths
-    (trials shorter than 2·max(i_y, i_z) only enter the readout fit, with a warning). NaN in z
-    marks a missing sample: it counts as the training mean in the subspace stages, and samples
-    with any behaviour missing are left out of the readout fit (the `PSID` package's
-    `missing_marker`). NaN in y is refused unless `missing_y="mean"`: a missing neural sample
-    then counts as the training mean, in the fit and in the Kalman filter (the package has no
-    missing-data handling for y; this is what it computes on mean-imputed y). u must be finite.
+    (trials shorter than 2·max(i_y, i_z) only enter the readout fit, with a warning). NaN (a
+    missing sample) in y or z is refused unless `missing="mean"` (the `PSID` package's
+    `missing_marker` is opt-in too): a missing sample then counts as the training mean in the
+    subspace stages, a missing y also in the Kalman filter (the package computes this on
+    mean-imputed y; it has no missing-data handling for y), and samples with any behaviour
+    missing are left out of the readout fit (as the package's `missing_marker` does). u must be
+    finite.
     With `remove_mean` (default) y, z and u are mean-removed, and with `zscore=True` also scaled
     to unit variance, before identification; predictions come back in the data's units.
     Identification squares the data: in their own units (`zscore=False`) they must stay within
@@ -102,19 +104,21 @@ class PSID:
 
     def __init__(self, nx: int, n1: int, horizon: int | Sequence[int], *, n3: int = 0,
                  n_pre: int | None = None, remove_mean: bool = True, zscore: bool = False,
-                 missing_y: str = "error"):
+                 missing: str = "error"):
         self.nx, self.n1 = check_sizes(nx, n1)
-        self.horizon = horizon if isinstance(horizon, int) else tuple(_horizons(horizon))
         self.i_y, self.i_z = _horizons(horizon)
+        self.horizon = (self.i_y, self.i_z) if isinstance(horizon, (tuple, list)) else self.i_y
         self.n3 = check_int(n3, "n3", low=0)
         if self.n1 + self.n3 > self.nx:
             raise ValueError(f"n1 + n3 ({self.n1} + {self.n3}) must be <= nx ({self.nx})")
         if self.n3 > 0 and self.n1 == 0:
             raise ValueError("n3 > 0 (input-driven behaviour states) needs n1 > 0")
         self.n_pre = None if n_pre is None else check_int(n_pre, "n_pre", low=1)
+        if self.n_pre is not None and self.n1 == 0:
+            raise ValueError("n_pre (IPSID's additional step 1 for x1) needs n1 > 0")
         self.remove_mean = check_bool(remove_mean, "remove_mean")
         self.zscore = check_bool(zscore, "zscore")
-        self.missing_y = check_choice(missing_y, "missing_y", ("error", "mean"))
+        self.missing = check_choice(missing, "missing", ("error", "mean"))
         self.model: LinearSSM | None = None
 
     def __repr__(self) -> str:
@@ -131,6 +135,8 @@ class PSID:
                              f"or use n1=0")
         if self.n3 > 0 and us is None:
             raise ValueError(f"n3={self.n3} input-driven states need the measured inputs u")
+        if self.n_pre is not None and us is None:
+            raise ValueError("n_pre (IPSID's additional step 1) needs the measured inputs u")
         if n1 > iz * nz:
             raise ValueError(
                 f"n1={n1} needs horizon * nz >= n1, but horizon={iz} and nz={nz}; use horizon >= "
@@ -166,6 +172,10 @@ class PSID:
     def _prep(self, trials, name):
         prep = Standardiser.fit(trials, zscore=self.zscore,
                                 centre=self.remove_mean or self.zscore)
+        if self.zscore:  # the sample standard deviation (ddof = 1), as the PSID package
+            n = np.sum(~np.isnan(np.concatenate(trials)), axis=0)
+            prep = Standardiser(mean=prep.mean, unit=prep.unit,
+                                scale=prep.scale * np.sqrt(n / np.maximum(n - 1, 1)))
         out = [prep.apply(t) for t in trials]
         # Covariances square the data: in the data's own units, 1e200 would overflow float64.
         check_magnitude(out, name, method="PSID", low=1e-100, high=1e100)
@@ -174,11 +184,11 @@ class PSID:
     def fit(self, y: Data, z: Data | None = None, u: Data | None = None) -> PSID:
         """Identify the model from y `[T, ny]`, z `[T, nz]` (None: no behaviour, n1 = 0) and
         the measured inputs u `[T, nu]` (None: plain PSID), or lists of trials of each."""
-        ys, _ = as_trials(y, "y", allow_nan=self.missing_y == "mean")
+        ys, _ = as_trials(y, "y", allow_nan=self.missing == "mean")
         _missing(ys, "y")
         zs = None
         if z is not None:
-            zs, _ = as_trials(z, "z", allow_nan=True)
+            zs, _ = as_trials(z, "z", allow_nan=self.missing == "mean")
             check_pair(ys, zs)
             check_behaviour_varies(zs)
         us = check_inputs(u, ys)
@@ -202,7 +212,8 @@ class PSID:
         yf = _filled(ys)
         zf = None if zs is None else _filled(zs)
         G, n_cols = hankel_cross(yf, zf, us, iy, iz)
-        n_pre = (self.n_pre or iy * ny) if n3 > 0 else None
+        preprocess = n3 > 0 or self.n_pre is not None
+        n_pre = (self.n_pre or iy * ny) if preprocess else None
         sub = identify(G, n_cols, self.nx - n3, n1, ny, nz, nu, iy, iz, n_pre)
         nx = sub.A.shape[0]
         model = LinearSSM(A=sub.A, Cy=sub.Cy, Cz=np.zeros((nz, nx)), Q=sub.Q, R=sub.R, S=sub.S,
@@ -214,7 +225,7 @@ class PSID:
         xs = [model.filter(t, u=None if us is None else us[k]) for k, t in enumerate(yf)]
         X, Z = np.concatenate(xs), np.concatenate(zs)
         seen = ~np.isnan(Z).any(axis=1)
-        regressors = X if nu == 0 or n3 > 0 else np.concatenate([X, np.concatenate(us)], axis=1)
+        regressors = X if nu == 0 or preprocess else np.hstack([X, np.concatenate(us)])
         CD = np.linalg.lstsq(regressors[seen], Z[seen], rcond=None)[0].T
         Cz, Dz = CD[:, :nx], (CD[:, nx:] if regressors.shape[1] > nx else np.zeros((nz, nu)))
         g = model.gain
@@ -248,7 +259,7 @@ class PSID:
         """Per-trial (z_hat, y_hat, x), each trial started from x = 0, and whether y held
         several trials."""
         self._check_fitted()
-        ys, was_list = as_trials(y, "y", allow_nan=self.missing_y == "mean")
+        ys, was_list = as_trials(y, "y", allow_nan=self.missing == "mean")
         check_bool(filtered, "filtered")
         if ys[0].shape[1] != self.model.Cy.shape[0]:
             raise ValueError(
@@ -278,7 +289,8 @@ class PSID:
         use `predict_trials`.
 
         ẑ = Cz x + Dz u, ŷ = Cy x + Dy u; `filtered=True` uses the filtered states x_{k|k}
-        instead of x_{k|k−1}. A missing y sample (NaN) counts as the training mean.
+        instead of x_{k|k−1}. With `missing="mean"`, a missing y sample (NaN) counts as the
+        training mean.
         """
         out, was_list = self._predict(y, filtered, u)
         return collect(out, prediction_form(y, was_list))
