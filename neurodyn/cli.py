@@ -189,7 +189,7 @@ def _config_command(args: argparse.Namespace) -> int:
         methods = args.methods
         if args.config is not None:
             cfg = experiment.load_config(Path(args.config))
-            methods = experiment.methods_of(cfg) + list(methods or [])
+            methods = cfg.methods() + list(methods or [])
         experiment.citation(methods)
         return 0
     cfg = experiment.load_config(Path(args.config))  # a path, never TOML text

@@ -94,7 +94,7 @@ def write_session(path, *, key, n_trials: int = 48, n_neurons: int = 40) -> Sess
     nwb.add_trial_column("coherence", "signed motion coherence")
     nwb.add_trial_column("choice", "1 = right, 0 = left")
     nwb.add_trial_column("outcome", "correct or error")
-    onset = trials.epochs["stimulus"][:, 0] * dt / 1000.0
+    onset = np.asarray(trials.epochs["stimulus"][:, 0], np.float64) * dt / 1000.0
     for i in range(n_trials):
         correct = choice[i] == int(coherence[i] > 0)
         nwb.add_trial(start_time=start[i], stop_time=start[i] + T * dt / 1000.0,

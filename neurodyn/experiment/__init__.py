@@ -34,6 +34,7 @@ from ._config import (
     TaskConfig as TaskConfig,
     TrainingConfig as TrainingConfig,
 )
+from ._data import DataConfig as DataConfig, LintConfig as LintConfig
 from ._files import (
     dumps_toml as _dumps_toml,
     save_figure as save_figure,

@@ -362,16 +362,21 @@ class Config:
     """A whole run (and, with `sweep`, a grid of runs). See the module docstring."""
 
     name: str
-    task: TaskConfig
+    task: TaskConfig | None  # None for a [data] run
     output_dir: str = "runs"
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
     analyses: AnalysesConfig = AnalysesConfig()
     sweep: dict | None = None
     cluster: ClusterConfig = ClusterConfig()
+    data: Any = None  # [data] (experiment._data.DataConfig): fit a recording, train nothing
 
     def to_dict(self) -> dict:
         """The resolved config as plain TOML/JSON data (None values left out)."""
+        if self.data is not None:  # a recording: no task, model or training
+            return {"name": self.name, "output_dir": self.output_dir,
+                    "data": self.data.to_dict(), "analyses": _to_dict(self.analyses),
+                    "cluster": _to_dict(self.cluster)}
         out: dict[str, Any] = {"name": self.name, "output_dir": self.output_dir,
                                "task": self.task.to_dict(), "model": self.model.to_dict(),
                                "training": _to_dict(self.training),
@@ -397,4 +402,4 @@ class Config:
 
     def methods(self) -> list[str]:
         """Citation keys of the methods this config uses (see `neurodyn.citation`)."""
-        return methods_of(self)
+        return methods_of(self) if self.data is None else self.data.citation_keys()

@@ -35,6 +35,7 @@ from ._config import (
     _convert,
     _section,
 )
+from ._data import check_data_run, parse_data
 from ._grid import Setting, grid, setting_id
 
 
@@ -171,7 +172,8 @@ def _parse_sweep(table) -> dict:
     return out
 
 
-TOP_KEYS = ("name", "output_dir", "task", "model", "training", "analyses", "sweep", "cluster")
+TOP_KEYS = ("name", "output_dir", "task", "model", "training", "analyses", "sweep", "cluster",
+            "data")
 
 
 def from_dict(data: Mapping) -> Config:
@@ -186,8 +188,16 @@ def from_dict(data: Mapping) -> Config:
     name = _convert("str", data["name"], "name")
     if name in (".", "..") or "/" in name or "\\" in name:
         raise ConfigError(f"name: must be a plain folder name, got {name!r}")
+    if "data" in data:  # a recording: experiment/_data.py
+        check_data_run(data)
+        analyses = _parse_analyses(data.get("analyses", {}))
+        return Config(name=name, task=None, analyses=analyses,
+                      output_dir=_convert("str", data.get("output_dir", "runs"), "output_dir"),
+                      cluster=_parse_cluster(data.get("cluster", {})),
+                      data=parse_data(data["data"], analyses))
     if "task" not in data:
-        raise ConfigError("the config needs a [task] section with a name")
+        raise ConfigError("the config needs a [task] section with a name (or a [data] "
+                          "section: a recording to fit)")
     cfg = Config(
         name=name,
         output_dir=_convert("str", data.get("output_dir", "runs"), "output_dir"),

@@ -19,9 +19,10 @@ from typing import Any, NamedTuple
 
 from .._validate import check_bool, check_path
 from .._version import __version__, git_commit, versions
-from . import _files, _stages
+from . import _datastages, _files, _stages
 from ._citation import citation
 from ._config import Config
+from ._datareport import data_report_md
 from ._parse import as_config
 
 STAGES = ("train", "performance", "fixed_points", "lowrank", "dpad")
@@ -32,6 +33,9 @@ STAGE_FORMAT = 2
 
 def stage_hash(config: Config, stage: str) -> str:
     """Hash of what `stage` depends on: task, model, training, and its analyses table."""
+    if config.data is not None:
+        return _files.digest({"stage": stage, "format": STAGE_FORMAT,
+                              **_datastages.stage_parts(config, stage)})
     parts = config.part("task", "model", "training")
     if stage != "train":
         parts.update(config.part(f"analyses.{stage}"))
@@ -40,6 +44,8 @@ def stage_hash(config: Config, stage: str) -> str:
 
 def enabled_stages(config: Config) -> list[str]:
     """"train" and the analyses `config` enables, in the order they run."""
+    if config.data is not None:  # a recording: read it, then its analyses
+        return _datastages.enabled(config)
     return ["train"] + [s for s in STAGES[1:] if getattr(config.analyses, s).enabled]
 
 
@@ -119,7 +125,8 @@ def run(config: Config | str | os.PathLike, *, run_dir: str | os.PathLike | None
         run_dir = _files.make_folder(Path(run_dir), "run_dir")
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     write_config(config, run_dir)
-    ctx = _stages.Context(config, run_dir, progress)
+    ctx = (_stages.Context if config.data is None else _datastages.DataContext)(
+        config, run_dir, progress)
     ran, skipped = [], []
     for stage in enabled_stages(config):
         if not force and stage_done(config, run_dir, stage):
@@ -130,6 +137,8 @@ def run(config: Config | str | os.PathLike, *, run_dir: str | os.PathLike | None
         if stage == "train":
             _stages.train_members([config], [run_dir], progress=progress)
             outputs = ["model.eqx", "history.json"]
+        elif config.data is not None:
+            outputs, _ = _datastages.DATA_ANALYSES[stage](ctx)
         else:
             outputs, _ = _stages.ANALYSES[stage](ctx)
         write_record(config, run_dir, stage, outputs, time.perf_counter() - t0)
@@ -156,7 +165,12 @@ def write_report(config: Config, run_dir: Path, *, started: str, ran: list[str],
         "config_hash": _files.digest(config.part("task", "model", "training", "analyses")),
         "versions": versions(), "git": git_commit(),
     }
+    if config.data is not None:
+        info["seed"] = config.data.seed
+        info["config_hash"] = _files.digest(config.part("data", "analyses"))
     _files.write_json(run_dir / "run.json", info)
+    if config.data is not None:
+        return _write_data_report(config, run_dir, info)
     history = _read_json(run_dir / "history.json") or {}
     metrics: dict = {"name": config.name, "seed": config.training.seed,
                      "config_hash": info["config_hash"]}
@@ -176,6 +190,17 @@ def write_report(config: Config, run_dir: Path, *, started: str, ran: list[str],
     _files.write_json(run_dir / "metrics.json", metrics)
     bib = citation(config, quiet=True)
     _files.write_text(run_dir / "report.md", _report_md(config, metrics, info, run_dir, bib))
+    return metrics
+
+
+def _write_data_report(config: Config, run_dir: Path, info: dict) -> dict[str, Any]:
+    metrics: dict = {"name": config.name, "seed": config.data.seed,
+                     "config_hash": info["config_hash"]}
+    for stage in enabled_stages(config):
+        metrics[stage] = _read_json(run_dir / f"{stage}.json")
+    _files.write_json(run_dir / "metrics.json", metrics)
+    bib = citation(config.methods(), quiet=True)
+    _files.write_text(run_dir / "report.md", data_report_md(config, metrics, info, run_dir, bib))
     return metrics
 
 

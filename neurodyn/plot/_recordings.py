@@ -72,7 +72,9 @@ def plot_conditions(recording: Recording, ax: Axes | None = None, *, signal: str
         t = recording.t_start + (np.arange(a.shape[0]) + 0.5) * recording.dt / 1000.0
         x = float(values[i]) if numeric else i
         level = 0.5 if span[1] == span[0] else (x - span[0]) / (span[1] - span[0])
-        label = None if values is None else f"{condition} = {values[i]}"
+        label = None
+        if values is not None:
+            label = f"{condition} = " + (f"{x:.3g}" if numeric else str(values[i]))
         ax.plot(t, trace, color=cmap(level), lw=style.get("lw", 1.2), label=label)
     names = {"y": recording.channel_names, "z": recording.behaviour_names,
              "u": recording.input_names}[signal]
