@@ -71,7 +71,9 @@ class ActivityReadout(NamedTuple):
 class ActivityHistory(NamedTuple):
     """What happened while fitting: the training loss of every step (`[steps]`, NaN where a
     step was rejected), the loss on all trials at `eval_step` (`eval_loss`), and `best_step`,
-    the step whose parameters were kept (0: the starting network)."""
+    the step whose parameters were kept (0: the starting network). The loss is the mean
+    squared error in the activity's units ("rates" readout) or in units of the activity's mean
+    variance per unit ("linear" readout, which fits the standardised activity)."""
 
     loss: np.ndarray
     eval_step: np.ndarray
@@ -182,7 +184,8 @@ class _Spec(NamedTuple):
 
 def _loss(params, static, inputs, activity, weights):
     model, bias = eqx.combine(params, static)
-    out = model.simulate(inputs, key=None, noise=False, states=False).outputs + bias
+    out = model.simulate(inputs, key=None, noise=False, states=False).outputs
+    out = out + bias[None, None, :]
     err = jnp.sum((out - activity) ** 2, axis=-1) * weights
     return jnp.sum(err) / (jnp.sum(weights) * activity.shape[-1])
 
@@ -213,21 +216,19 @@ def _full_loss(params, static, data):
     return _loss(params, static, *data)
 
 
-@eqx.filter_jit
-def _rates(model: LowRankRNN, inputs):
-    return model.phi(model.simulate(inputs, key=None, noise=False).states)
-
-
-def _least_squares_readout(model: LowRankRNN, inputs, activity, weights):
-    """(W, b) minimising the weighted squared error of φ(x) W + b for the rates of `model`
-    (a ridge of 1e-6·trace keeps it defined when some rates are constant)."""
-    r = np.asarray(_rates(model, jnp.asarray(inputs)), np.float64).reshape(-1, model.n_neurons)
-    w = weights.reshape(-1)[:, None]
-    design = np.concatenate([r, np.ones((r.shape[0], 1))], axis=1)
-    gram = design.T @ (w * design)
-    gram += 1e-6 * np.trace(gram) / gram.shape[0] * np.eye(gram.shape[0])
-    coef = np.linalg.solve(gram, design.T @ (w * activity.reshape(-1, activity.shape[-1])))
-    return coef[:-1], coef[-1]
+def _affine_start(activity, weights, n_neurons: int):
+    """The linear readout's start and units: the activity is fitted as (a − ā)/s (ā each unit's
+    mean, s² the mean variance of the units), so the loss, the clipping and the step size do
+    not depend on the recording's units; unit j starts read out from neuron j mod N with its
+    own spread, W_{j mod N, j} = s_j/s (the "rates" readout, rescaled), b = 0."""
+    w = weights[:, :, None]
+    mean = (w * activity).sum(axis=(0, 1)) / w.sum()
+    spread = np.sqrt((w * (activity - mean) ** 2).sum(axis=(0, 1)) / w.sum())
+    scale = float(np.sqrt(np.mean(spread**2))) or 1.0
+    start = np.zeros((n_neurons, activity.shape[-1]))
+    units = np.arange(activity.shape[-1])
+    start[units % n_neurons, units] = np.where(spread > 0, spread, scale) / scale
+    return start, mean, scale
 
 
 def fit_to_activity(
@@ -303,17 +304,19 @@ def fit_to_activity(
     k_model, k_steps = jax.random.split(key)
     model = LowRankRNN(n_neurons, rank, inputs.shape[-1], units, tau=tau, dt=dt,
                        noise_std=noise_std, nonlinearity=nonlinearity, train=train, key=k_model)
+    mean, scale = np.zeros(units), 1.0
     if readout == "rates":
-        w, b = np.eye(n_neurons, units), np.zeros(units)
+        w = np.eye(n_neurons, units)
     else:
-        w, b = _least_squares_readout(model, inputs, activity, weights)
+        w, mean, scale = _affine_start(activity, weights, n_neurons)
     dtype = model.m.dtype
     model = eqx.tree_at(lambda m: m.w_out, model, jnp.asarray(w * n_neurons, dtype))
-    bias = jnp.asarray(b, dtype)
+    bias = jnp.zeros((units,), dtype)
     pair = (model, bias)
     flags = (model.trainable(), readout == "linear")
     params, static = eqx.partition(pair, flags)
-    data = tuple(jnp.asarray(a, dtype) for a in (inputs, activity, weights))
+    target = (activity - mean) / scale
+    data = tuple(jnp.asarray(a, dtype) for a in (inputs, target, weights))
     optimizer = _optimizer(learning_rate, clip_norm)
     spec = _Spec(optimizer, min(batch_size, activity.shape[0]))
     state = init_state(optimizer, params)
@@ -338,13 +341,17 @@ def fit_to_activity(
     finally:
         bar.close()
     fitted, bias = eqx.combine(state.best, static)
-    prediction = np.asarray(fitted.simulate(data[0], key=None, noise=False, states=False).outputs
-                            + bias)
-    w_fit = np.asarray(fitted.readout_weights).astype(np.float64) / n_neurons
+    # Back to the recording's units: â = φ(x) (s W̃) + (ā + s b̃).
+    w_fit = np.asarray(fitted.readout_weights).astype(np.float64) / n_neurons * scale
+    b_fit = mean + scale * np.asarray(bias).astype(np.float64)
+    fitted = eqx.tree_at(lambda net: (net.w_out, net.g_out), fitted,
+                         (jnp.asarray(w_fit * n_neurons, dtype), jnp.ones((units,), dtype)))
+    prediction = np.asarray(fitted.simulate(data[0], key=None, noise=False, states=False)
+                            .outputs) + b_fit
     history = ActivityHistory(losses, np.asarray(eval_step), np.asarray(eval_loss), best_step)
     return ActivityFit(
         model=fitted,
-        readout=ActivityReadout(w_fit, np.asarray(bias).astype(np.float64), readout),
+        readout=ActivityReadout(w_fit, b_fit, readout),
         r2=explained_variance(activity, prediction, mask=weights),
         r2_units=np.asarray(explained_variance(activity, prediction, mask=weights,
                                                per_unit=True)),
@@ -369,7 +376,7 @@ def predict_activity(
         )
     out = fit.model.simulate(jnp.asarray(inputs, fit.model.w_in.dtype), key=None, noise=False,
                              states=False).outputs
-    return out + jnp.asarray(fit.readout.bias, out.dtype)
+    return out + jnp.asarray(fit.readout.bias, out.dtype)[None, None, :]
 
 
 def activity_r2(
