@@ -195,7 +195,8 @@ class DPADSystem(AbstractDynamicalSystem):
             m = jnp.zeros((self.n_measured,))
         else:
             u = jnp.asarray(u)
-            m = (u[..., self.n_neural:] - self.u_mean) / self.u_scale
+            m = (u[..., self.n_neural:] - _trailing(self.u_mean, u.ndim)) \
+                / _trailing(self.u_scale, u.ndim)
         m = jnp.broadcast_to(m, batch + (self.n_measured,))
         return m.reshape((math.prod(batch), self.n_measured))
 
