@@ -18,5 +18,9 @@ from ._fullrank import FULLRANK_GROUPS as FULLRANK_GROUPS, FullRankRNN as FullRa
 from ._latent import LatentDynamics as LatentDynamics, simulate_latent as simulate_latent
 from ._linear import LINEAR_GROUPS as LINEAR_GROUPS, LinearRNN as LinearRNN
 from ._lowrank import LOWRANK_GROUPS as LOWRANK_GROUPS, LowRankRNN as LowRankRNN
+from ._lowrank_rnns import (
+    LOW_RANK_RNNS_LAYOUTS as LOW_RANK_RNNS_LAYOUTS,
+    from_low_rank_rnns as from_low_rank_rnns,
+)
 from ._network import AbstractNetwork as AbstractNetwork
 from ._reduction import OrthonormalLatent as OrthonormalLatent
