@@ -243,6 +243,8 @@ def test_trained_rank2_teacher_full_size():
                                   progress=False)
     test = sweep.test_trials
     ceiling = _r2(noisy[test], rates[test])
+    print("flip-flop teacher: R2 train", sweep.r2_train, "held-out", sweep.r2_test,
+          "ceiling", ceiling, "chosen", sweep.chosen_rank)
     assert sweep.chosen_rank == 2, (sweep.r2_test, ceiling)
     assert sweep.r2_test[1] >= ceiling - 0.02
     # DPAD on the student's rates (behaviour: the teacher's outputs on the same trials).
@@ -269,6 +271,8 @@ def test_context_teacher_full_rank():
     rates = np.asarray(teacher.phi(teacher.simulate(u, key=None, noise=False).states))
     sweep = lr.fit_activity_ranks(rates, u, (1, 2, 3), key=jax.random.key(3), steps=2000,
                                   progress=False)
+    print("context teacher: ranks", sweep.ranks, "R2 train", sweep.r2_train, "held-out",
+          sweep.r2_test, "chosen", sweep.chosen_rank)
     assert sweep.chosen_rank <= 2, (sweep.r2_train, sweep.r2_test)
     fit = sweep.fits[list(sweep.ranks).index(sweep.chosen_rank)]
     s = fit.model
@@ -279,4 +283,5 @@ def test_context_teacher_full_rank():
         (s.m, s.n, s.w_in, s.g_in, teacher.w_out, teacher.g_out))
     fresh = task.sample(jax.random.key(5), 512)
     out = student.simulate(jnp.asarray(fresh.inputs), key=None, noise=False).outputs
+    print("student accuracy through the teacher's readout", task.evaluate(out, fresh).accuracy)
     assert float(task.evaluate(out, fresh).accuracy) >= 0.95

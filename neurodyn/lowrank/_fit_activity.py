@@ -69,11 +69,13 @@ class ActivityReadout(NamedTuple):
 
 
 class ActivityHistory(NamedTuple):
-    """What happened while fitting: the training loss of every step (`[steps]`, NaN where a
-    step was rejected), the loss on all trials at `eval_step` (`eval_loss`), and `best_step`,
-    the step whose parameters were kept (0: the starting network). The loss is the mean
-    squared error in the activity's units ("rates" readout) or in units of the activity's mean
-    variance per unit ("linear" readout, which fits the standardised activity)."""
+    """What happened while fitting a network to activity.
+
+    The training loss of every step (`[steps]`, NaN where a step was rejected), the loss on
+    all trials at `eval_step` (`eval_loss`), and `best_step`, the step whose parameters were
+    kept (0: the starting network). The loss is the mean squared error in the activity's
+    units ("rates" readout) or in units of the activity's mean variance per unit ("linear"
+    readout, which fits the standardised activity)."""
 
     loss: np.ndarray
     eval_step: np.ndarray
@@ -131,7 +133,9 @@ def explained_variance(
 
 
 def check_activity(activity: Any, inputs: Any, mask: Any = None):
-    """(activity, inputs, weights) as float64 NumPy arrays, with clear errors: activity
+    """Check a recording and its inputs; return them and the time mask as float64 arrays.
+
+    Clear errors: activity
     `[trials, time, units]` without NaN/Inf, inputs `[trials, time, n_inputs]` of the same trials
     and length, and the time mask `[trials, time]` (ones when None)."""
     activity = check_array(activity, "activity", ndim=3, min_size=1).astype(np.float64)
@@ -251,8 +255,10 @@ def fit_to_activity(
     noise_std: float = 0.0,
     progress: bool = True,
 ) -> ActivityFit:
-    """Fit a rank-`rank` `LowRankRNN` to `activity` given `inputs` (LINT; Valente, Pillow &
-    Ostojic 2022, NeurIPS).
+    """Fit a low-rank RNN to recorded activity given its inputs (LINT).
+
+    Valente, Pillow & Ostojic (2022), NeurIPS: a rank-`rank` `LowRankRNN` whose rates (or a
+    linear readout of them) reproduce `activity` under `inputs`.
 
     Minimises the mean squared error between φ(x_t) W + b and the activity a_t over trials
     (minibatches of `batch_size` trials, Adam with `learning_rate`, gradients clipped to norm
@@ -362,8 +368,9 @@ def fit_to_activity(
 def predict_activity(
     fit: ActivityFit, inputs: Float[ArrayLike, "trials time inputs"]
 ) -> Float[Array, "trials time units"]:
-    """The activity the fitted network predicts for `inputs`: φ(x_t) W + b, noise-free from
-    x_0 = 0 (`fit` from `fit_to_activity`)."""
+    """The activity a LINT fit predicts for `inputs`.
+
+    â_t = φ(x_t) W + b, noise-free from x_0 = 0 (`fit` from `fit_to_activity`)."""
     if not isinstance(fit, ActivityFit):
         raise ArgumentTypeError(
             f"fit must be an ActivityFit (from fit_to_activity), got {type(fit).__name__}"
@@ -386,8 +393,10 @@ def activity_r2(
     *,
     mask: Float[ArrayLike, "trials time"] | None = None,
 ) -> float:
-    """The explained variance (`explained_variance`) of `activity` by the fitted network's
-    prediction for `inputs` (held-out trials, say), over the time steps `mask` weights."""
+    """The explained variance of `activity` by a LINT fit's prediction for `inputs`.
+
+    `explained_variance` of `predict_activity(fit, inputs)`, on held-out trials say, over the
+    time steps that `mask` weights."""
     if not isinstance(fit, ActivityFit):
         raise ArgumentTypeError(
             f"fit must be an ActivityFit (from fit_to_activity), got {type(fit).__name__}"

@@ -76,8 +76,10 @@ def fit_activity_ranks(
     mask: Float[ArrayLike, "trials time"] | None = None,
     **fit_kwargs: Any,
 ) -> ActivityRankSweep:
-    """Fit LINT networks (`fit_to_activity`) of each rank in `ranks` to the training trials and
-    choose the rank by the explained variance of the held-out trials.
+    """Fit LINT networks of several ranks and choose the rank on held-out trials.
+
+    Each rank in `ranks` is fitted (`fit_to_activity`) to the training trials and scored by
+    the explained variance of the held-out trials.
 
     The held-out trials are `test_trials`, or a random `test_fraction` of the trials (drawn
     from `key`). The chosen rank is the smallest whose held-out R² is within `tolerance` of the

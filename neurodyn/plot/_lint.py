@@ -20,10 +20,12 @@ def plot_activity_ranks(
     ceiling: float | None = None,
     **style: Any,
 ) -> Axes:
-    """Explained variance (R²) against rank of an `ActivityRankSweep`: training trials (open
-    markers), held-out trials (filled), the band within `tolerance` of the best held-out R²
-    (grey) and the chosen rank (dashed line). `ceiling` (optional) draws a noise ceiling, the
-    R² that the true rates would reach, as a dotted line."""
+    """Explained variance (R²) against rank of a LINT rank sweep.
+
+    From an `ActivityRankSweep`: training trials (open markers), held-out trials (filled),
+    the band within `tolerance` of the best held-out R² (grey) and the chosen rank (dashed
+    line). `ceiling` (optional) draws a noise ceiling, the R² that the true rates would
+    reach, as a dotted line."""
     if not isinstance(sweep, ActivityRankSweep):
         raise ArgumentTypeError(
             f"sweep must be an ActivityRankSweep (from lowrank.fit_activity_ranks), got "
