@@ -110,3 +110,18 @@ def write_session(path, *, key, n_trials: int = 48, n_neurons: int = 40) -> Sess
     with pynwb.NWBHDF5IO(str(path), "w") as io:
         io.write(nwb)
     return Session(str(path), net, task, trials, states, outputs, trial_rates, start, choice)
+
+
+_CACHE: dict = {}
+
+
+def shared_session(tmp_path_factory, *, seed: int = 0, n_trials: int = 48,
+                   n_neurons: int = 40) -> Session:
+    """`write_session` once per test run for each (seed, n_trials, n_neurons), so that the
+    test modules that read the same session share it."""
+    args = (seed, n_trials, n_neurons)
+    if args not in _CACHE:
+        path = tmp_path_factory.mktemp("nwb") / f"session_{seed}_{n_trials}_{n_neurons}.nwb"
+        _CACHE[args] = write_session(path, key=jax.random.key(seed), n_trials=n_trials,
+                                     n_neurons=n_neurons)
+    return _CACHE[args]

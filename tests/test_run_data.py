@@ -4,10 +4,9 @@ LINT rank sweep, flow field and fixed points out; clear ConfigErrors for bad [da
 import json
 import re
 
-import jax
 import numpy as np
 import pytest
-from nwbsession import write_session
+from nwbsession import shared_session
 
 from neurodyn import data, experiment
 from neurodyn.experiment import ConfigError
@@ -42,8 +41,7 @@ max_steps = 500
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
-    path = tmp_path_factory.mktemp("session") / "s.nwb"
-    return write_session(path, key=jax.random.key(0), n_trials=32, n_neurons=24)
+    return shared_session(tmp_path_factory, n_trials=48, n_neurons=40)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +72,7 @@ def test_report_holds_the_decoding_table_rank_sweep_and_fixed_points(ran, sessio
     assert dec["psid"]["cc"] > 0.8 and dec["ipsid"]["cc"] > 0.8
     # the preprocessed recording holds the trials, aligned with the true inputs
     rec = data.read_npz(res.run_dir / "recording.npz")
-    assert rec.n_trials == 32 and rec.n_channels == 24
+    assert rec.n_trials == 48 and rec.n_channels == 40
     np.testing.assert_allclose(np.stack(rec.u)[..., 0], np.asarray(session.trials.inputs)[..., 0],
                                atol=1e-9)
     assert "sani2021" in report and "dubreuil2022" in report
