@@ -88,6 +88,15 @@ class _Basis:
         self.G = G_bb
         self.q = G_bb.shape[0]
         self.n_cols = n_cols
+        self._pinv: dict = {}  # pinv(cov(M b)) of the fixed bases, which recur
+
+    def _inverse(self, M):
+        key = (M.shape, M.tobytes())
+        if key not in self._pinv:
+            if len(self._pinv) > 16:
+                self._pinv.clear()
+            self._pinv[key] = np.linalg.pinv(M @ self.G @ M.T, hermitian=True)
+        return self._pinv[key]
 
     def rows(self, *slices) -> np.ndarray:
         """Coefficients of the basis rows `slices` (in this order)."""
@@ -98,7 +107,7 @@ class _Basis:
         """(W, W M): the projection of a signal (covariance `cross` with b) on the rows M b."""
         if M.shape[0] == 0:
             return np.zeros((cross.shape[0], 0)), np.zeros((cross.shape[0], self.q))
-        W = (cross @ M.T) @ np.linalg.pinv(M @ self.G @ M.T, hermitian=True)
+        W = (cross @ M.T) @ self._inverse(M)
         return W, W @ M
 
     def oblique(self, cross, M_on, M_along):
