@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import matplotlib
 import numpy as np
 import pytest
+import scipy.linalg
 import scipy.optimize
 from badinput import assert_clear_error
 from jaxcompat import enable_x64
@@ -151,6 +152,34 @@ def test_gru_cell_jacobians_match_finite_differences(gru_cell):
         np.testing.assert_allclose(lin.B, jac_u, atol=1e-8)
 
 
+def test_trajectory_is_the_iterated_update(gru_cell):
+    system = nd.models.from_cell(gru_cell)
+    u = np.random.default_rng(4).normal(size=(3, 12, 1))
+    x0 = np.random.default_rng(5).uniform(-0.5, 0.5, size=(3, 2))
+    states = np.asarray(system.trajectory(u, x0=x0))
+    assert states.shape == (3, 12, 2)
+    for b in range(3):
+        x = x0[b]
+        for t in range(12):
+            x = gru_numpy(gru_cell, x, u[b, t])[0]
+            np.testing.assert_allclose(states[b, t], x, atol=1e-5)
+    np.testing.assert_allclose(system.trajectory(u[0], x0=x0[0]), states[0], atol=1e-6)
+
+
+def test_dpad_fit_network_takes_the_trajectories_of_a_step_function():
+    # x' = A x + u with white u: the best one-step prediction of x₀ from the past is (A x)₀,
+    # whose correlation with x₀ is √(1 − 1/P₀₀), P = A P Aᵀ + I (the stationary covariance).
+    a = np.array([[0.9, 0.2], [-0.1, 0.7]])
+    system = nd.models.StepFunction(lambda x, u: x @ jnp.asarray(a.T, x.dtype) + u, 2, 2)
+    states = np.asarray(system.trajectory(np.random.default_rng(6).normal(size=(8, 400, 2))),
+                        np.float64)
+    fit = nd.dpad.fit_network(states, behaviour=states[..., :1], nx=2, n1=1, horizon=4)
+    z_hat = np.asarray(fit.predict(states[0]).z)[:, 0]
+    corr = np.corrcoef(z_hat, states[0, :, 0])[0, 1]
+    best = np.sqrt(1 - 1 / scipy.linalg.solve_discrete_lyapunov(a, np.eye(2))[0, 0])
+    assert best - 0.05 < corr < best + 0.02
+
+
 # ------------------------------------------------------------------ equinox's LSTM cell
 def lstm_numpy(cell, x, u):
     """The LSTM update (Hochreiter & Schmidhuber 1997) on the flat state [h, c], in NumPy."""
@@ -201,6 +230,11 @@ def test_bad_inputs_name_the_argument():
     assert_clear_error("StepFunction", "n_states", lambda: step(bistable, 2.5, 1))
     assert_clear_error("StepFunction", "n_inputs", lambda: step(bistable, 2, -1))
     assert_clear_error("from_cell", "cell", lambda: nd.models.from_cell(object()))
+    system = step(bistable, 2, 1)
+    assert_clear_error("trajectory", "inputs", lambda: system.trajectory(np.zeros((4, 2))))
+    assert_clear_error("trajectory", "inputs", lambda: system.trajectory(np.zeros(4)))
+    assert_clear_error("trajectory", "x0", lambda: system.trajectory(np.zeros((3, 4, 1)),
+                                                                     x0=np.zeros(2)))
     assert_clear_error("from_cell", "cell",
                        lambda: nd.models.from_cell(eqx.nn.Linear(2, 2, key=jax.random.key(0))))
     # the analyses refuse a bare function with a pointer to the adapter

@@ -9,6 +9,7 @@ from .._dynamics import (
 from .._noise import NOISE_RNGS as NOISE_RNGS, fast_normal as fast_normal
 from .._nonlinearity import NONLINEARITIES as NONLINEARITIES
 from ._adapters import (
+    AbstractAdapter as AbstractAdapter,
     CellSystem as CellSystem,
     StepFunction as StepFunction,
     from_cell as from_cell,

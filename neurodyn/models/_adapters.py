@@ -9,8 +9,9 @@ The analyses (`fixedpoints.find`, `linearize`, `flow_field`, the plots) take an
   h_{t+1} = cell(u_t, h_t) is the map. An LSTM's state is the pair (h, c), flattened into one
   vector x = [h, c] of 2·hidden_size numbers (`CellSystem.split` undoes it).
 
-Both are checked when built: the function is called once on abstract values (nothing is
-computed) and must return a state of the same shape.
+`trajectory(inputs)` runs either over a batch of input sequences (the states that
+`neurodyn.dpad.fit_network` takes). Both are checked when built: the function is called once
+on abstract values (nothing is computed) and must return a state of the same shape.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from collections.abc import Callable
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._dynamics import AbstractDynamicalSystem
-from .._validate import ArgumentTypeError, check_int
+from .._validate import ArgumentTypeError, check_array, check_int
 
-__all__ = ["CellSystem", "StepFunction", "from_cell"]
+__all__ = ["AbstractAdapter", "CellSystem", "StepFunction", "from_cell"]
 
 
 def _check_step(step, n_states: int, n_inputs: int, dtype, name: str) -> None:
@@ -51,7 +53,43 @@ def _check_step(step, n_states: int, n_inputs: int, dtype, name: str) -> None:
         raise ValueError(f"{name} must return a floating-point state, got dtype {out.dtype}")
 
 
-class StepFunction(AbstractDynamicalSystem):
+class AbstractAdapter(AbstractDynamicalSystem):
+    """A dynamical system wrapped around a user's update rule, with `trajectory` to run it."""
+
+    def trajectory(
+        self,
+        inputs: Float[ArrayLike, "*batch time inputs"],
+        *,
+        x0: Float[ArrayLike, "*batch states"] | None = None,
+    ) -> Float[Array, "*batch time states"]:
+        """The states x_1 … x_T visited under `inputs` `[B, T, I]` (or one trial `[T, I]`) from
+        `x0` (default zeros): x_{t+1} = F(x_t, u_t), as `Rollout.states` of a model (e.g. for
+        `neurodyn.dpad.fit_network`)."""
+        inputs = check_array(inputs, "inputs", ndim=(2, 3))
+        if inputs.shape[-1] != self.n_inputs:
+            raise ValueError(f"inputs: last axis must equal n_inputs={self.n_inputs}, got shape "
+                             f"{inputs.shape}")
+        shape = inputs.shape[:-2] + (self.n_states,)
+        if x0 is None:
+            x0 = np.zeros(shape)
+        x0 = check_array(x0, "x0", shape=shape)
+        dtype = self.dtype
+        return _trajectory(self, jnp.asarray(inputs, dtype), jnp.asarray(x0, dtype))
+
+
+@eqx.filter_jit
+def _trajectory(system: AbstractAdapter, inputs: Array, x0: Array) -> Array:
+    def one(x, u):
+        def body(state, u_t):
+            state = system.step(state, u_t)
+            return state, state
+
+        return jax.lax.scan(body, x, u)[1]
+
+    return one(x0, inputs) if inputs.ndim == 2 else jax.vmap(one)(x0, inputs)
+
+
+class StepFunction(AbstractAdapter):
     """Any function `step(x, u) -> x'` as a discrete-time dynamical system x_{t+1} = F(x_t, u_t).
 
     `step` takes a state `[n_states]` and an input `[n_inputs]` (zeros when the analyses pass
@@ -90,7 +128,7 @@ class StepFunction(AbstractDynamicalSystem):
 _CELLS = {"GRUCell": 1, "LSTMCell": 2}  # the cell class -> how many hidden vectors it carries
 
 
-class CellSystem(AbstractDynamicalSystem):
+class CellSystem(AbstractAdapter):
     """An equinox RNN cell (`equinox.nn.GRUCell`, `equinox.nn.LSTMCell`) as a dynamical system.
 
     The map is the cell's update h_{t+1} = cell(u_t, h_t) (Cho et al. 2014 for the GRU;
