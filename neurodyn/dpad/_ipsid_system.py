@@ -61,8 +61,9 @@ class IPSIDSystem(AbstractDynamicalSystem):
     z_mean: Float[Array, " behaviour"]
     z_scale: Float[Array, " behaviour"]
 
-    def __init__(self, F, K, G, Cy, Dy, Cz, Dz, y_mean, y_scale, u_mean, u_scale, z_mean,
-                 z_scale):
+    def __init__(self, F: Array, K: Array, G: Array, Cy: Array, Dy: Array, Cz: Array,
+                 Dz: Array, y_mean: Array, y_scale: Array, u_mean: Array, u_scale: Array,
+                 z_mean: Array, z_scale: Array):
         # Explicit: the base class's AbstractVars (n_states, n_inputs: properties here) would
         # otherwise enter the generated __init__.
         self.F, self.K, self.G, self.Cy, self.Dy, self.Cz, self.Dz = F, K, G, Cy, Dy, Cz, Dz
