@@ -122,6 +122,14 @@ def reference() -> dict:
     return pages
 
 
+def _plain(text: str) -> str:
+    """A docstring's text for a table cell: `*` and `_` outside code spans are literal (x* is
+    a fixed point, not emphasis) and `|` does not end the cell."""
+    parts = re.split(r"(`[^`]*`)", text)
+    parts = [p if p.startswith("`") else re.sub(r"([*_])", r"\\\1", p) for p in parts]
+    return "".join(parts).replace("|", "\\|")
+
+
 def _page_of(path: str, pages: dict) -> str:
     namespace = max((p for p in pages if path.startswith(p + ".")), key=len)
     return f"{pages[namespace][0].slug}.md"
@@ -135,7 +143,7 @@ def reference_page(ns, rows, pages) -> str:
             link = f"{pages[home][0].slug}.md"
         else:
             link = ("" if home == f"{ns.path}.{name}" else _page_of(home, pages)) + f"#{home}"
-        cell = summary.replace("|", "\\|")
+        cell = _plain(summary)
         lines.append(f"| [`{name}`]({link}) | {kind} | {cell} |")
     lines.append("")
     for name, kind, _summary_, home in rows:
@@ -230,11 +238,11 @@ def _section(text: str, heading: str) -> str:
 
 
 def _benchmarks() -> str:
-    lines = ["| script | what it measures |", "|---|---|"]
+    lines = ["| `python …` | what it measures |", "|---|---|"]
     for script in sorted(BENCHMARKS.glob("[!_]*.py")):
         doc = ast.get_docstring(ast.parse(script.read_text(encoding="utf-8"))) or ""
         first = doc.strip().split("\n\n")[0].replace("\n", " ").replace("|", "\\|")
-        lines.append(f"| `python benchmarks/{script.name}` | {first} |")
+        lines.append(f"| `benchmarks/{script.name}` | {first} |")
     return "\n".join(lines)
 
 
