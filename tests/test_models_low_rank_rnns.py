@@ -156,6 +156,20 @@ def test_options_reach_the_model(tmp_path):
     assert nd.models.from_low_rank_rnns(path, learn_h0=True).learn_h0
 
 
+def test_the_inference_code_layout_with_a_zero_bias_loads(tmp_path):
+    # Valente et al.'s LowRankRNN stores a bias b inside φ (zero unless trained) and may carry
+    # a "rec_noise" buffer that their own loader drops.
+    rng = np.random.default_rng(8)
+    sd = random_state_dict("LowRankRNN", rng)
+    sd["b"], sd["rec_noise"] = np.zeros(N, np.float32), np.ones(N, np.float32)
+    model = nd.models.from_low_rank_rnns(torch_save(sd, tmp_path / "lint.pt", True))
+    u = rng.standard_normal((2, 15, N_IN))
+    out, _ = reference_forward({k: v for k, v in sd.items() if k not in ("b", "rec_noise")},
+                               "LowRankRNN", u)
+    roll = model.simulate(u.astype(np.float32), key=None, noise=False)
+    np.testing.assert_allclose(roll.outputs, out, atol=1e-5, rtol=1e-5)
+
+
 def test_a_loaded_network_saves_and_loads_with_its_h0(tmp_path):
     sd = random_state_dict("OptimizedLowRankRNN", np.random.default_rng(3))
     model = nd.models.from_low_rank_rnns(torch_save(sd, tmp_path / "net.pt", False),

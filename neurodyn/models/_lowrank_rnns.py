@@ -21,9 +21,10 @@ for w_o and h0.) neurodyn's models use x_{t+1} = x_t + α(−x_t + J φ(x_t) + W
 z_t = φ(x_{t+1}) W_out / N with J = m nᵀ/N for a `LowRankRNN`, so the conversion rescales:
 m, n by √N where the file has no 1/N, w_out by N where its readout has none, and J = W_rec
 (or W_rec/N). The initial state h0 becomes the model's trainable initial state (`learn_h0`).
-The 2022 inference code (Valente et al.) adds a bias b inside φ and an output nonlinearity;
-a zero b is accepted (an output nonlinearity is not stored in the file: its default, tanh,
-is φ).
+The 2022 inference code (Valente et al.) adds a bias b inside φ, accepted when it is zero,
+and an output nonlinearity ψ in z = ψ(h) W_o, which the file does not store: the conversion
+assumes ψ = φ (their default, tanh). For a network whose readout used another ψ (LINT's fits to
+activity), the states are still exact, but the outputs are φ(h) W_out / N, not ψ(h) W_o.
 """
 
 from __future__ import annotations
@@ -48,11 +49,12 @@ _DENSE = ("wi", "si", "wo", "so", "h0")
 _SUPPORT = ("gaussian_basis", "supports", "wi_weights", "m_weights", "n_weights", "wo_weights",
             "wi_biases", "m_biases", "n_biases", "h0_weights")
 # layout -> (keys the state dict must hold, keys it may hold besides)
+# (their own loader drops a stored "rec_noise"; so does this one)
 _KEYS = {
-    "LowRankRNN": ({*_DENSE, "m", "n"}, {"b"}),
-    "OptimizedLowRankRNN": ({*_DENSE, "m", "n"}, {"b"}),
-    "FullRankRNN": ({*_DENSE, "wrec"}, {"b"}),
-    "FullRankRNNScaled": ({*_DENSE, "wrec"}, {"b"}),
+    "LowRankRNN": ({*_DENSE, "m", "n"}, {"b", "rec_noise"}),
+    "OptimizedLowRankRNN": ({*_DENSE, "m", "n"}, {"b", "rec_noise"}),
+    "FullRankRNN": ({*_DENSE, "wrec"}, {"b", "rec_noise"}),
+    "FullRankRNNScaled": ({*_DENSE, "wrec"}, {"b", "rec_noise"}),
     "SupportLowRankRNN": (set(_SUPPORT), {"weights"}),
 }
 LOW_RANK_RNNS_LAYOUTS = tuple(_KEYS)
@@ -171,7 +173,8 @@ def from_low_rank_rnns(
             "not a state dict (net.state_dict())"
         )
     layout = _layout(state, layout)
-    p = _support_vectors(state) if layout == "SupportLowRankRNN" else dict(state)
+    p = _support_vectors(state) if layout == "SupportLowRankRNN" else \
+        {k: v for k, v in state.items() if k != "rec_noise"}
     dense = layout.startswith("FullRank")
     n, n_in, n_out, rank = _check_shapes(p, dense)
     scaled = layout in ("LowRankRNN", "FullRankRNNScaled")  # the classes with both 1/N
