@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from .._optim import update as optim_update
 from .._progress import tqdm
 from .._typing import Array, ArrayLike, Float
 from .._validate import ArgumentTypeError, check_bool, check_choice, check_int, check_number
@@ -172,7 +173,7 @@ def _spectral_start(a: Array, b: Array) -> Array:
         return d.at[j].set(jnp.where(cost(1.0) <= cost(-1.0), 1.0, -1.0).astype(a.dtype))
 
     d = jax.lax.fori_loop(1, n, body, jnp.ones(n, a.dtype))
-    return (va * d) @ vb.T
+    return (va * d[None, :]) @ vb.T
 
 
 def _fit_one(a, b, c0, steps, lr, kind):
@@ -189,8 +190,8 @@ def _fit_one(a, b, c0, steps, lr, kind):
         value, g = jax.value_and_grad(loss)(w)
         better = value < best
         best_w, best = jnp.where(better, w, best_w), jnp.where(better, value, best)
-        updates, state = opt.update(g, state, w)
-        return (optax.apply_updates(w, updates), state, best_w, best), None
+        step = optim_update(opt, g, state, w, reject_nonfinite=False)
+        return (step.params, step.opt_state, best_w, best), None
 
     w0 = jnp.zeros_like(a)
     init = (w0, opt.init(w0), w0, jnp.asarray(jnp.inf, a.dtype))
@@ -307,7 +308,7 @@ def dsa(
 
 
 def dsa_matrix(
-    activity_sets: Sequence[Float[ArrayLike, "*conditions time units"]],
+    activity_sets: Sequence[Float[ArrayLike, "*_conditions _time _units"]],
     *,
     n_delays: int = 1,
     rank: int | None = None,

@@ -38,13 +38,13 @@ class CanonicalCorrelations(NamedTuple):
 
 
 def _centre(x: Array, centre: bool) -> Array:
-    return x - jnp.mean(x, axis=0) if centre else x
+    return x - jnp.mean(x, axis=0, keepdims=True) if centre else x
 
 
 def _inv_sqrt(s: Array) -> Array:
     w, v = jnp.linalg.eigh(s)
     floor = jnp.finfo(s.dtype).eps * jnp.max(jnp.abs(w)) * s.shape[0]
-    return (v / jnp.sqrt(jnp.maximum(w, floor))) @ v.T
+    return (v / jnp.sqrt(jnp.maximum(w, floor))[None, :]) @ v.T
 
 
 def _whiten(x: Array, alpha: float) -> Array:
@@ -60,12 +60,19 @@ def _whiten(x: Array, alpha: float) -> Array:
 def _procrustes(x, y, metric, alpha, centre):
     x = _whiten(_centre(x, centre), alpha)
     y = _whiten(_centre(y, centre), alpha)
-    nuclear = jnp.sum(jnp.linalg.svd(x.T @ y, compute_uv=False))
-    nx, ny = jnp.sum(x**2), jnp.sum(y**2)
+    # The optimal (semi-)orthogonal map R = V Uᵀ from XᵀY = U S Vᵀ; distances are computed from
+    # the residual X − YR, not from ‖X‖² + ‖Y‖² − 2‖XᵀY‖_*, which cancels in float32.
     if metric == "angular":
-        return jnp.arccos(jnp.clip(nuclear / jnp.sqrt(nx * ny), -1.0, 1.0))
-    m = jnp.asarray(x.shape[0], x.dtype)
-    return jnp.sqrt(jnp.maximum(nx + ny - 2.0 * nuclear, 0.0) / m)
+        x = x / jnp.linalg.norm(x)
+        y = y / jnp.linalg.norm(y)
+    n = max(x.shape[1], y.shape[1])  # the smaller set zero-padded: R orthogonal
+    x = jnp.pad(x, ((0, 0), (0, n - x.shape[1])))
+    y = jnp.pad(y, ((0, 0), (0, n - y.shape[1])))
+    u, _, vt = jnp.linalg.svd(x.T @ y)
+    residual = jnp.linalg.norm(x - y @ (vt.T @ u.T))
+    if metric == "angular":  # ‖X̂ − ŶR‖² = 2 − 2 cos θ
+        return 2.0 * jnp.arcsin(jnp.clip(residual / 2.0, 0.0, 1.0))
+    return residual / jnp.sqrt(jnp.asarray(x.shape[0], x.dtype))
 
 
 def procrustes(
@@ -106,7 +113,7 @@ def _basis(x: Array, keep: Array | None = None) -> tuple[Array, Array]:
     mask = s > tol
     if keep is not None:
         mask &= jnp.arange(s.size) < keep
-    return u * mask, jnp.sum(mask)
+    return u * mask[None, :].astype(u.dtype), jnp.sum(mask)
 
 
 def _correlations(ux, kx, uy, ky) -> CanonicalCorrelations:
