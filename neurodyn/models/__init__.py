@@ -16,6 +16,13 @@ from ._adapters import (
 )
 from ._base import AbstractRNN as AbstractRNN, Rollout as Rollout, check_train as check_train
 from ._fullrank import FULLRANK_GROUPS as FULLRANK_GROUPS, FullRankRNN as FullRankRNN
+from ._gated import (
+    DISCRETE_GROUPS as DISCRETE_GROUPS,
+    GRU as GRU,
+    LSTM as LSTM,
+    RNN as RNN,
+    AbstractDiscreteRNN as AbstractDiscreteRNN,
+)
 from ._latent import LatentDynamics as LatentDynamics, simulate_latent as simulate_latent
 from ._linear import LINEAR_GROUPS as LINEAR_GROUPS, LinearRNN as LinearRNN
 from ._lowrank import LOWRANK_GROUPS as LOWRANK_GROUPS, LowRankRNN as LowRankRNN
@@ -25,3 +32,4 @@ from ._lowrank_rnns import (
 )
 from ._network import AbstractNetwork as AbstractNetwork
 from ._reduction import OrthonormalLatent as OrthonormalLatent
+from ._torch import from_torch as from_torch

@@ -14,7 +14,7 @@ from .._validate import (
     check_int,
     check_number,
 )
-from ..models import AbstractRNN
+from ..models import AbstractNetwork
 from ..tasks import AbstractTask, Trials
 from ._loss import masked_mse
 
@@ -54,9 +54,10 @@ def check_settings(*, steps, batch_size, optimizer, learning_rate, clip_norm, ev
 
 def check_model_task(model, task, name: str = "model") -> None:
     """`model` (one network, or a member of an ensemble) fits `task`."""
-    if not isinstance(model, AbstractRNN):
+    if not isinstance(model, AbstractNetwork):
         raise ArgumentTypeError(
-            f"{name} must be a neurodyn RNN (AbstractRNN), got {type(model).__name__}"
+            f"{name} must be a neurodyn network (AbstractNetwork: LowRankRNN, FullRankRNN, "
+            f"LinearRNN, RNN, GRU, LSTM), got {type(model).__name__}"
         )
     if not isinstance(task, AbstractTask):
         raise ArgumentTypeError(
@@ -72,7 +73,7 @@ def check_model_task(model, task, name: str = "model") -> None:
 
 def check_sizes(model, batch_size: int) -> None:
     """The batch fits the noise generator's counters (known before any array exists)."""
-    check_stream_size(batch_size, model.n_neurons, "batch_size")
+    check_stream_size(batch_size, model.n_states, "batch_size")
 
 
 def check_start(models, name: str = "model") -> None:
@@ -80,7 +81,7 @@ def check_start(models, name: str = "model") -> None:
     check_finite_tree(models, name)
 
 
-def check_val_trials(val_trials: Trials, task, n_neurons: int, loss_fn) -> None:
+def check_val_trials(val_trials: Trials, task, n_states: int, loss_fn) -> None:
     """A given validation batch: shapes that fit the task, finite values."""
     inputs = check_array(val_trials.inputs, "val_trials.inputs", ndim=3, finite=False)
     batch, n_steps = inputs.shape[:2]
@@ -92,7 +93,7 @@ def check_val_trials(val_trials: Trials, task, n_neurons: int, loss_fn) -> None:
     for field in ("targets", "mask"):
         check_array(getattr(val_trials, field), f"val_trials.{field}", finite=False,
                     shape=(batch, n_steps, task.n_outputs))
-    check_stream_size(batch, n_neurons, "val_trials")
+    check_stream_size(batch, n_states, "val_trials")
     # The default loss multiplies every target by its mask: NaN anywhere gives a NaN loss.
     # A custom loss may handle missing targets (NaN where the mask is 0) itself.
     fields = ("inputs", "mask", "targets") if loss_fn is masked_mse else ("inputs", "mask")

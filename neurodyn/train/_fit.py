@@ -24,7 +24,7 @@ from .._noise import check_stream_size
 from .._optim import member
 from .._typing import ArrayLike, Key
 from .._validate import ArgumentTypeError, check_int, check_key, check_keys
-from ..models import AbstractRNN
+from ..models import AbstractNetwork
 from ..tasks import AbstractTask, Trials
 from ._checks import (
     check_model_task,
@@ -45,13 +45,13 @@ def _default_optimizer(learning_rate: float, clip_norm: float | None):
     return opt
 
 
-def _prepare(task, key, val_trials, n_neurons: int, loss_fn):
+def _prepare(task, key, val_trials, n_states: int, loss_fn):
     if val_trials is None:
         val_trials = 256
     if isinstance(val_trials, Trials):
-        check_val_trials(val_trials, task, n_neurons, loss_fn)
+        check_val_trials(val_trials, task, n_states, loss_fn)
         return val_trials
-    check_stream_size(int(val_trials), n_neurons, "val_trials")
+    check_stream_size(int(val_trials), n_states, "val_trials")
     # fold_in(key, 0x7A1) is not one of the two children split(key) that training uses
     # (fold_in(key, i) = split(key, n)[i] for JAX's default threefry keys).
     return task.sample(jax.random.fold_in(key, 0x7A1), int(val_trials))
@@ -70,7 +70,7 @@ def _config(settings: dict, optimizer, **extra) -> dict:
 
 
 def fit(
-    model: AbstractRNN,
+    model: AbstractNetwork,
     task: AbstractTask,
     *,
     key: Key,
@@ -110,7 +110,7 @@ def fit(
     config = _config(settings, optimizer)
     if optimizer is None:
         optimizer = _default_optimizer(settings["learning_rate"], settings["clip_norm"])
-    val_trials = _prepare(task, key, val_trials, model.n_neurons, loss_fn)
+    val_trials = _prepare(task, key, val_trials, model.n_states, loss_fn)
     config["n_val_trials"] = int(val_trials.batch_size)
     stacked = jax.tree_util.tree_map(lambda x: x[None] if eqx.is_array(x) else x, model)
     trained, history = _train(
@@ -131,7 +131,7 @@ def fit(
 
 
 def fit_ensemble(
-    make_model: Callable[[Any], AbstractRNN],
+    make_model: Callable[[Any], AbstractNetwork],
     task: AbstractTask,
     *,
     keys: Key | ArrayLike,
@@ -191,7 +191,7 @@ def fit_ensemble(
     config = _config(settings, optimizer, n_members=n_members)
     if optimizer is None:
         optimizer = _default_optimizer(settings["learning_rate"], settings["clip_norm"])
-    val_trials = _prepare(task, keys[0], val_trials, first.n_neurons, loss_fn)
+    val_trials = _prepare(task, keys[0], val_trials, first.n_states, loss_fn)
     config["n_val_trials"] = int(val_trials.batch_size)
     n_local = n_members // (mesh.devices.size if mesh is not None else 1)
     group = _member_group(member_batch, n_local, first, settings["batch_size"], task)
@@ -260,6 +260,6 @@ def _member_group(member_batch, n_local: int, model, batch_size: int, task) -> i
     if member_batch is not None:
         group = min(int(member_batch), n_local)
     else:
-        per_member = batch_size * getattr(task, "n_steps", 1) * model.n_neurons
+        per_member = batch_size * getattr(task, "n_steps", 1) * model.n_states
         group = max(1, min(n_local, _GROUP_FLOATS // max(per_member, 1)))
     return None if group >= n_local else group
