@@ -22,6 +22,9 @@ from ._version import __version__ as __version__
 from .experiment import citation as citation
 from .io import load as load, save as save
 from .models import (
+    GRU as _GRU,
+    LSTM as _LSTM,
+    RNN as _RNN,
     FullRankRNN as _FullRankRNN,
     LinearRNN as _LinearRNN,
     LowRankRNN as _LowRankRNN,
@@ -30,6 +33,9 @@ from .models import (
 io.register_class(_LowRankRNN)
 io.register_class(_FullRankRNN)
 io.register_class(_LinearRNN)
-del _FullRankRNN, _LinearRNN, _LowRankRNN
+io.register_class(_RNN)
+io.register_class(_GRU)
+io.register_class(_LSTM)
+del _FullRankRNN, _LinearRNN, _LowRankRNN, _RNN, _GRU, _LSTM
 
 _enable_compilation_cache()  # JAX's persistent compilation cache, per user (see _cache.py)
