@@ -3,6 +3,7 @@ LINT rank sweep, flow field and fixed points out; clear ConfigErrors for bad [da
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,6 +87,13 @@ def test_a_second_run_skips_and_a_changed_entry_reruns(ran):
     assert experiment.stage_hash(changed, "decoding") != experiment.stage_hash(config,
                                                                                 "decoding")
     assert experiment.stage_hash(changed, "lint") == experiment.stage_hash(config, "lint")
+
+
+def test_the_example_config_is_valid():
+    root = Path(__file__).resolve().parents[1]
+    config = experiment.load_config(root / "experiments/configs/recording.toml")
+    assert config.data.analyses == ("psid", "ipsid", "dpad", "lint")
+    assert config.data.lint.ranks == (1, 2, 3) and config.analyses.dpad.nx == 2
 
 
 def test_config_round_trip_and_citation(ran):

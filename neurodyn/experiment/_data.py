@@ -32,15 +32,16 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .. import dpad
-from ._citation import resolve_methods
+from ._citation import METHODS, keys as citation_keys, resolve_methods
 from ._config import ConfigError, _section
 
 FORMATS = ("auto", "nwb", "npz")
 DATA_ANALYSES = ("psid", "ipsid", "dpad", "lint")
 LINT_READOUTS = ("auto", "rates", "linear")
 # Citation keys of what each analysis uses (experiment._citation's names).
-DATA_METHODS = {"psid": ["psid"], "ipsid": ["psid"], "dpad": ["dpad"],
-                "lint": ["lowrank", "fixed_points"]}
+# "ipsid" (Vahidi et al. 2024) and "lint" (Valente et al. 2022) count once _citation knows them.
+DATA_METHODS = {"psid": ["psid"], "ipsid": ["psid", "ipsid"], "dpad": ["dpad"],
+                "lint": ["lowrank", "lint", "fixed_points"]}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +105,8 @@ class DataConfig:
 
     def citation_keys(self) -> list[str]:
         """The citation keys behind `methods()` (see `neurodyn.experiment.citation`)."""
-        return resolve_methods(self.methods())
+        known = set(METHODS) | set(citation_keys())
+        return resolve_methods([m for m in self.methods() if m in known])
 
     def to_dict(self) -> dict:
         """The resolved `[data]` as plain TOML/JSON data (None left out)."""
