@@ -90,6 +90,10 @@ traj = np.random.default_rng(2).standard_normal((2, 30, 3))
 
 # name -> (make the Axes, call the function on them)
 CASES = {
+    "plot_conditions": (_one, lambda ax: nd.plot.plot_conditions(nd.data.Recording(
+        y=np.ones((2, 5, 3)), rate=50.0, conditions={"c": [0.1, -0.1]}), condition="c", ax=ax)),
+    "plot_raster": (_one, lambda ax: nd.plot.plot_raster([[0.1, 0.5], [0.3]], ax=ax,
+                                                         trials=nd.data.TrialTable([0.0], [0.4]))),
     "plot_activity_ranks": (_one, lambda ax: nd.plot.plot_activity_ranks(lr.ActivityRankSweep(
         np.arange(1, 4), np.array([.5, .9, .92]), np.array([.4, .88, .89]), 2, 0.01, (),
         np.arange(8), np.arange(8, 10)), ceiling=0.9, ax=ax)),
