@@ -21,7 +21,7 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
     return ax
 
 
-def plot_raster(spike_times: Sequence[ArrayLike], ax: Axes | None = None, *,
+def plot_raster(spike_times: Sequence[ArrayLike | Sequence[float]], ax: Axes | None = None, *,
                 trials: TrialTable | None = None, window: tuple[float, float] | None = None,
                 **style: Any) -> Axes:
     """Spike raster: one row per unit (spike times in s), the trials of `trials` shaded, over
