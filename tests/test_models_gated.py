@@ -115,8 +115,9 @@ def test_matches_torch_with_the_same_weights(kind, kw):
         if bias:
             net.bias_ih_l0.copy_(torch.from_numpy(np.asarray(model.bias_ih, np.float64)))
             net.bias_hh_l0.copy_(torch.from_numpy(np.asarray(model.bias_hh, np.float64)))
-    u = np.asarray(jax.random.normal(jax.random.key(8), (4, 15, N_IN)), np.float64)
-    x0 = 0.3 * np.asarray(jax.random.normal(jax.random.key(9), (4, model.n_states)), np.float64)
+    # (the shapes of the NumPy test: its compiled simulation is reused)
+    u = np.asarray(jax.random.normal(jax.random.key(8), (3, 12, N_IN)), np.float64)
+    x0 = 0.3 * np.asarray(jax.random.normal(jax.random.key(9), (3, model.n_states)), np.float64)
     h0 = torch.from_numpy(x0[None, :, :H].copy())
     start = (h0, torch.from_numpy(x0[None, :, H:].copy())) if kind == "LSTM" else h0
     with torch.no_grad():
@@ -177,11 +178,11 @@ def test_save_load_round_trip(tmp_path, kind, kw):
         model = eqx.tree_at(lambda m: m.h0, model, jnp.arange(2 * H, dtype=jnp.float32) / H)
     loaded = nd.load(nd.save(tmp_path / f"{kind}.eqx", model))
     assert type(loaded) is type(model) and loaded.hyperparameters() == model.hyperparameters()
+    assert jax.tree_util.tree_structure(loaded) == jax.tree_util.tree_structure(model)
     for a, b in zip(jax.tree_util.tree_leaves(model), jax.tree_util.tree_leaves(loaded)):
         np.testing.assert_array_equal(a, b)
-    u = jnp.ones((2, 4, N_IN))
-    np.testing.assert_array_equal(loaded.simulate(u, key=None).outputs,
-                                  model.simulate(u, key=None).outputs)
+    x, u = np.linspace(-1, 1, model.n_states), np.array([0.5, -1.0])
+    np.testing.assert_array_equal(loaded.step(x, u), model.step(x, u))
 
 
 def test_train_groups_and_h0():
@@ -227,3 +228,28 @@ def test_bad_simulate_arguments():
     assert_clear_error("RNN", "nonlinearity", lambda: make("RNN", nonlinearity="tanhh"))
     stacked = jax.tree_util.tree_map(lambda a: jnp.stack([a, a]), make("GRU"))
     assert_clear_error("GRU.simulate", "model", lambda: stacked.simulate(u, key=None))
+
+
+@pytest.mark.slow
+def test_every_task_trains_every_kind():
+    """fit on every registered task (the three kinds in turn), and fit_ensemble of each kind."""
+    kinds = ["RNN", "GRU", "LSTM"]
+    for i, name in enumerate(nd.tasks.names()):
+        try:
+            task = nd.tasks.make(name)
+        except (ImportError, TypeError, ValueError):  # needs an optional package or arguments
+            continue
+        model = getattr(nd.models, kinds[i % 3])(8, task.n_inputs, task.n_outputs,
+                                                 key=jax.random.key(i))
+        fit = nd.train.fit(model, task, key=jax.random.key(0), steps=3, batch_size=4,
+                           eval_every=3, val_trials=8, progress=False, keep_best=False)
+        assert fit.history.loss.shape == (3,) and np.all(np.isfinite(fit.history.loss)), name
+        assert not np.array_equal(fit.model.weight_hh, model.weight_hh), name
+    task = nd.tasks.FlipFlop(preset="golub2018")
+    for kind in kinds:
+        fit = nd.train.fit_ensemble(
+            lambda key, kind=kind: getattr(nd.models, kind)(8, 3, 3, learn_h0=True, key=key),
+            task, keys=jax.random.split(jax.random.key(1), 2), steps=3, batch_size=4,
+            eval_every=3, val_trials=8, progress=False, keep_best=False)
+        assert fit.model.weight_hh.shape[0] == 2 and np.all(np.isfinite(fit.history.loss))
+        assert np.abs(np.asarray(fit.model.h0)).max() > 0  # h0 trained
