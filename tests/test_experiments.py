@@ -34,7 +34,7 @@ def run_small(study: str, out: Path) -> dict:
 def test_configs_parse_and_have_the_same_keys():
     studies = sorted(p.parent.name for p in EXPERIMENTS.glob("*/run.py"))
     assert studies == ["dpad_networks", "dpad_simulated", "dubreuil2022", "mante2013_context",
-                       "sussillo2013_flipflop"]
+                       "sussillo2013_flipflop", "valente2022_lint"]
     for s in studies:
         small, paper = (C.load_config(EXPERIMENTS / s, n) for n in C.CONFIGS)
         assert set(small) == set(paper), s
@@ -190,6 +190,17 @@ def test_mante2013_context_small(tmp_path):
         sel_rel, sel_irr = ((r["selection_A"], r["selection_B"]) if c == "0"
                             else (r["selection_B"], r["selection_A"]))
         assert sel_rel > 5 * sel_irr
+
+
+def test_valente2022_lint_small(tmp_path):
+    d = run_small("valente2022_lint", tmp_path)["data"]
+    assert d["teacher_accuracy"] > 0.95 and d["ranks"] == [1, 2, 3]
+    lint, cut = np.asarray(d["lint_r2_test"]), np.asarray(d["truncation_r2"])
+    # Valente et al.'s point: at low rank, fitting the activity explains far more of it than
+    # truncating the teacher's connectivity, and the students perform the task.
+    assert np.all(lint > cut) and lint[0] > cut[0] + 0.3
+    assert lint.max() > 0.95 and min(d["lint_accuracy"][1:]) > 0.95
+    assert d["chosen_rank"] in d["ranks"]
 
 
 def test_dpad_networks_small(tmp_path):
