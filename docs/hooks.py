@@ -282,6 +282,11 @@ def expand_includes(markdown: str) -> str:
 
 
 def on_config(config):
+    # mkdocs-jupyter keeps converted notebooks in a cache relative to the working directory:
+    # keep it in docs/ (git-ignored) wherever mkdocs is started.
+    jupyter = config["plugins"].get("mkdocs-jupyter")
+    if jupyter is not None:
+        jupyter.config["cache_dir"] = str(Path(__file__).resolve().parent / ".cache" / "jupyter")
     pages = reference()
     _state["pages"] = pages
     reference_nav = [{"Overview": "reference/index.md"}]
