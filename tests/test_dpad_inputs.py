@@ -191,6 +191,38 @@ def test_poisson_observations_with_inputs():
     assert with_u.score(y_test, z_test, u=u_test).cc == pytest.approx(cc)
 
 
+class _Aligned:
+    """A model whose fit and score check that u arrives cut as y is (here u = 2 y[:, :1])."""
+
+    def fit(self, y, z, u=None):
+        self._check(y, u)
+        return self
+
+    def score(self, y, z, u=None):
+        self._check(y, u)
+        return dpad.metrics.score(np.concatenate(z) if isinstance(z, list) else z,
+                                  np.concatenate(z) if isinstance(z, list) else z)
+
+    @staticmethod
+    def _check(y, u):
+        ys = y if isinstance(y, list) else [y]
+        us = u if isinstance(u, list) else [u]
+        assert len(ys) == len(us)
+        for a, b in zip(ys, us):
+            np.testing.assert_array_equal(b, 2 * a[:, :1])
+
+
+@pytest.mark.parametrize("trials", [False, True])
+def test_cross_validate_cuts_u_into_the_folds_of_y(trials):
+    rng = np.random.default_rng(0)
+    y, z = rng.standard_normal((90, 3)), rng.standard_normal((90, 1))
+    u = 2 * y[:, :1]
+    if trials:
+        y, z, u = ([a[i:i + 30] for i in range(0, 90, 30)] for a in (y, z, u))
+    cv = dpad.metrics.cross_validate(_Aligned, y, z, u=u, n_folds=3)
+    assert len(cv.folds) == 3 and cv.mean.cc == pytest.approx(1.0)
+
+
 # ----------------------------------------------------------------------------- bad input
 def _expect(entry, pattern, call):
     err = assert_clear_error(entry, "u", call)

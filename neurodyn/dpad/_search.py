@@ -20,10 +20,9 @@ import numpy as np
 
 from .._typing import Key
 from .._validate import ArgumentTypeError, check_int, check_number
-from ._checks import as_trials, by_name
+from ._checks import by_name
 from ._fitting import parse_nonlinear
-from ._inputs import check_inputs
-from .metrics import Data, Scores, split_folds
+from .metrics import Data, Scores, split_folds, split_inputs
 
 DEFAULT_CANDIDATES = ("none", "Cz", "Cy", "K", "A", "all")
 
@@ -92,13 +91,7 @@ def choose_placement(
     template = make_model("all" if any(sets) else None)
     template.check_data(y, z, u)  # every bad input refused before the first fit
     folds = split_folds(y, z, n_folds)
-    # u is split as y is (same trials, same lengths: checked above)
-    u_folds = [(None, None)] * n_folds
-    if u is not None:
-        ys, several = as_trials(y, "y")
-        us = check_inputs(u, ys)
-        us = us if several else us[0]  # one recording: u is cut into the same time blocks
-        u_folds = [(u_tr, u_te) for u_tr, _, u_te, _ in split_folds(us, us, n_folds)]
+    u_folds = split_inputs(y, u, n_folds)
     scores: list[list[Scores]] = [[] for _ in sets]
     for fold, ((y_tr, z_tr, y_te, z_te), (u_tr, u_te)) in enumerate(zip(folds, u_folds)):
         fitted = template.fit_placements(y_tr, z_tr, sets, key=jax.random.fold_in(key, fold),

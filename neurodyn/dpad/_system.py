@@ -1,5 +1,6 @@
 """Fitted PSID and DPAD models as neurodyn dynamical systems: `step(x, u)` with the neural
-observation as the input u, so the fixed-point finder and flow-field plots apply to them.
+observation as the input u (for a DPAD model fitted with measured inputs, u = [y; u_measured]),
+so the fixed-point finder and flow-field plots apply to them.
 
 For u held at a constant activity level (by default the training mean), the fixed points of
 x ↦ step(x, u) are the latent states the model settles in under that input.
@@ -210,6 +211,7 @@ class DPADSystem(AbstractDynamicalSystem):
         else:
             y = (u[: self.n_neural] - self.y_mean) / self.y_scale
         extra = [] if self.n_measured == 0 else [self._measured(u, ())[0]]
+        x = jnp.asarray(x)
         x1, x2 = x[: self.n1], x[self.n1:]
         parts = []
         x1n = jnp.zeros((0,))

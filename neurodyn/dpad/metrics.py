@@ -21,6 +21,7 @@ from scipy import stats
 from .._typing import ArrayLike
 from .._validate import ArgumentTypeError, check_array, check_int, check_key
 from ._checks import as_trials, by_name
+from ._inputs import check_inputs
 
 Data = ArrayLike | Sequence[ArrayLike]
 """One recording `[T, n]`, a batch `[B, T, n]` or a list of trials `[T_i, n]`."""
@@ -216,6 +217,17 @@ def split_folds(y: Data, z: Data, n_folds: int) -> list[tuple]:
     return folds
 
 
+def split_inputs(y: Data, u: Data | None, n_folds: int) -> list[tuple]:
+    """The measured inputs `u` cut into the folds of `split_folds(y, ·, n_folds)`:
+    `[(u_train, u_test), ...]` (`(None, None)` per fold for u = None)."""
+    if u is None:
+        return [(None, None)] * n_folds
+    ys, several = as_trials(y, "y", allow_nan=True)
+    us = check_inputs(u, ys)
+    us = us if several else us[0]  # one recording: u is cut into the same time blocks
+    return [(u_tr, u_te) for u_tr, _, u_te, _ in split_folds(us, us, n_folds)]
+
+
 def _takes_key(model: Any) -> bool | None:
     """True if `model.fit` requires a key, False if it takes none, None if it is optional."""
     param = inspect.signature(model.fit).parameters.get("key")
@@ -225,14 +237,15 @@ def _takes_key(model: Any) -> bool | None:
 
 
 def cross_validate(make_model: Callable[[], Any], y: Data, z: Data, *, n_folds: int = 5,
-                   **fit_kwargs: Any) -> CrossValidation:
+                   u: Data | None = None, **fit_kwargs: Any) -> CrossValidation:
     """Fit `make_model()` on each training split and score it on the held-out fold.
 
     Returns `CrossValidation(folds, mean)`: the `Scores` of every fold and their scalar
     metrics averaged over the folds. The model must have `score(y, z) -> Scores` and either
     `fit(y, z)` (deterministic models such as PSID: pass no key) or `fit(y, z, key=...)`
     (DPAD: pass `key=`, a `jax.random.key`, required; fold f gets `jax.random.fold_in(key, f)`).
-    Other keyword arguments go to every `fit`.
+    Measured inputs `u` (for a model whose `fit` and `score` take `u=`) are split into the same
+    folds as y. Other keyword arguments go to every `fit`.
     """
     if not callable(make_model):
         raise ArgumentTypeError(f"make_model must be a function returning an unfitted model, "
@@ -241,7 +254,10 @@ def cross_validate(make_model: Callable[[], Any], y: Data, z: Data, *, n_folds: 
     if key is not _NO_KEY:
         key = check_key(key)
     folds = []
+    u_folds = split_inputs(y, u, check_int(n_folds, "n_folds", low=2))
     for f, (y_tr, z_tr, y_te, z_te) in enumerate(split_folds(y, z, n_folds)):
+        u_tr, u_te = u_folds[f]
+        with_u = {} if u is None else {"u": u_tr}
         model = make_model()
         if not (callable(getattr(model, "fit", None)) and callable(getattr(model, "score", None))):
             raise ArgumentTypeError(f"make_model must return a model with fit and score "
@@ -251,13 +267,14 @@ def cross_validate(make_model: Callable[[], Any], y: Data, z: Data, *, n_folds: 
             if takes:
                 raise ValueError(f"{type(model).__name__}.fit needs a PRNG key: pass "
                                  f"key=jax.random.key(...) to cross_validate")
-            model = model.fit(y_tr, z_tr, **fit_kwargs)
+            model = model.fit(y_tr, z_tr, **with_u, **fit_kwargs)
         else:
             if takes is False:
                 raise ValueError(f"{type(model).__name__}.fit is deterministic and takes no "
                                  f"key: leave key out of cross_validate")
-            model = model.fit(y_tr, z_tr, key=jax.random.fold_in(key, f), **fit_kwargs)
-        folds.append(model.score(y_te, z_te))
+            model = model.fit(y_tr, z_tr, key=jax.random.fold_in(key, f), **with_u,
+                              **fit_kwargs)
+        folds.append(model.score(y_te, z_te) if u is None else model.score(y_te, z_te, u=u_te))
     mean = {name: float(np.nanmean([getattr(f, name) for f in folds]))
             for name, value in folds[0]._asdict().items() if np.isscalar(value)}
     return CrossValidation(tuple(folds), Scores(**mean))
