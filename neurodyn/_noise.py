@@ -39,6 +39,7 @@ from ._typing import Key
 from ._validate import ArgumentTypeError, check_int, check_key
 
 NOISE_RNGS = ("fast", "threefry")
+"""The generators a model's `noise_rng` may name: "fast" or "threefry"."""
 
 _U32 = jnp.uint32
 _GOLDEN = 0x9E3779B9

@@ -12,6 +12,7 @@ NONLINEARITIES: dict[str, Callable[[jax.Array], jax.Array]] = {
     "sigmoid": jax.nn.sigmoid,
     "identity": lambda x: x,
 }
+"""The single-neuron nonlinearities φ a model's `nonlinearity` may name."""
 
 
 def get_nonlinearity(name: str) -> Callable[[jax.Array], jax.Array]:

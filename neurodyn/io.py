@@ -38,7 +38,9 @@ from ._version import __version__
 from .models import AbstractRNN
 
 MAGIC = "neurodyn-checkpoint"
+"""The format name at the start of every checkpoint's JSON header."""
 FORMAT_VERSION = 2
+"""The checkpoint format this version writes (it reads formats 1 and 2)."""
 # Every checkpoint (formats 1 and 2) starts with these bytes: `json.dumps` keeps key order.
 _PREFIX = b'{"format": "' + MAGIC.encode() + b'"'
 _DIGEST_KEY = b'"sha256": "'
@@ -182,6 +184,7 @@ def save(path: str | os.PathLike, obj: Any, metadata: dict | None = None, *,
 # by a process that no longer exists, or (another host on a shared file system, or a name
 # from before this scheme, `.{target}.{8 random}.tmp`) not modified for STALE_SECONDS.
 STALE_SECONDS = 3600.0
+"""Age (s) after which another host's temporary file counts as abandoned."""
 _HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:16] or "host"
 _OURS = re.compile(r"(?P<host>[A-Za-z0-9-]+)-(?P<pid>\d+)\.[a-z0-9_]{8}\.tmp")
 _LEGACY = re.compile(r"[a-z0-9_]{8}\.tmp")

@@ -26,6 +26,7 @@ from ._datareport import data_report_md
 from ._parse import as_config
 
 STAGES = ("train", "performance", "fixed_points", "lowrank", "dpad")
+"""The stages of a run, in the order they run (each resumable on its own)."""
 # Bump to invalidate every stage record. 2: the keys of a run are split from the seed once
 # (`_stages.run_keys`); format-1 analyses reused the training key's descendants.
 STAGE_FORMAT = 2

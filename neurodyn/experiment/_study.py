@@ -22,6 +22,7 @@ from ._config import ConfigError, _convert
 from ._parse import read_config_file
 
 STUDY_CONFIGS = ("small", "paper")
+"""The configs every study in experiments/ has: `small` (the test run's) and `paper`."""
 # The kinds of `_config._convert` behind the Python types a study schema names; list and dict
 # values are checked for their type only (a study checks their insides with its own schema).
 _KINDS = {int: "int", float: "float", str: "str", bool: "bool"}

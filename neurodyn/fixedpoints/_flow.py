@@ -53,6 +53,7 @@ class FlowField(NamedTuple):
 
 # The name of the result of the deprecated `flow_2d` (the same class).
 Flow2D = FlowField
+"""Deprecated name of `FlowField`, the result of the deprecated `flow_2d`."""
 
 
 def point_kinds(fps: FixedPoints) -> tuple[str, ...]:

@@ -33,6 +33,7 @@ class Status(eqx.Enumeration):
 # The integer codes of `Status`'s items (what the optimiser writes into `FixedPoints.status`).
 CONVERGED, STALLED, MAX_STEPS, NON_FINITE = range(4)
 STATUS_NAMES = ("converged", "stalled", "max_steps", "non_finite")
+"""The names of the status codes 0-3 (`CONVERGED`, `STALLED`, `MAX_STEPS`, `NON_FINITE`)."""
 
 DYNAMICS = ("discrete", "continuous")
 

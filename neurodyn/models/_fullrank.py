@@ -21,6 +21,7 @@ from ._base import (
 )
 
 FULLRANK_GROUPS = ("J", "input_vectors", "input_gains", "output_vectors", "output_gains")
+"""The parameter groups a `FullRankRNN`'s `train=` may name (and "h0" with `learn_h0=True`)."""
 # The groups trained by default (plus "h0" with `learn_h0=True`).
 FULLRANK_TRAIN = ("J", "input_gains", "output_gains")
 

@@ -20,6 +20,7 @@ from ._base import (
 )
 
 LINEAR_GROUPS = ("W", "input_vectors", "input_gains", "output_vectors", "output_gains")
+"""The parameter groups a `LinearRNN`'s `train=` may name (and "h0" with `learn_h0=True`)."""
 # The groups trained by default (plus "h0" with `learn_h0=True`).
 LINEAR_TRAIN = ("W", "input_vectors", "output_vectors")
 

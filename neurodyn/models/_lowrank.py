@@ -24,6 +24,7 @@ from ._fullrank import FullRankRNN
 from ._reduction import OrthonormalLatent
 
 LOWRANK_GROUPS = ("m", "n", "input_vectors", "input_gains", "output_vectors", "output_gains")
+"""The parameter groups a `LowRankRNN`'s `train=` may name (and "h0" with `learn_h0=True`)."""
 # The groups trained by default (plus "h0" with `learn_h0=True`).
 LOWRANK_TRAIN = ("m", "n", "input_gains", "output_gains")
 

@@ -58,6 +58,7 @@ _KEYS = {
     "SupportLowRankRNN": (set(_SUPPORT), {"weights"}),
 }
 LOW_RANK_RNNS_LAYOUTS = tuple(_KEYS)
+"""The `low_rank_rnns` classes whose checkpoints `from_low_rank_rnns` reads."""
 # the layout assumed when the keys fit several (the classes of Dubreuil et al. 2022)
 _DEFAULT = ("LowRankRNN", "FullRankRNN", "SupportLowRankRNN")
 

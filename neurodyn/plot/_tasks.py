@@ -170,4 +170,6 @@ def psychometric(
 
 
 plot_trial = trial
+"""Alias of `trial`."""
 plot_psychometric = psychometric
+"""Alias of `psychometric`."""

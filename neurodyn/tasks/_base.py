@@ -19,6 +19,7 @@ from ._trials import Trials
 # 10 s trial at dt = 1 ms has 10^4): it is there to turn a mistyped dt (1e-300) into a clear
 # error instead of a task of 10^300 steps.
 MAX_STEPS = 1_000_000
+"""The most time steps a trial may have (turns a mistyped dt into a clear error)."""
 
 # The input noise comes from a counter-based generator that addresses 2^32 draws per call
 # (neurodyn/_noise.py): one batch holds at most that many input values.
