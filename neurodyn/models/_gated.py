@@ -41,8 +41,9 @@ DISCRETE_TRAIN = ("bias", "input", "readout", "recurrent")
 
 
 class AbstractDiscreteRNN(AbstractNetwork):
-    """A network whose update is a map x_{t+1} = F(x_t, u_t) + σ ξ_t with readout
-    z = h W_out + b_out, parameterised as PyTorch's recurrent layers are.
+    """A network whose update is a map, parameterised as PyTorch's recurrent layers are.
+
+        x_{t+1} = F(x_t, u_t) + σ ξ_t,     z_t = h_{t+1} W_out + b_out
 
     Subclasses set `n_gates` (G), write `_update(x, a)` (the new state from the state x and the
     input drive a = W_ih u + b_ih) and, when the state holds more than h, `hidden(x)`.
@@ -293,8 +294,9 @@ class GRU(AbstractDiscreteRNN):
 
 
 class LSTM(AbstractDiscreteRNN):
-    """A long short-term memory network (Hochreiter & Schmidhuber 1997), with
-    `torch.nn.LSTM`'s equations (no peepholes, no projection):
+    """A long short-term memory network (Hochreiter & Schmidhuber 1997), as `torch.nn.LSTM`.
+
+    The equations are PyTorch's (no peepholes, no projection):
 
         i, f, o = σ(a_· + W_h· h + b_h·),  g = tanh(a_g + W_hg h + b_hg),   a = W_ih u + b_ih
         c' = f ⊙ c + i ⊙ g,   h' = o ⊙ tanh(c')

@@ -36,8 +36,10 @@ from .._validate import (
 
 
 class Rollout(NamedTuple):
-    """A simulated trajectory: `states[..., T, S]` (the state after each update, S =
-    `n_states`; None when simulated with `states=False`), `outputs[..., T, O]`."""
+    """A simulated trajectory: `states[..., T, S]` and `outputs[..., T, O]`.
+
+    `states[t]` is the state after the update with u_t (S = `n_states`; None when simulated with
+    `states=False`)."""
 
     states: Float[Array, "*batch time states"] | None
     outputs: Float[Array, "*batch time outputs"]

@@ -52,8 +52,9 @@ def _check_module(module: Any, torch) -> str:
 
 
 def from_torch(module: Any, readout: Any = None) -> AbstractDiscreteRNN:
-    """The neurodyn `RNN`, `GRU` or `LSTM` with the weights of a single-layer, unidirectional
-    `torch.nn.RNN`/`GRU`/`LSTM` (`batch_first` or not, with or without bias).
+    """The neurodyn `RNN`, `GRU` or `LSTM` with the weights of a torch.nn.RNN/GRU/LSTM module.
+
+    The module must be one unidirectional layer (`batch_first` or not, with or without bias).
 
     `readout`, an optional `torch.nn.Linear(hidden_size, O)`, becomes the readout
     z = h W_out + b_out (W_out = weightᵀ). Without one the readout is the identity (O = H), so
