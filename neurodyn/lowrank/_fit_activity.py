@@ -187,9 +187,15 @@ class _Spec(NamedTuple):
 
 
 def _loss(params, static, inputs, activity, weights):
-    model, bias = eqx.combine(params, static)
-    out = model.simulate(inputs, key=None, noise=False, states=False).outputs
-    out = out + bias[None, None, :]
+    # The network is fitted without a readout of its own (n_outputs = 0): the recorded units are
+    # its first neurons ("rates", w is None), or one matmul after the time loop reads them out
+    # (w, b; "linear"), rather than an [N, units] product inside every time step.
+    model, w, bias = eqx.combine(params, static)
+    rates = model.phi(model.simulate(inputs, key=None, noise=False).states)
+    if w is None:
+        out = rates[..., : activity.shape[-1]]
+    else:
+        out = rates @ w + bias[None, None, :]
     err = jnp.sum((out - activity) ** 2, axis=-1) * weights
     return jnp.sum(err) / (jnp.sum(weights) * activity.shape[-1])
 
@@ -308,18 +314,17 @@ def fit_to_activity(
     get_nonlinearity(nonlinearity)
     train = ("m", "n", "input_vectors") + (("output_vectors",) if readout == "linear" else ())
     k_model, k_steps = jax.random.split(key)
-    model = LowRankRNN(n_neurons, rank, inputs.shape[-1], units, tau=tau, dt=dt,
-                       noise_std=noise_std, nonlinearity=nonlinearity, train=train, key=k_model)
+    settings = dict(tau=tau, dt=dt, noise_std=noise_std, nonlinearity=nonlinearity, key=k_model)
+    model = LowRankRNN(n_neurons, rank, inputs.shape[-1], 0, train=("m", "n", "input_vectors"),
+                       **settings)
+    dtype = model.m.dtype
     mean, scale = np.zeros(units), 1.0
     if readout == "rates":
-        w = np.eye(n_neurons, units)
+        pair, flags = (model, None, None), (model.trainable(), False, False)
     else:
         w, mean, scale = _affine_start(activity, weights, n_neurons)
-    dtype = model.m.dtype
-    model = eqx.tree_at(lambda m: m.w_out, model, jnp.asarray(w * n_neurons, dtype))
-    bias = jnp.zeros((units,), dtype)
-    pair = (model, bias)
-    flags = (model.trainable(), readout == "linear")
+        pair = (model, jnp.asarray(w, dtype), jnp.zeros((units,), dtype))
+        flags = (model.trainable(), True, True)
     params, static = eqx.partition(pair, flags)
     target = (activity - mean) / scale
     data = tuple(jnp.asarray(a, dtype) for a in (inputs, target, weights))
@@ -346,12 +351,18 @@ def fit_to_activity(
             bar.set_postfix(loss=f"{float(full):.4g}")
     finally:
         bar.close()
-    fitted, bias = eqx.combine(state.best, static)
-    # Back to the recording's units: â = φ(x) (s W̃) + (ā + s b̃).
-    w_fit = np.asarray(fitted.readout_weights).astype(np.float64) / n_neurons * scale
-    b_fit = mean + scale * np.asarray(bias).astype(np.float64)
-    fitted = eqx.tree_at(lambda net: (net.w_out, net.g_out), fitted,
-                         (jnp.asarray(w_fit * n_neurons, dtype), jnp.ones((units,), dtype)))
+    fitted, w, bias = eqx.combine(state.best, static)
+    # Back to the recording's units: â = φ(x) (s W̃) + (ā + s b̃), as the model's own readout.
+    if w is None:
+        w_fit, b_fit = np.eye(n_neurons, units), np.zeros(units)
+    else:
+        w_fit = np.asarray(w).astype(np.float64) * scale
+        b_fit = mean + scale * np.asarray(bias).astype(np.float64)
+    net = LowRankRNN(n_neurons, rank, inputs.shape[-1], units, train=train, **settings)
+    fitted = eqx.tree_at(
+        lambda x: (x.m, x.n, x.w_in, x.g_in, x.w_out, x.g_out), net,
+        (fitted.m, fitted.n, fitted.w_in, fitted.g_in, jnp.asarray(w_fit * n_neurons, dtype),
+         jnp.ones((units,), dtype)))
     prediction = np.asarray(fitted.simulate(data[0], key=None, noise=False, states=False)
                             .outputs) + b_fit
     history = ActivityHistory(losses, np.asarray(eval_step), np.asarray(eval_loss), best_step)
