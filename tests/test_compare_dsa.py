@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from badinput import assert_clear_error
 
+import neurodyn as nd
 from neurodyn import compare
 
 RNG = np.random.default_rng(1)
@@ -162,3 +163,16 @@ def test_bad_inputs_name_the_argument():
         ("metric", lambda: compare.dsa(x, x, metric="wasserstein")),
     ]:
         assert_clear_error(f"compare.dsa:{name}", name, call)
+
+
+def test_plot_distance_matrix_shows_the_distances(attractors):
+    import matplotlib.pyplot as plt
+
+    d = np.array([[0.0, 0.2, 0.5], [0.2, 0.0, 0.4], [0.5, 0.4, 0.0]])
+    fig, ax = plt.subplots()
+    assert nd.plot.plot_distance_matrix(d, labels=["x", "y", "z"], ax=ax) is ax
+    np.testing.assert_allclose(ax.images[0].get_array(), d)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["x", "y", "z"]
+    with pytest.raises(ValueError, match="distances"):
+        nd.plot.plot_distance_matrix(np.zeros((2, 3)), ax=ax)
+    plt.close(fig)

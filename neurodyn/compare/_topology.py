@@ -21,8 +21,9 @@ class Topology(NamedTuple):
 
     Attributes:
         n_unstable: `[P]` each point's number of unstable modes (its node label; 0: attractor).
-        edges: `[E, 2]` (saddle, attractor) index pairs, one per branch of a traced unstable
-            manifold that ends at a stable point (a branch counted twice if both go there).
+        edges: `[E, 2]` (saddle, attractor) index pairs, one per branch of the unstable
+            manifold of a saddle with one unstable mode that ends at a stable point (counted
+            twice if both branches go there).
         xstar: `[P, N]` the points.
     """
 
@@ -54,8 +55,10 @@ def topology(
 ) -> Topology:
     """The fixed-point graph of `system` (Maheswaranathan et al. 2019, NeurIPS): nodes are the
     points of `fps` labelled by their number of unstable modes; an edge s → a for each branch of
-    the unstable manifold of saddle s (`fixedpoints.unstable_manifolds`, traced here unless
-    `manifolds` is given) that ends within `tol` of stable point a. Pass deduplicated points
+    the unstable manifold of an index-1 saddle s (a curve: `fixedpoints.unstable_manifolds`,
+    traced here unless `manifolds` is given) that ends within `tol` of stable point a.
+    Saddles with more unstable modes are nodes without edges: their manifolds are surfaces,
+    and one traced mode ends wherever rounding tips it. Pass deduplicated points
     (`fixedpoints.find` filters them) with their eigen-decomposition."""
     if not isinstance(fps, FixedPoints):
         raise ArgumentTypeError(f"fps must be FixedPoints, got {type(fps).__name__}")
@@ -77,7 +80,9 @@ def topology(
     if saddle.size and (saddle.max() >= fps.n_points or ends.max() >= fps.n_points):
         raise ValueError("manifolds must come from these fps (their indices run past the "
                          f"{fps.n_points} points)")
-    rows = [(int(s), int(e)) for s, pair in zip(saddle, ends) for e in pair if e >= 0]
+    index = np.asarray(fps.n_unstable)
+    rows = [(int(s), int(e)) for s, pair in zip(saddle, ends) for e in pair
+            if e >= 0 and index[s] == 1]
     edges = np.asarray(rows, np.int64).reshape(-1, 2)
     return Topology(np.asarray(fps.n_unstable, np.int64), edges, np.asarray(fps.xstar))
 
