@@ -3,6 +3,10 @@ and returns the Axes it drew on (an array of them for the multi-panel `plot_tria
 `plot_loadings`). They draw what the analyses return and compute none (one convenience:
 without `projection=`, `plot_fixed_points` projects on `fixedpoints.pca` of what it draws)."""
 
+from ._compare import (
+    plot_distance_matrix as plot_distance_matrix,
+    plot_topology as plot_topology,
+)
 from ._dpad import (
     plot_latents as plot_latents,
     plot_model_comparison as plot_model_comparison,
