@@ -97,6 +97,11 @@ CASES = {
     "plot_activity_ranks": (_one, lambda ax: nd.plot.plot_activity_ranks(lr.ActivityRankSweep(
         np.arange(1, 4), np.array([.5, .9, .92]), np.array([.4, .88, .89]), 2, 0.01, (),
         np.arange(8), np.arange(8, 10)), ceiling=0.9, ax=ax)),
+    "plot_distance_matrix": (_one, lambda ax: nd.plot.plot_distance_matrix(
+        np.array([[0.0, 0.3], [0.3, 0.0]]), labels=["a", "b"], ax=ax)),
+    "plot_topology": (_one, lambda ax: nd.plot.plot_topology(nd.compare.Topology(
+        np.array([0, 0, 1]), np.array([[2, 0], [2, 1]]), np.array([[-1.0], [1.0], [0.0]])),
+        ax=ax)),
     "plot_eigenvalues": (_one, lambda ax: nd.plot.plot_eigenvalues(_points(), ax=ax)),
     "plot_fixed_points": (_one, lambda ax: nd.plot.plot_fixed_points(
         _points(), traj, projection=fp.pca(traj, 2), ax=ax)),
