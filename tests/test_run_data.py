@@ -121,6 +121,8 @@ def test_config_round_trip_and_citation(ran):
     ({"lint": {"readout": "pca"}}, "data.lint.readout"),
     ({"lint": {"average": True}, "condition": None}, "data.lint.average"),
     ({"lint": {"step": 3}}, "unknown key 'step' in \\[data.lint\\]"),
+    ({"dpad_neural": "bernoulli"}, "data.dpad_neural"),
+    ({"dpad_neural": "poisson", "smooth_ms": 40.0}, "spike counts"),
 ])
 def test_bad_data_entries_are_config_errors(edit, match):
     table = {"path": "s.nwb", "bin_ms": 20.0, "inputs": ["motion"], "behaviour": ["lever"],
@@ -159,3 +161,15 @@ def test_data_runs_have_no_task_and_runtime_problems_name_the_key(tmp_path, sess
                      "analyses": ["psid"]}}
     with pytest.raises(ConfigError, match="no trials table"):
         experiment.run(flat, progress=False)
+
+
+@pytest.mark.slow
+def test_dpad_with_inputs_and_poisson_observations_in_a_run(session, tmp_path):
+    config = SMALL.format(out=tmp_path, path=session.path).replace(
+        'analyses = ["psid", "ipsid", "lint"]', 'analyses = ["ipsid", "dpad"]\ndpad_neural = '
+        '"poisson"').replace("smooth_ms = 40.0", "smooth_ms = 0.0")
+    res = experiment.run(experiment.load_config(config), progress=False)
+    dec = res.metrics["decoding"]
+    assert dec["dpad"]["inputs"] and dec["dpad"]["cc"] > 0.8, dec
+    report = (res.run_dir / "report.md").read_text()
+    assert "| DPAD | yes |" in report and "Poisson" in report

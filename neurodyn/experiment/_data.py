@@ -15,6 +15,7 @@
     analyses = ["psid", "ipsid", "dpad", "lint"]
     test_fraction = 0.25          # trials held out for the scores
     seed = 0
+    dpad_neural = "gaussian"      # or "poisson": DPAD's neural loss on spike counts
     [data.lint]                   # low-rank RNNs fitted to the activity (LINT)
     ranks = [1, 2, 3]
     steps = 500
@@ -86,12 +87,13 @@ class DataConfig:
     analyses: tuple[str, ...] = DATA_ANALYSES
     test_fraction: float = 0.25
     seed: int = 0
+    dpad_neural: str = "gaussian"
     lint: LintConfig = LintConfig()
     KINDS = {"path": "str", "format": "str", "neural": "str?", "behaviour": "str_list",
              "inputs": "str_list", "bin_ms": "pos_float?", "smooth_ms": "nonneg_float",
              "causal": "bool", "align": "str?", "before_ms": "nonneg_float",
              "after_ms": "pos_float?", "condition": "str?", "analyses": "str_list",
-             "test_fraction": "pos_float", "seed": "seed"}
+             "test_fraction": "pos_float", "seed": "seed", "dpad_neural": "str"}
 
     def file_format(self) -> str:
         """"nwb" or "npz" (by the suffix when `format` is "auto")."""
@@ -163,6 +165,12 @@ def parse_data(table, analyses) -> DataConfig:
     if "lint" in cfg.analyses and fmt == "nwb" and not cfg.inputs:
         raise ConfigError("data.analyses: lint fits a network driven by the measured inputs; "
                           "name them in data.inputs")
+    if cfg.dpad_neural not in ("gaussian", "poisson"):
+        raise ConfigError(f"data.dpad_neural: expected \"gaussian\" or \"poisson\", got "
+                          f"{cfg.dpad_neural!r}")
+    if cfg.dpad_neural == "poisson" and cfg.smooth_ms > 0:
+        raise ConfigError("data.dpad_neural: Poisson observations are spike counts; set "
+                          "data.smooth_ms = 0 (smoothing makes them non-integer)")
     if lint.readout not in LINT_READOUTS:
         raise ConfigError(f"data.lint.readout: expected one of {', '.join(LINT_READOUTS)}, "
                           f"got {lint.readout!r}")

@@ -60,6 +60,8 @@ def data_report_md(config: Config, metrics: dict, info: dict, run_dir: Path, bib
                 lines.append(f"| {m.upper()} | {'yes' if r['inputs'] else 'no'} | "
                              f"{_fmt(r.get('cc'))} | {_fmt(r.get('r2'))} | "
                              f"{_fixed_points_line(r['fixed_points'])} |")
+        if "dpad" in dec and d.dpad_neural == "poisson":
+            lines.append("\nDPAD's neural observations are Poisson (spike counts).")
         lines.append(f"\nnx = {dec['nx']}, n1 = {dec['n1']}; fitted on {dec['n_train_trials']} "
                      f"trials, scored on {dec['n_test_trials']} held-out trials. Fixed points "
                      "of each model's latent recursion with the neural input at its mean and no "

@@ -180,7 +180,8 @@ def decoding(ctx: DataContext) -> tuple[list[str], dict]:
         if method == "dpad":
             model = dp.DPAD(cfg.nx, cfg.n1,
                             nonlinear=None if cfg.nonlinear == "none" else cfg.nonlinear,
-                            hidden=cfg.hidden, max_epochs=cfg.max_epochs, n_init=cfg.n_init)
+                            hidden=cfg.hidden, max_epochs=cfg.max_epochs, n_init=cfg.n_init,
+                            neural=ctx.config.data.dpad_neural)
             model.fit(part(y, train), part(z, train), part(uu, train), key=keys["dpad"])
         else:
             model = dp.PSID(cfg.nx, cfg.n1, cfg.horizon, zscore=True)
