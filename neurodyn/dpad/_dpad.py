@@ -185,8 +185,9 @@ class DPAD:
 
     def check_data(self, y: Data, z: Data, u: Data | None = None
                    ) -> tuple[list[np.ndarray], list[np.ndarray], str]:
-        """(y trials, z trials, behaviour kind) after the checks `fit` makes of its data (the
-        measured inputs `u`, if given, are checked too)."""
+        """(y trials, z trials, behaviour kind) after the checks `fit` makes of its data.
+
+        The measured inputs `u`, if given, are checked too."""
         return self._checked(y, z, u)[:3]
 
     def _fit_batch(self, y: Data, z: Data, u: Data | None, placements: list[frozenset[str]],
@@ -206,8 +207,9 @@ class DPAD:
         return norm, ny, mods, info
 
     def fit(self, y: Data, z: Data, u: Data | None = None, *, key: Key) -> DPAD:
-        """Fit the four steps to y `[T, ny]` and z `[T, nz]` (or lists / batches of trials),
-        with measured inputs u `[T, nu]` (in the same form as y) if given.
+        """Fit the four steps to y `[T, ny]` and z `[T, nz]` (or lists / batches of trials).
+
+        Measured inputs u `[T, nu]` (in the same form as y), if given, enter every map.
 
         `key` (a `jax.random.key`, required) seeds the initialisations and the minibatch order:
         the same key on the same data gives the same model. It is split once per optimisation
@@ -305,9 +307,10 @@ class DPAD:
         return collect(out, prediction_form(y, was_list))
 
     def predict_trials(self, trials: Data, u: Data | None = None) -> Prediction:
-        """`predict` for a list of trials (of any lengths), with their measured inputs `u` (a
-        list of the same trials) for a model fitted with inputs: a `Prediction` of lists, one
-        array per trial (one-element lists for a single recording)."""
+        """`predict` for a list of trials of any lengths: a `Prediction` of lists.
+
+        One array per trial (one-element lists for a single recording); `u` holds the measured
+        inputs of the same trials for a model fitted with inputs."""
         return collect(self._predict(trials, u)[0], "trials")
 
     @property
@@ -316,8 +319,10 @@ class DPAD:
         return self.norm.classes
 
     def score(self, y: Data, z: Data, u: Data | None = None) -> Scores:
-        """Behaviour and neural metrics (`neurodyn.dpad.metrics.score`) of the predictions from
-        y (and the measured inputs u, for a model fitted with them)."""
+        """Behaviour and neural metrics (`neurodyn.dpad.metrics.score`) of the predictions.
+
+        The predictions are made from y (and the measured inputs u, for a model fitted with
+        them)."""
         z_hat, y_hat, _ = self.predict_trials(y, u)
         # Poisson: y holds counts and y_hat rates, which the neural metrics do not compare.
         neural = {} if self.neural == "poisson" else {"y": y, "y_hat": y_hat}
@@ -326,9 +331,11 @@ class DPAD:
         return score(z, z_hat, **neural)
 
     def as_system(self) -> DPADSystem:
-        """The fitted latent recursion as a neurodyn dynamical system: `step(x, u)` with
-        u = y `[ny]`, or for a model fitted with measured inputs u = [y; u] `[ny + nu]` (the
-        neural observation first, then the measured input: `jnp.concatenate([y_k, u_k])`)."""
+        """The fitted latent recursion as a neurodyn dynamical system (a `DPADSystem`).
+
+        Its `step(x, u)` takes u = y `[ny]`, or for a model fitted with measured inputs
+        u = [y; u] `[ny + nu]`: the neural observation first, then the measured input
+        (`jnp.concatenate([y_k, u_k])`)."""
         self._check_fitted()
         return DPADSystem.from_dpad(self)
 

@@ -28,8 +28,9 @@ class Prepared:
 
 @dataclass(frozen=True)
 class Normaliser:
-    """How y, z and the measured inputs u were normalised at fit time (applied again at
-    prediction time); `u` is None for a model fitted without inputs."""
+    """How y, z and the measured inputs u were normalised at fit time.
+
+    Applied again at prediction time; `u` is None for a model fitted without inputs."""
 
     y: Standardiser
     z: Standardiser | None
@@ -84,8 +85,9 @@ class Normaliser:
 
     def prepare(self, ys: list[np.ndarray], zs: list[np.ndarray] | None = None,
                 us: list[np.ndarray] | None = None) -> Prepared:
-        """Normalised, padded arrays; `us` (measured inputs) must be given exactly when the
-        model was fitted with them (the caller checks)."""
+        """Normalised, padded arrays of the trials (and their measured inputs `us`).
+
+        `us` must be given exactly when the model was fitted with them (the caller checks)."""
         lengths = np.array([y.shape[0] for y in ys])
         T, B = int(lengths.max()), len(ys)
         ny = ys[0].shape[1]

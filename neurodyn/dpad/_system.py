@@ -204,8 +204,7 @@ class DPADSystem(AbstractDynamicalSystem):
     def step(
         self, x: Float[ArrayLike, " states"], u: Float[ArrayLike, " inputs"] | None = None
     ) -> Float[Array, " states"]:
-        """One step of the latent recursion; u = None holds the inputs at their training
-        mean."""
+        """One step of the latent recursion; u = None holds the inputs at their training mean."""
         if u is None:
             y = jnp.zeros((self.n_neural,))
         else:
@@ -237,9 +236,10 @@ class DPADSystem(AbstractDynamicalSystem):
         self, x: Float[ArrayLike, "*batch states"],
         u: Float[ArrayLike, "*ubatch inputs"] | None = None,
     ) -> Float[Array, "*batch behaviour"]:
-        """Predicted behaviour (or class probabilities) from latent states (and, for a model
-        with measured inputs, the inputs u = [y; u] of `step`: only u's measured part is read;
-        None holds it at its training mean)."""
+        """Predicted behaviour (or class probabilities) from latent states.
+
+        For a model with measured inputs, `u` is the input [y; u] of `step`: only its measured
+        part is read (None holds it at its training mean)."""
         flat = x.reshape((-1, x.shape[-1]))
         out = jax.vmap(self._behaviour_out)(flat, self._measured(u, x.shape[:-1]))
         if self.z_kind == "categorical":
@@ -252,8 +252,9 @@ class DPADSystem(AbstractDynamicalSystem):
         self, x: Float[ArrayLike, "*batch states"],
         u: Float[ArrayLike, "*ubatch inputs"] | None = None,
     ) -> Float[Array, "*batch neural"]:
-        """Predicted neural activity (rates for Poisson data) from latent states (and the
-        measured part of u, as `readout` takes it)."""
+        """Predicted neural activity (rates for Poisson data) from latent states.
+
+        `u` as `readout` takes it (for a model with measured inputs)."""
         def one(s, m):
             eta = jnp.zeros((self.n_neural,))
             if self.Cy1 is not None:

@@ -218,8 +218,9 @@ def split_folds(y: Data, z: Data, n_folds: int) -> list[tuple]:
 
 
 def split_inputs(y: Data, u: Data | None, n_folds: int) -> list[tuple]:
-    """The measured inputs `u` cut into the folds of `split_folds(y, ·, n_folds)`:
-    `[(u_train, u_test), ...]` (`(None, None)` per fold for u = None)."""
+    """The measured inputs `u` cut into the folds of `split_folds(y, ·, n_folds)`.
+
+    Returns `[(u_train, u_test), ...]`, `(None, None)` per fold for u = None."""
     if u is None:
         return [(None, None)] * n_folds
     ys, several = as_trials(y, "y", allow_nan=True)
