@@ -5,6 +5,10 @@
     sw  = sweep(load_config("experiments/configs/example_sweep.toml"))   # grid → results.csv
     citation(cfg)                                             # BibTeX for what cfg used
 
+A config with a `[data]` section instead of `[task]` fits a recording (NWB or .npz: binned,
+smoothed, trial-aligned) with PSID, IPSID, DPAD and LINT and writes the same kind of run folder
+(`DataConfig`; `experiments/configs/recording.toml`).
+
 The command line does the same: `neurodyn run CONFIG.toml`, `neurodyn sweep CONFIG.toml`,
 `neurodyn citation [CONFIG.toml]`; `neurodyn quickstart` and `neurodyn train` build a run config
 from their options and `run` it. The studies in experiments/ read their configs with

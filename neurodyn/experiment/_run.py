@@ -114,7 +114,9 @@ def run(config: Config | str | os.PathLike, *, run_dir: str | os.PathLike | None
     Stages already done for the same config are skipped (`force=True` redoes them all).
     Returns a `RunResult`; the folder holds config.toml/json, run.json (seed, versions, git
     commit), model.eqx, history.json, <stage>.json, fixedpoints.eqx, psid.eqx / dpad.eqx,
-    figures (PNG and PDF), metrics.json and report.md.
+    figures (PNG and PDF), metrics.json and report.md. A `[data]` config reads a recording
+    instead and runs the stages recording, decoding (PSID / IPSID / DPAD) and lint
+    (experiment/_datastages.py), each with its own record, into the same kind of folder.
     """
     progress, force = check_bool(progress, "progress"), check_bool(force, "force")
     if run_dir is not None:
