@@ -152,6 +152,11 @@ def test_data_runs_have_no_task_and_runtime_problems_name_the_key(tmp_path, sess
     base["data"]["align"] = "reward_time"
     with pytest.raises(ConfigError, match="data.align"):
         experiment.run(base, progress=False)
+    base["data"].update(align="start_time", after_ms=1020.0, analyses=["lint"],
+                        lint={"ranks": [1, 41]})
+    with pytest.raises(ConfigError, match="data.lint.ranks: rank 41 is larger than the "
+                                          "recording's 40 units"):
+        experiment.run(base, progress=False)
     # a recording without trials asked to align: the npz file holds no trials table
     rec = data.Recording(y=np.random.default_rng(0).poisson(1.0, (300, 4)),
                          z=np.zeros((300, 1)), rate=50.0)

@@ -228,9 +228,11 @@ def lint(ctx: DataContext) -> tuple[list[str], dict]:
     inputs = np.stack(rec.u).astype(np.float64)
     test = split(ctx.config, rec.n_trials)[1]
     keys = data_keys(d.seed)
-    ranks = [r for r in c.ranks if r <= activity.shape[-1]]
-    if not ranks:
-        raise ConfigError(f"data.lint.ranks: every rank exceeds the {activity.shape[-1]} units")
+    too_big = [r for r in c.ranks if r > activity.shape[-1]]
+    if too_big:
+        raise ConfigError(f"data.lint.ranks: rank {too_big[0]} is larger than the recording's "
+                          f"{activity.shape[-1]} units")
+    ranks = list(c.ranks)
     sweep = lr.fit_activity_ranks(
         activity, inputs, ranks, key=keys["lint"], test_trials=test.tolist(), tolerance=c.tolerance,
         steps=c.steps, learning_rate=c.learning_rate, batch_size=c.batch_size,
