@@ -75,11 +75,12 @@ def test_vector_field_distance_finds_the_minimum_of_a_brute_force_search():
     """In 2-D, O(2) is rotations and reflections by one angle: a grid search is exact enough."""
     a, b = RNG.normal(size=(2, 2)), RNG.normal(size=(2, 2))
     an, bn = a / np.linalg.norm(a), b / np.linalg.norm(b)
-    best = np.inf
-    for phi in np.linspace(0, 2 * np.pi, 20001):
-        r = np.array([[np.cos(phi), -np.sin(phi)], [np.sin(phi), np.cos(phi)]])
-        for c in (r, r @ np.diag([1.0, -1.0])):
-            best = min(best, np.arccos(np.clip(np.sum(an * (c @ bn @ c.T)), -1, 1)))
+    phi = np.linspace(0, 2 * np.pi, 20001)
+    cos, sin = np.cos(phi), np.sin(phi)
+    rot = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], -2)   # [K, 2, 2]
+    group = np.concatenate([rot, rot @ np.diag([1.0, -1.0])])                # all of O(2)
+    fitted = group @ bn @ np.swapaxes(group, -1, -2)
+    best = np.arccos(np.clip(np.sum(an * fitted, axis=(-2, -1)), -1, 1)).min()
     res = compare.vector_field_distance(a, b, steps=STEPS)
     assert float(res.distance) == pytest.approx(best, abs=1e-3)
     assert best > 0.05                                 # not a trivially similar pair

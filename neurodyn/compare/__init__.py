@@ -1,6 +1,8 @@
-"""Comparing networks and recordings: shape metrics of their activity (Procrustes, CCA, SVCCA,
-CKA), Dynamical Similarity Analysis of their dynamics (Ostrow et al. 2023), and the topology of
-their fixed points (Maheswaranathan et al. 2019)."""
+"""Comparing networks and recordings: shape metrics, DSA and fixed-point topology.
+
+Shape metrics of their activity (Procrustes, CCA, SVCCA, CKA), Dynamical Similarity Analysis of
+their dynamics (Ostrow et al. 2023), and the topology of their fixed points (Maheswaranathan et al.
+2019)."""
 
 from ._dsa import (
     HAVOK as HAVOK,

@@ -114,8 +114,9 @@ def havok(
     delay_interval: int = 1,
     ridge: float = 0.0,
 ) -> HAVOK:
-    """Fit a rank-r linear operator to the delay embedding of one system (HAVOK DMD; Brunton
-    et al. 2017, Nat. Commun.; as used by Ostrow et al. 2023, NeurIPS).
+    """Fit a rank-r linear operator to the delay embedding of one system (HAVOK DMD).
+
+    Brunton et al. 2017, Nat. Commun.; as used by Ostrow et al. 2023, NeurIPS.
 
     With H the Hankel matrix (`hankel`, conditions stacked) and H = V S Uᵀ its thin SVD, the
     first r columns of V give per-condition sequences v_t; the operator is the ridge
@@ -241,8 +242,9 @@ def vector_field_distance(
     learning_rate: float = 5e-3,
     parametrization: str = "cayley",
 ) -> VectorFieldDistance:
-    """Procrustes analysis over vector fields (Ostrow et al. 2023, NeurIPS): how far two linear
-    operators are from being orthogonally similar.
+    """Procrustes analysis over vector fields: how far two operators are from orthogonally similar.
+
+    Ostrow et al. 2023, NeurIPS.
 
     With Â = A/‖A‖_F, C* = argmin_{C ∈ O(n)} ‖Â − C B̂ Cᵀ‖_F, found by Adam (optax) on
     C = (I + S)⁻¹(I − S) (Cayley) or C = exp(S) (`parametrization="expm"`), S = W − Wᵀ
@@ -296,9 +298,10 @@ def dsa(
     learning_rate: float = 5e-3,
     parametrization: str = "cayley",
 ) -> Float[Array, ""]:
-    """Dynamical Similarity Analysis between two systems' activity (Ostrow, Eisen, Kozachkov &
-    Fiete 2023, NeurIPS): `havok` operators A_x, A_y (same `rank`), then
-    `vector_field_distance(A_x, A_y)`. Invariant to orthogonal (and, through the whitening of
+    """Dynamical Similarity Analysis (DSA) distance between two systems' activity.
+
+    Ostrow, Eisen, Kozachkov & Fiete 2023, NeurIPS: `havok` operators A_x, A_y (same `rank`),
+    then `vector_field_distance(A_x, A_y)`. Invariant to orthogonal (and, through the whitening of
     the SVD, to any invertible linear) maps of each system's units, and approximately to smooth
     nonlinear changes of coordinates; unlike shape metrics, it compares dynamics, not geometry.
     """
@@ -321,7 +324,7 @@ def dsa_matrix(
     batch_size: int = 128,
     progress: bool = True,
 ) -> DSAMatrix:
-    """DSA distances between every pair of systems in one call (Ostrow et al. 2023, NeurIPS).
+    """DSA distances between every pair of systems, in one call (Ostrow et al. 2023, NeurIPS).
 
     Fits one `havok` operator per activity set (sets of one shape at once, vmapped), then runs
     `vector_field_distance` on all M(M−1)/2 pairs, `batch_size` pairs per jitted, vmapped call,

@@ -83,8 +83,10 @@ def procrustes(
     alpha: float = 1.0,
     centre: bool = True,
 ) -> Float[Array, ""]:
-    """Generalised shape distance between two activity sets (Williams, Kunz, Kornblith &
-    Linderman 2021, NeurIPS, "Generalized shape metrics on neural representations").
+    """Generalised shape (Procrustes) distance between two activity sets.
+
+    Williams, Kunz, Kornblith & Linderman 2021, NeurIPS, "Generalized shape metrics on neural
+    representations".
 
     Each set X (`[samples, units]`, conditions × time flattened) is centred (`centre`) and
     partially whitened, φ_α(X) = X (α I + (1 − α) XᵀX / m)^(−1/2) (α = 1: none, plain
@@ -175,8 +177,9 @@ def svcca(
     n_components: int | None = None,
     centre: bool = True,
 ) -> CanonicalCorrelations:
-    """SVCCA (Raghu, Gilmer, Yosinski & Sohl-Dickstein 2017, NeurIPS): CCA between the top
-    singular directions of each set.
+    """SVCCA: canonical correlations between the top singular directions of two sets.
+
+    Raghu, Gilmer, Yosinski & Sohl-Dickstein 2017, NeurIPS.
 
     Each centred set keeps its first k singular directions, k the fewest that explain
     `variance` of its variance (or `n_components`, if given); the result holds the canonical

@@ -53,13 +53,15 @@ def topology(
     max_modes: int = 1,
     tol: float = 1e-2,
 ) -> Topology:
-    """The fixed-point graph of `system` (Maheswaranathan et al. 2019, NeurIPS): nodes are the
-    points of `fps` labelled by their number of unstable modes; an edge s → a for each branch of
-    the unstable manifold of an index-1 saddle s (a curve: `fixedpoints.unstable_manifolds`,
-    traced here unless `manifolds` is given) that ends within `tol` of stable point a.
-    Saddles with more unstable modes are nodes without edges: their manifolds are surfaces,
-    and one traced mode ends wherever rounding tips it. Pass deduplicated points
-    (`fixedpoints.find` filters them) with their eigen-decomposition."""
+    """The graph of fixed points and saddle → attractor connections of `system`.
+
+    Maheswaranathan et al. 2019, NeurIPS: nodes are the points of `fps` labelled by their number
+    of unstable modes; an edge s → a for each branch of the unstable manifold of an index-1
+    saddle s (a curve: `fixedpoints.unstable_manifolds`, traced here unless `manifolds` is
+    given) that ends within `tol` of stable point a. Saddles with more unstable modes are nodes
+    without edges: their manifolds are surfaces, and one traced mode ends wherever rounding tips
+    it. Pass deduplicated points (`fixedpoints.find` filters them) with their
+    eigen-decomposition."""
     if not isinstance(fps, FixedPoints):
         raise ArgumentTypeError(f"fps must be FixedPoints, got {type(fps).__name__}")
     if fps.n_unstable is None:
@@ -124,10 +126,11 @@ def _colours(a: Topology, b: Topology) -> tuple[np.ndarray, np.ndarray]:
 
 
 def topology_distance(a: Topology, b: Topology) -> int:
-    """How many fixed points of the two graphs have no counterpart: Σ_c |n_a(c) − n_b(c)| over
-    the node colours c of colour refinement (Weisfeiler–Lehman; a colour is a point's number of
-    unstable modes refined by the colours and multiplicities of its connections). 0 for
-    isomorphic graphs; `same_topology` decides isomorphism exactly."""
+    """How many fixed points of the two graphs have no counterpart.
+
+    d = Σ_c |n_a(c) − n_b(c)| over the node colours c of colour refinement (Weisfeiler–Lehman; a
+    colour is a point's number of unstable modes refined by the colours and multiplicities of
+    its connections). 0 for isomorphic graphs; `same_topology` decides isomorphism exactly."""
     a, b = _check_topology(a, "a"), _check_topology(b, "b")
     ca, cb = _colours(a, b)
     ha, hb = Counter(ca.tolist()), Counter(cb.tolist())
@@ -135,10 +138,12 @@ def topology_distance(a: Topology, b: Topology) -> int:
 
 
 def same_topology(a: Topology, b: Topology) -> bool:
-    """Whether two fixed-point graphs are isomorphic: a bijection of the points that keeps
-    every point's number of unstable modes and the number of manifold branches between every
-    pair (Maheswaranathan et al. 2019, NeurIPS). Exact (colour refinement, then backtracking
-    within colour classes); meant for the small graphs of fixed points."""
+    """Whether two fixed-point graphs are isomorphic.
+
+    Isomorphic: a bijection of the points that keeps every point's number of unstable modes and
+    the number of manifold branches between every pair (Maheswaranathan et al. 2019, NeurIPS).
+    Exact (colour refinement, then backtracking within colour classes); meant for the small
+    graphs of fixed points."""
     a, b = _check_topology(a, "a"), _check_topology(b, "b")
     if a.n_points != b.n_points or len(a.edges) != len(b.edges):
         return False

@@ -26,8 +26,10 @@ def plot_distance_matrix(
     ax: Axes | None = None,
     **style: Any,
 ) -> Axes:
-    """Heatmap of a matrix of distances between systems (a `compare.DSAMatrix` or any square
-    array), with a colour bar; `labels` name the rows and columns."""
+    """Heatmap of a matrix of distances between systems, with a colour bar.
+
+    `distances`: a `compare.DSAMatrix` or any square array; `labels` name its rows and columns.
+    """
     ax = _axes(ax)
     d = np.asarray(distances.distances if isinstance(distances, DSAMatrix) else distances)
     if d.ndim != 2 or d.shape[0] != d.shape[1]:
@@ -47,9 +49,11 @@ def plot_distance_matrix(
 
 
 def plot_topology(topology: Topology, ax: Axes | None = None, **style: Any) -> Axes:
-    """The graph of fixed points drawn in layers: attractors on the bottom row, saddles with k
-    unstable modes on row k (ordered by their first state coordinate), an arrow per manifold
-    branch from saddle to attractor (line width: branches)."""
+    """The graph of fixed points (a `compare.Topology`), drawn in layers.
+
+    Attractors on the bottom row, saddles with k unstable modes on row k (ordered by their first
+    state coordinate), an arrow per manifold branch from saddle to attractor (line width:
+    branches)."""
     if not isinstance(topology, Topology):
         raise TypeError(f"topology must be a Topology (compare.topology), got "
                         f"{type(topology).__name__}")
