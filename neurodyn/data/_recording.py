@@ -238,7 +238,10 @@ class Recording:
         table = self.trial_table
         index = np.arange(len(table))
         if rows is not None:
-            mask = np.asarray(rows).dtype == bool if not isinstance(rows, (str, bytes)) else 0
+            try:
+                mask = not isinstance(rows, (str, bytes)) and np.asarray(rows).dtype == bool
+            except (TypeError, ValueError):
+                mask = False
             check_array(rows, "rows", ndim=1, dtype="bool" if mask else "int", min_size=1)
             try:
                 index = index[np.asarray(rows)]
