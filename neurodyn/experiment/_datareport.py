@@ -9,6 +9,7 @@ from ._config import Config
 
 
 def _fig(run_dir: Path, stem: str, caption: str) -> str:
+    """A figure of the run folder in Markdown (PNG shown, PDF linked), or "" if absent."""
     if not (run_dir / f"{stem}.png").is_file():
         return ""
     return f"![{caption}]({stem}.png)\n\n([PDF]({stem}.pdf))\n\n"

@@ -22,7 +22,7 @@ from .._version import __version__, git_commit, versions
 from . import _datastages, _files, _stages
 from ._citation import citation
 from ._config import Config
-from ._datareport import data_report_md
+from ._datareport import _fig, _fmt, data_report_md
 from ._parse import as_config
 
 STAGES = ("train", "performance", "fixed_points", "lowrank", "dpad")
@@ -205,16 +205,6 @@ def _write_data_report(config: Config, run_dir: Path, info: dict) -> dict[str, A
     bib = citation(config.methods(), quiet=True)
     _files.write_text(run_dir / "report.md", data_report_md(config, metrics, info, run_dir, bib))
     return metrics
-
-
-def _fig(run_dir: Path, stem: str, caption: str) -> str:
-    if not (run_dir / f"{stem}.png").is_file():
-        return ""
-    return f"![{caption}]({stem}.png)\n\n([PDF]({stem}.pdf))\n\n"
-
-
-def _fmt(v) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
 def _report_md(config: Config, metrics: dict, info: dict, run_dir: Path, bib: str) -> str:
