@@ -177,3 +177,19 @@ def test_plot_distance_matrix_shows_the_distances(attractors):
     with pytest.raises(ValueError, match="distances"):
         nd.plot.plot_distance_matrix(np.zeros((2, 3)), ax=ax)
     plt.close(fig)
+
+
+def test_havok_and_the_distance_vmap_and_jit(attractors):
+    """Under vmap (an ensemble of systems at once) and jit, the same numbers as one by one."""
+    import jax
+
+    line, deformed, point = attractors
+    stack = np.stack([line, deformed, point]).astype(np.float32)
+    ops = jax.vmap(lambda s: compare.havok(s, n_delays=2, rank=2).operator)(stack)
+    for k in range(3):
+        one = compare.havok(stack[k], n_delays=2, rank=2).operator
+        np.testing.assert_allclose(np.linalg.eigvals(np.asarray(ops[k], np.float64)),
+                                   np.linalg.eigvals(np.asarray(one, np.float64)), atol=1e-4)
+    jitted = jax.jit(lambda a, b: compare.vector_field_distance(a, b, steps=STEPS).distance)
+    eager = compare.vector_field_distance(ops[0], ops[2], steps=STEPS).distance
+    assert float(jitted(ops[0], ops[2])) == pytest.approx(float(eager), abs=1e-5)
