@@ -35,7 +35,7 @@ import numpy as np
 
 from ._validate import ArgumentTypeError, check_finite_tree, check_int, check_path
 from ._version import __version__
-from .models import AbstractRNN
+from .models import AbstractNetwork
 
 MAGIC = "neurodyn-checkpoint"
 """The format name at the start of every checkpoint's JSON header."""
@@ -151,7 +151,7 @@ def save(path: str | os.PathLike, obj: Any, metadata: dict | None = None, *,
         )
     seed = check_int(seed, "seed", low=None, allow_none=True)
     metadata = _metadata(metadata)
-    if isinstance(obj, AbstractRNN):  # a model with NaN weights cannot be simulated
+    if isinstance(obj, AbstractNetwork):  # a model with NaN weights cannot be simulated
         check_finite_tree(obj, "obj")
     hyperparameters = obj.hyperparameters()
     members = _members(obj, _skeleton(name, hyperparameters), name)

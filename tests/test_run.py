@@ -294,6 +294,21 @@ def test_toml_writer_round_trips_awkward_values():
     assert tomllib.loads(_files.dumps_toml(data)) == data
 
 
+def test_gated_model_run(tmp_path):
+    """A GRU trains and is analysed through the same run pipeline; the low-rank stage says why
+    it does not apply, and the fixed points are found in the GRU's own state space."""
+    cfg = with_values(tiny_config(tmp_path), {"model.type": "GRU", "model.rank": None,
+                                              "model.n_neurons": 8})
+    res = run(cfg, progress=False)
+    assert res.ran == list(_stages_names())
+    model = nd.load(res.run_dir / "model.eqx")
+    assert isinstance(model, nd.models.GRU) and model.n_states == 8
+    assert res.metrics["lowrank"] == {"applicable": False,
+                                      "reason": "the model is not a LowRankRNN"}
+    fps = nd.load(res.run_dir / "fixedpoints.eqx")
+    assert fps.xstar.shape[-1] == 8
+
+
 @pytest.mark.slow
 def test_full_rank_model_with_dpad(tmp_path):
     """Every analysis on a FullRankRNN, DPAD included (the default tests run PSID only)."""

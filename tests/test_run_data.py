@@ -102,6 +102,11 @@ def test_config_round_trip_and_citation(ran):
     assert config.task is None and config.data.lint.ranks == (1, 2)
     keys = config.methods()
     assert "sani2021" in keys and "dubreuil2022" in keys
+    # IPSID and LINT are cited by their own papers; nothing of a task-training run is
+    assert {"vahidi2024", "valente2022"} <= set(keys)
+    bib = experiment.citation(config, quiet=True)
+    assert "@article{vahidi2024" in bib and "@inproceedings{valente2022" in bib
+    assert "mante2013" not in bib
 
 
 @pytest.mark.parametrize("edit, match", [

@@ -90,6 +90,20 @@ _ENTRIES: dict[str, tuple[str, dict]] = {
         "journal": "Nature Neuroscience", "volume": "22", "number": "2", "pages": "297--306",
         "year": "2019", "doi": "10.1038/s41593-018-0310-2",
     }),
+    "vahidi2024": ("article", {
+        "author": "Vahidi, Parsa and Sani, Omid G. and Shanechi, Maryam M.",
+        "title": "Modeling and dissociation of intrinsic and input-driven neural population "
+                 "dynamics underlying behavior",
+        "journal": "Proceedings of the National Academy of Sciences", "volume": "121",
+        "number": "7", "pages": "e2212887121", "year": "2024",
+        "doi": "10.1073/pnas.2212887121",
+    }),
+    "valente2022": ("inproceedings", {
+        "author": "Valente, Adrian and Pillow, Jonathan W. and Ostojic, Srdjan",
+        "title": "Extracting computational mechanisms from neural data using low-rank RNNs",
+        "booktitle": "Advances in Neural Information Processing Systems", "volume": "35",
+        "year": "2022",
+    }),
     "romo1999": ("article", {  # DOI not verified: left out
         "author": "Romo, Ranulfo and Brody, Carlos D. and Hern{\\'a}ndez, Adri{\\'a}n and "
                   "Lemus, Luis",
@@ -109,6 +123,8 @@ METHODS = {
     "fixedpoints": ["sussillo2013", "golub2018"],
     "psid": ["sani2021"],
     "dpad": ["sani2024", "sani2021"],
+    "ipsid": ["vahidi2024", "sani2021"],
+    "lint": ["valente2022", "mastrogiuseppe2018"],
 }
 # Tasks that come from a paper.
 TASK_PAPERS = {
@@ -137,6 +153,8 @@ def _format(kind: str, key: str, fields: dict) -> str:
 
 def methods_of(config: Config) -> list[str]:
     """Citation keys for what a `Config` runs: its model, task, and enabled analyses."""
+    if config.data is not None:  # a recording's run: its analyses only
+        return config.data.citation_keys()
     out: list[str] = []
     if config.model.type == "LowRankRNN":
         out += METHODS["LowRankRNN"]

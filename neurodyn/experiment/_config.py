@@ -10,7 +10,7 @@ A config file (every key but `[task] name` has a default; `load_config` fills th
     preset = "dubreuil2022"
 
     [model]                       # type, n_neurons, rank, and any keyword of the model class
-    type = "LowRankRNN"           # or "FullRankRNN" (no rank)
+    type = "LowRankRNN"           # or "FullRankRNN", "RNN", "GRU", "LSTM" (no rank)
     n_neurons = 128
     rank = 1
     noise_std = 0.05
@@ -62,7 +62,7 @@ class ConfigError(ValueError):
     """A config file that cannot be run; the message names the key."""
 
 
-MODEL_TYPES = ("LowRankRNN", "FullRankRNN")
+MODEL_TYPES = ("LowRankRNN", "FullRankRNN", "RNN", "GRU", "LSTM")
 DPAD_METHODS = ("psid", "dpad")
 EXECUTORS = ("auto", "local", "debug", "inline", "slurm")
 # jax.random.key(seed) keeps only the low 32 bits without x64: key(2**32) is key(0).
@@ -196,7 +196,7 @@ class TaskConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """`[model]`: `type` ("LowRankRNN" or "FullRankRNN"), `n_neurons`, `rank` (LowRankRNN only),
+    """`[model]`: `type` (one of `MODEL_TYPES`), `n_neurons`, `rank` (LowRankRNN only),
     and any other keyword of the model class (tau, dt, noise_std, nonlinearity, train, …)."""
 
     type: str = "LowRankRNN"
@@ -212,10 +212,10 @@ class ModelConfig:
         out.update(json.loads(json.dumps(self.kwargs)))
         return out
 
-    def model_class(self) -> type[models.AbstractRNN]:
+    def model_class(self) -> type[models.AbstractNetwork]:
         return getattr(models, self.type)
 
-    def build(self, n_inputs: int, n_outputs: int, *, key: Key) -> models.AbstractRNN:
+    def build(self, n_inputs: int, n_outputs: int, *, key: Key) -> models.AbstractNetwork:
         """A freshly initialised network for a task with these input and output sizes."""
         kwargs = {k: _tuples(v) for k, v in self.kwargs.items()}
         cls = self.model_class()

@@ -79,8 +79,8 @@ def _parse_model(table) -> ModelConfig:
     default_rank = 1 if kind == "LowRankRNN" else None
     n_neurons = _convert("pos_int", table.get("n_neurons", 128), "model.n_neurons")
     rank = _convert("pos_int?", table.get("rank", default_rank), "model.rank")
-    if kind == "FullRankRNN" and rank is not None:
-        raise ConfigError("model.rank: a FullRankRNN has no rank; leave the key out")
+    if kind != "LowRankRNN" and rank is not None:
+        raise ConfigError(f"model.rank: a {kind} has no rank; leave the key out")
     if kind == "LowRankRNN" and rank is None:
         raise ConfigError("model.rank: a LowRankRNN needs a rank")
     cfg = ModelConfig(kind, n_neurons, rank,

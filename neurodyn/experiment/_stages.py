@@ -66,7 +66,7 @@ class Context:
         return self._task
 
     @property
-    def model(self) -> models.AbstractRNN:
+    def model(self) -> models.AbstractNetwork:
         if self._model is None:
             self._model = io.load(self.run_dir / "model.eqx")
         return self._model
