@@ -150,8 +150,7 @@ def test_bad_inputs_name_the_argument(switches):
         assert_clear_error(f"compare.topology:{name}", name, call)
 
 
-def _flipflop_topology(path, noise_scale):
-    model = nd.load(DATA / path)
+def _flipflop_topology(model, noise_scale):
     task = nd.tasks.FlipFlop(preset="golub2018")
     trials = task.sample(jax.random.key(0), 64)
     roll = model.simulate(trials.inputs, key=None, noise=False)
@@ -160,25 +159,43 @@ def _flipflop_topology(path, noise_scale):
     return compare.topology(model, fps, n_steps=200)
 
 
-@pytest.mark.slow
-def test_two_flipflop_networks_have_the_same_topology():
-    """The shipped 16- and 128-unit trained flip-flop networks (tests/data/make_flipflop.py):
-    8 attractors, each of the 12 index-1 saddles joining two corners of the cube. (Not yet
-    across model classes: a LowRankRNN flip-flop was not trained in time for these tests.)"""
-    small = _flipflop_topology("flipflop16.eqx", 2.0)     # as test_fixedpoints_flipflop does
-    large = _flipflop_topology("flipflop128.eqx", 5.0)
-    for t in (small, large):
-        assert np.sum(t.n_unstable == 0) == 8 and np.sum(t.n_unstable == 1) == 12
-        assert len(t.edges) == 24
-    # the 16-unit search may miss a face saddle (test_fixedpoints_flipflop): compare the
-    # attractor-and-edge-saddle subgraphs, which both find whole
-    def core(t):
-        keep = np.flatnonzero(t.n_unstable <= 1)
-        new = -np.ones(t.n_points, np.int64)
-        new[keep] = np.arange(keep.size)
-        return compare.Topology(t.n_unstable[keep], new[t.edges], t.xstar[keep])
+def _core(t):
+    """The attractors and the index-1 saddles (a search from few starts may miss a face
+    saddle, test_fixedpoints_flipflop; these both graphs find whole)."""
+    keep = np.flatnonzero(t.n_unstable <= 1)
+    new = -np.ones(t.n_points, np.int64)
+    new[keep] = np.arange(keep.size)
+    return compare.Topology(t.n_unstable[keep], new[t.edges], t.xstar[keep])
 
-    assert compare.same_topology(core(small), core(large))
+
+def _check_cube(t):
+    assert np.sum(t.n_unstable == 0) == 8 and np.sum(t.n_unstable == 1) == 12
+    assert len(t.edges) == 24
+
+
+def test_vanilla_and_gru_flipflop_networks_have_the_same_topology():
+    """Two architectures on the 3-bit flip-flop: the shipped 16-unit vanilla network
+    (tests/data/make_flipflop.py) and a 16-unit GRU trained here (~15 s): 8 attractors, each of
+    the 12 index-1 saddles joining two of them, the same graph (Maheswaranathan et al. 2019)."""
+    task = nd.tasks.FlipFlop(preset="golub2018")
+    gru = nd.models.GRU(16, task.n_inputs, task.n_outputs, key=jax.random.key(0))
+    gru = nd.train.fit(gru, task, key=jax.random.key(1), steps=1000, batch_size=64,
+                       learning_rate=1e-2, clip_norm=1.0, eval_every=250, progress=False).model
+    vanilla = _flipflop_topology(nd.load(DATA / "flipflop16.eqx"), 2.0)
+    gated = _flipflop_topology(gru, 0.5)
+    _check_cube(vanilla)
+    _check_cube(gated)
+    assert compare.same_topology(_core(vanilla), _core(gated))
+
+
+@pytest.mark.slow
+def test_two_flipflop_network_sizes_have_the_same_topology():
+    """The shipped 16- and 128-unit vanilla flip-flop networks."""
+    small = _flipflop_topology(nd.load(DATA / "flipflop16.eqx"), 2.0)
+    large = _flipflop_topology(nd.load(DATA / "flipflop128.eqx"), 5.0)
+    _check_cube(small)
+    _check_cube(large)
+    assert compare.same_topology(_core(small), _core(large))
 
 
 def test_plot_topology_draws_every_point_and_connection(switches):
