@@ -1,4 +1,6 @@
-"""Neural-data containers and readers: `Recording`, `TrialTable`, NumPy `.npz`, NWB (optional
+"""Neural-data containers and readers, preprocessing and Poisson spike trains.
+
+Neural-data containers and readers: `Recording`, `TrialTable`, NumPy `.npz`, NWB (optional
 `pynwb`), binning, smoothing, trial alignment, and Poisson spike trains from rates."""
 
 from ._io import read_npz as read_npz, save_npz as save_npz

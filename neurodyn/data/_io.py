@@ -120,7 +120,9 @@ def read_npz(path: str | os.PathLike, *, y: str = "y", z: str = "z", u: str = "u
 
 
 def save_npz(path: str | os.PathLike, recording: Recording) -> None:
-    """Write a recording so that `read_npz(path)` restores it (ragged trials as y_0, y_1, …;
+    """Write a recording to a `.npz` file that `read_npz` restores.
+
+    Write a recording so that `read_npz(path)` restores it (ragged trials as y_0, y_1, …;
     inputs, conditions, the trials table and t_start included).
     NumPy adds the suffix `.npz` to a path without it."""
     check_path(path, "path")

@@ -43,7 +43,9 @@ def _spike_trains(spike_times) -> list[np.ndarray]:
 
 def bin_spikes(spike_times: ArrayLike | Sequence[ArrayLike], *, bin_ms: float, t_start: float,
                t_stop: float) -> np.ndarray:
-    """Spike counts `[n_bins, n_units]` from one array of spike times (seconds) per unit, in bins
+    """Spike counts `[n_bins, n_units]` from per-unit spike times, in bins of `bin_ms` ms.
+
+    Spike counts `[n_bins, n_units]` from one array of spike times (seconds) per unit, in bins
     of `bin_ms` ms from `t_start` to `t_stop` (seconds; the last partial bin is dropped)."""
     bin_ms = check_number(bin_ms, "bin_ms", low=0, low_open=True, unit="ms")
     t_start = check_number(t_start, "t_start", unit="s")
@@ -63,7 +65,9 @@ def bin_spikes(spike_times: ArrayLike | Sequence[ArrayLike], *, bin_ms: float, t
 
 
 def rebin(x: ArrayLike, factor: int, *, how: str = "sum") -> np.ndarray:
-    """Merge every `factor` samples of `x [T, n]` by sum or mean (a trailing remainder is
+    """Merge every `factor` samples of `x [T, n]` by sum or mean.
+
+    Merge every `factor` samples of `x [T, n]` by sum or mean (a trailing remainder is
     dropped). With `how="mean"`, NaN samples (missing behaviour) are left out of the mean."""
     factor = check_int(factor, "factor")
     check_choice(how, "how", ("sum", "mean"))
@@ -79,7 +83,9 @@ def rebin(x: ArrayLike, factor: int, *, how: str = "sum") -> np.ndarray:
 
 
 def smooth(x: ArrayLike, sigma_ms: float, *, dt: float, causal: bool = False) -> np.ndarray:
-    """Convolve `x [T, n]` along time with a Gaussian of standard deviation `sigma_ms` (time step
+    """Smooth `x [T, n]` along time with a Gaussian kernel (optionally causal).
+
+    Convolve `x [T, n]` along time with a Gaussian of standard deviation `sigma_ms` (time step
     `dt` ms). `causal=True` uses the half-Gaussian on past samples only, so a smoothed sample
     never depends on the future (what one-step-ahead prediction needs); before the first sample
     the signal is held at its first value, however long the kernel is compared with `x`.

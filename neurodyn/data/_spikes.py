@@ -12,7 +12,9 @@ from .._validate import check_array, check_key, check_number
 
 def poisson_spikes(rates: Float[ArrayLike, "time units"], *, dt: float, key: Key,
                    t_start: float = 0.0) -> list[np.ndarray]:
-    """Spike times (s, sorted), one array per unit, of an inhomogeneous Poisson process whose
+    """Spike times of an inhomogeneous Poisson process with piecewise-constant rates.
+
+    Spike times (s, sorted), one array per unit, of an inhomogeneous Poisson process whose
     rate (Hz) is `rates[k]` on the interval [t_start + k·dt, t_start + (k + 1)·dt) (dt in ms).
 
     For a piecewise-constant rate this is exact: the count in interval k is Poisson with mean

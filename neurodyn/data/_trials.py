@@ -49,7 +49,9 @@ def check_conditions(conditions, name: str, n: int) -> dict[str, np.ndarray] | N
 
 @dataclass(frozen=True)
 class TrialTable:
-    """The trials of a continuous session: start and stop times (s, on the recording's clock)
+    """The trials of a continuous session: start and stop times and per-trial columns.
+
+    The trials of a continuous session: start and stop times (s, on the recording's clock)
     and any per-trial columns (stimulus, choice, event times, …), as in an NWB trials table.
 
     Attributes:
