@@ -20,7 +20,9 @@ from .._validate import check_array, check_int, check_key
 
 
 class Prediction(NamedTuple):
-    """One-step-ahead predictions of a fitted PSID or DPAD model: behaviour `z` (class
+    """One-step-ahead predictions of a fitted PSID or DPAD model: `z`, `y` and states `x`.
+
+    One-step-ahead predictions of a fitted PSID or DPAD model: behaviour `z` (class
     probabilities for a categorical behaviour), neural activity `y` (rates for Poisson data)
     and the latent states `x` they were read out from.
 

@@ -355,7 +355,9 @@ class DPAD:
 def search(y: Data, z: Data, nx: int, n1: int, *, key: Key,
            candidates: Sequence[Any] = DEFAULT_CANDIDATES, n_folds: int = 3, tol: float = 0.005,
            u: Data | None = None, **dpad_kwargs: Any) -> SearchResult:
-    """Fit every candidate nonlinearity placement with `n_folds`-fold inner cross-validation and
+    """Choose DPAD's nonlinearity placement by inner cross-validation and refit the best.
+
+    Fit every candidate nonlinearity placement with `n_folds`-fold inner cross-validation and
     return the best one refitted on all the data (`DPAD.search`; see `_search.py`). `key` (a
     `jax.random.key`, required) seeds every fit; `u` are measured inputs (as `DPAD.fit` takes
     them); other keyword arguments go to `DPAD(...)`."""

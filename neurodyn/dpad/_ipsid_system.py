@@ -35,7 +35,9 @@ def _trailing(v, ndim: int):
 
 
 class IPSIDSystem(AbstractDynamicalSystem):
-    """The steady-state Kalman predictor of a PSID model with measured inputs (IPSID; Vahidi,
+    """The steady-state Kalman predictor of an IPSID model as a discrete-time map.
+
+    The steady-state Kalman predictor of a PSID model with measured inputs (IPSID; Vahidi,
     Sani & Shanechi 2024, PNAS) as a discrete-time map whose input is the neural observation and
     the measured input concatenated, v = [y_k; u_k] (`n_inputs` = ny + nu):
 

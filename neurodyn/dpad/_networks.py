@@ -19,7 +19,9 @@ from ._psid import PSID
 
 def network_data(states: ArrayLike, behaviour: ArrayLike | dict[str, ArrayLike]
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """(y [B, T, N], z [B, T, nz]) from rollout states and a behaviour that is either `[B, T, O]`
+    """Neural data `y` and behaviour `z` for PSID/DPAD from a network's rollout states.
+
+    (y [B, T, N], z [B, T, nz]) from rollout states and a behaviour that is either `[B, T, O]`
     (outputs), `[B]` / `[B, k]` (a choice or condition per trial, repeated over time) or a dict of
     per-trial conditions `{name: [B]}` (stacked in key order)."""
     y = np.asarray(check_array(states, "states", ndim=(2, 3)), dtype=np.float64)

@@ -74,7 +74,9 @@ def _filled(trials: list[np.ndarray]) -> list[np.ndarray]:
 
 
 class PSID:
-    """Preferential subspace identification, with measured inputs: `PSID(nx, n1, horizon).fit(y, z)`
+    """Preferential subspace identification (PSID), with measured inputs (IPSID).
+
+    Preferential subspace identification, with measured inputs: `PSID(nx, n1, horizon).fit(y, z)`
     or `.fit(y, z, u=u)` (IPSID).
 
     `nx` latent states in all: the first `n1` learned from behaviour z (stage 1; `n1 = 0` with

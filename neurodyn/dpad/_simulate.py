@@ -94,7 +94,9 @@ def random_ssm(
 
 def gauss_hermite_mean(fn: Callable[[np.ndarray], np.ndarray], mean: np.ndarray,
                        var: float | np.ndarray, order: int = 40) -> np.ndarray:
-    """E[fn(x)] for x ~ N(mean, var) elementwise (mean and var broadcast), by Gauss–Hermite
+    """E[fn(x)] for Gaussian x, elementwise, by Gauss–Hermite quadrature.
+
+    E[fn(x)] for x ~ N(mean, var) elementwise (mean and var broadcast), by Gauss–Hermite
     quadrature of `order` nodes (exact for polynomials of degree < 2·order)."""
     if not callable(fn):
         raise ArgumentTypeError(f"fn must be a function of an array, got {type(fn).__name__}")

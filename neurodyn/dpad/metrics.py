@@ -56,7 +56,9 @@ class Scores(NamedTuple):
 
 
 class CrossValidation(NamedTuple):
-    """`folds`: the `Scores` of every held-out fold; `mean`: their scalar metrics averaged over
+    """Cross-validated scores: every fold's `Scores` and their mean.
+
+    `folds`: the `Scores` of every held-out fold; `mean`: their scalar metrics averaged over
     the folds (NaN-aware; the per-dimension entries are in `folds`)."""
 
     folds: tuple[Scores, ...]
@@ -160,7 +162,9 @@ def score(
     probs: Data | None = None,
     classes: ArrayLike | None = None,
 ) -> Scores:
-    """The metrics of a prediction, as `Scores`: `cc`, `r2` (means over dimensions) with
+    """The metrics of a prediction (CC, R², AUC, accuracy, neural CC/R²), as `Scores`.
+
+    The metrics of a prediction, as `Scores`: `cc`, `r2` (means over dimensions) with
     per-dimension `cc_dims`, `r2_dims` for continuous behaviour; `auc`, `accuracy` when class
     `probs` are given; and `y_cc`, `y_r2` for the neural prediction when `y`, `y_hat` are given."""
     out: dict = {}
@@ -190,7 +194,9 @@ def evaluate(*args: Any, **kwargs: Any) -> Scores:
 
 
 def split_folds(y: Data, z: Data, n_folds: int) -> list[tuple]:
-    """Contiguous folds: for lists of trials, folds of whole trials; for one recording, contiguous
+    """Split data into contiguous cross-validation folds (whole trials, or blocks of time).
+
+    Contiguous folds: for lists of trials, folds of whole trials; for one recording, contiguous
     blocks of time. Returns `[(y_train, z_train, y_test, z_test), ...]`."""
     n_folds = check_int(n_folds, "n_folds", low=2)
     ys, y_list = as_trials(y, "y", allow_nan=True)
