@@ -32,7 +32,9 @@ def versions() -> dict[str, str | None]:
 
 def git_commit(path: str | os.PathLike | None = None, *,
                short: bool = False) -> dict[str, str | bool] | None:
-    """`{"commit", "dirty"}` of the git repository holding the neurodyn package (or `path`),
+    """The git commit of the neurodyn checkout (or of `path`), and whether it is dirty.
+
+    `{"commit", "dirty"}` of the git repository holding the neurodyn package (or `path`),
     or None outside a git repository or without git. `short`: the abbreviated hash."""
     where = Path(path) if path is not None else Path(__file__).resolve().parent
     head = ["git", "rev-parse", *(["--short"] if short else []), "HEAD"]

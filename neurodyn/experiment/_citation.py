@@ -171,7 +171,9 @@ def methods_of(config: Config) -> list[str]:
 
 
 def resolve_methods(methods: Config | str | list[str] | tuple[str, ...] | None) -> list[str]:
-    """The citation keys behind `methods` (see `citation`); a `ValueError` names an unknown
+    """The citation keys behind `methods` (see `citation`).
+
+    The citation keys behind `methods` (see `citation`); a `ValueError` names an unknown
     method or key."""
     if methods is None:
         return []

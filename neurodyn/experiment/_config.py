@@ -171,7 +171,9 @@ def _to_dict(obj) -> dict:
 
 @dataclasses.dataclass(frozen=True)
 class TaskConfig:
-    """`[task]`: a registered task name (`neurodyn.tasks.names()`), an optional preset, and any
+    """The `[task]` table of a run config: a registered task, a preset and its keywords.
+
+    `[task]`: a registered task name (`neurodyn.tasks.names()`), an optional preset, and any
     other keyword of the task's constructor (kept in `kwargs`)."""
 
     name: str
@@ -196,7 +198,9 @@ class TaskConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """`[model]`: `type` (one of `MODEL_TYPES`), `n_neurons`, `rank` (LowRankRNN only),
+    """The `[model]` table of a run config: the model type, its size and its keywords.
+
+    `[model]`: `type` (one of `MODEL_TYPES`), `n_neurons`, `rank` (LowRankRNN only),
     and any other keyword of the model class (tau, dt, noise_std, nonlinearity, train, …)."""
 
     type: str = "LowRankRNN"
@@ -246,7 +250,9 @@ class TrainingConfig:
 
 @dataclasses.dataclass(frozen=True)
 class PerformanceConfig:
-    """`[analyses.performance]`: accuracy (and the psychometric curve for tasks with a
+    """`[analyses.performance]`: accuracy and the psychometric curve on held-out trials.
+
+    `[analyses.performance]`: accuracy (and the psychometric curve for tasks with a
     `coherence` condition) on `n_trials` held-out trials. `psychometric_repeats = k` draws the
     curve instead from k trials at each of 17 coherences, finer near zero (as `neurodyn
     quickstart` does); unset (None, left out of `to_dict` and so of the stage's hash), the
@@ -260,7 +266,9 @@ class PerformanceConfig:
 
 @dataclasses.dataclass(frozen=True)
 class FixedPointsConfig:
-    """`[analyses.fixed_points]`: `fixedpoints.find` from `n_initial` states visited on
+    """`[analyses.fixed_points]`: the fixed-point search from states visited on trials.
+
+    `[analyses.fixed_points]`: `fixedpoints.find` from `n_initial` states visited on
     `n_trials` trials (plus `noise_scale` · N(0, I)), with zero input."""
 
     enabled: bool = True
@@ -277,7 +285,9 @@ class FixedPointsConfig:
 
 @dataclasses.dataclass(frozen=True)
 class LowRankConfig:
-    """`[analyses.lowrank]`: overlap matrix, loadings and (rank 2, or rank 1 with inputs) the
+    """`[analyses.lowrank]`: overlaps, loadings and the latent flow field of a LowRankRNN.
+
+    `[analyses.lowrank]`: overlap matrix, loadings and (rank 2, or rank 1 with inputs) the
     latent flow field of a LowRankRNN; skipped for a FullRankRNN."""
 
     enabled: bool = True
@@ -288,7 +298,9 @@ class LowRankConfig:
 
 @dataclasses.dataclass(frozen=True)
 class DPADConfig:
-    """`[analyses.dpad]`: PSID and/or DPAD fitted to the network's states (the "neural"
+    """`[analyses.dpad]`: PSID and/or DPAD fitted to the network's states and outputs.
+
+    `[analyses.dpad]`: PSID and/or DPAD fitted to the network's states (the "neural"
     activity) and its outputs (the "behaviour") on `n_trials` trials; the last quarter of the
     trials is held out for the scores. `nonlinear`, `hidden`, `max_epochs`, `n_init` go to DPAD,
     `horizon` to PSID."""
@@ -324,7 +336,9 @@ class AnalysesConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ClusterConfig:
-    """`[cluster]`: where sweep jobs run. `executor` "auto" means SLURM when `partition` is
+    """The `[cluster]` table: where and how sweep jobs run.
+
+    `[cluster]`: where sweep jobs run. `executor` "auto" means SLURM when `partition` is
     named, else submitit's local executor; "debug" runs jobs in this process through submitit;
     "inline" runs them here without submitit. `time` is in minutes."""
 

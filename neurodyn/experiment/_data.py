@@ -69,7 +69,9 @@ class LintConfig:
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
-    """`[data]`: the recording, its preprocessing, and the analyses to run on it (see the
+    """The `[data]` table: a recording, its preprocessing and the analyses to run on it.
+
+    `[data]`: the recording, its preprocessing, and the analyses to run on it (see the
     module docstring of `neurodyn.experiment._data`)."""
 
     path: str

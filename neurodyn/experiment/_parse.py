@@ -234,7 +234,9 @@ def load_config(source: str | os.PathLike | Mapping) -> Config:
 
 
 def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
-    """The table in a TOML (or, by its suffix, JSON) file, unchecked; a `ConfigError` for a file
+    """Read the table in a TOML or JSON config file, unchecked.
+
+    The table in a TOML (or, by its suffix, JSON) file, unchecked; a `ConfigError` for a file
     that is missing, unreadable or not valid TOML/JSON. Run configs and the studies' configs
     are both read through it."""
     path = Path(path)
@@ -284,7 +286,9 @@ def _study_hint(path: Path) -> str:
 
 
 def with_values(config: Config, values: Mapping[str, Any]) -> Config:
-    """A copy of `config` with some keys replaced, e.g. `{"model.rank": 2, "seed": 1}`
+    """A copy of `config` with some keys replaced, re-validated, without the sweep.
+
+    A copy of `config` with some keys replaced, e.g. `{"model.rank": 2, "seed": 1}`
     ([sweep] short names allowed); re-validated, without the sweep."""
     if not isinstance(config, Config):
         raise ArgumentTypeError(f"config must be a Config (from load_config), got "
@@ -306,7 +310,9 @@ def with_values(config: Config, values: Mapping[str, Any]) -> Config:
 
 
 def expand(config: Config) -> list[Setting]:
-    """The settings of `config.sweep` (seeds grouped into one setting, to train together),
+    """The settings of `config.sweep`, each member's config built and checked.
+
+    The settings of `config.sweep` (seeds grouped into one setting, to train together),
     each member's config built and checked."""
     combinations, seeds, _ = grid(config)
     settings = []

@@ -31,7 +31,9 @@ _KINDS = {int: "int", float: "float", str: "str", bool: "bool"}
 def check_study_config(table: Mapping[str, Any], keys: Mapping[str, type],
                        optional: Mapping[str, type] | None = None, *,
                        where: str = "") -> dict[str, Any]:
-    """`table` checked against a study's schema: exactly the `keys` (name → type: int, float,
+    """Check a study's config table against its schema and return it as a dict.
+
+    `table` checked against a study's schema: exactly the `keys` (name → type: int, float,
     str, bool, list or dict), plus any of `optional`. Numbers are checked as in run configs
     (an int is no bool, a float is finite, and an int is a valid float). Returns the table
     unchanged, as a dict."""
@@ -75,7 +77,9 @@ def study_config_path(study_dir: str | os.PathLike, name: str) -> Path:
 def load_study_config(study_dir: str | os.PathLike, name: str,
                       keys: Mapping[str, type] | None = None,
                       optional: Mapping[str, type] | None = None) -> dict[str, Any]:
-    """A study's `small` or `paper` config as a dict, read like a run config and, with `keys`,
+    """A study's `small` or `paper` config as a dict, optionally checked.
+
+    A study's `small` or `paper` config as a dict, read like a run config and, with `keys`,
     checked by `check_study_config`."""
     path = study_config_path(study_dir, name)
     table = read_config_file(path)

@@ -40,7 +40,9 @@ def member_dir(sweep_dir: Path, setting: Setting, config: Config) -> Path:
 
 def run_setting(member_configs: list[dict], run_dirs: list[str],
                 progress: bool = False) -> list[str]:
-    """One sweep job: train the members that are not trained yet together, then run each
+    """Run one sweep job: train the untrained members together, then their analyses.
+
+    One sweep job: train the members that are not trained yet together, then run each
     member's analyses. Module-level so that submitit can send it to another process."""
     configs = [from_dict(d) for d in member_configs]
     dirs = [Path(d) for d in run_dirs]
@@ -129,7 +131,9 @@ def make_executor(cluster: ClusterConfig, folder: str | os.PathLike) -> Any:
 
 
 class SweepResult(NamedTuple):
-    """What `sweep` did: the folder, the table (the rows of results.csv, one dict per setting
+    """What `sweep` did: the folder, the results table, and the settings' outcomes.
+
+    What `sweep` did: the folder, the table (the rows of results.csv, one dict per setting
     and seed), the settings it submitted, those already complete, and the error of each failed
     setting (as in failures.json)."""
 
@@ -212,7 +216,9 @@ METRIC_COLUMNS = {
 
 def collect(config: Config, settings: list[Setting] | None = None,
             failed: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """One row per (setting, seed) from the run folders; writes `results.csv` and the summary
+    """Collect one row per (setting, seed) into `results.csv` and the summary figures.
+
+    One row per (setting, seed) from the run folders; writes `results.csv` and the summary
     figures. Rows of incomplete runs have status "failed" (their job raised) or "missing"."""
     settings = expand(config) if settings is None else settings
     sweep_dir = config.run_dir()
