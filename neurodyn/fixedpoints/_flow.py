@@ -103,7 +103,9 @@ def flow_field(
     resolution: int = 41,
     dynamics: str = "discrete",
 ) -> FlowField:
-    """The flow of `system` on a `resolution²` grid of the plane through `state` (default
+    """The flow of `system` on a grid over a plane of its state space, at constant input.
+
+    The flow of `system` on a `resolution²` grid of the plane through `state` (default
     zeros) spanned by the state coordinates `axes`, at constant input `u` (default: the
     system's `default_input()`).
 
@@ -166,7 +168,9 @@ def flow_2d(
     dynamics: str = "continuous",
     resolution: int = 41,
 ) -> FlowField:
-    """Deprecated: `flow_field(system, u, xlim=..., ylim=..., dynamics=...)`, whose default
+    """Deprecated alias of `flow_field` that keeps the old continuous-time default.
+
+    Deprecated: `flow_field(system, u, xlim=..., ylim=..., dynamics=...)`, whose default
     time convention is discrete (as `find`'s and `linearize`'s); this alias keeps the old
     default, dynamics="continuous"."""
     warnings.warn(

@@ -47,7 +47,9 @@ def jacobians(
     dynamics: str = "discrete",
     period: int = 1,
 ) -> tuple[Float[Array, "points states states"], Float[Array, "points states inputs"]]:
-    """∂G/∂x `[P, N, N]` and ∂G/∂u `[P, N, I]` at every state, with G = Fᵏ (discrete, F =
+    """The Jacobians ∂G/∂x and ∂G/∂u of the dynamics at every state.
+
+    ∂G/∂x `[P, N, N]` and ∂G/∂u `[P, N, I]` at every state, with G = Fᵏ (discrete, F =
     `system.step`) or G = f (continuous, f = `system.vector_field`). Forward-mode, vmapped;
     for a `LowRankRNN` formed as a I + U Vᵀ from R vector-Jacobian products (`_lowrank`)."""
     check_system(system, dynamics, period)
@@ -81,7 +83,9 @@ def _structured(system, states, inputs, dynamics, period):
 def eig(
     jac: Float[ArrayLike, "points states states"], dynamics: str = "discrete"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Eigenvalues `[P, N]`, right `[P, N, N]` and left `[P, N, N]` eigenvectors (columns),
+    """Eigenvalues and right and left eigenvectors of a stack of Jacobians.
+
+    Eigenvalues `[P, N]`, right `[P, N, N]` and left `[P, N, N]` eigenvectors (columns),
     least stable mode first, with w_iᵀ v_j = δ_ij. Computed with NumPy on the host."""
     dynamics = check_choice(dynamics, "dynamics", DYNAMICS)
     jac = np.asarray(check_array(jac, "jac"))
@@ -127,7 +131,9 @@ def stability(
 def decompose(
     system: AbstractDynamicalSystem, fps: FixedPoints, *, low_rank: bool | None = None
 ) -> FixedPoints:
-    """`fps` with Jacobians, input Jacobians, eigenvalues, right/left eigenvectors, stability
+    """`fps` with its Jacobians, eigendecomposition and stability filled in.
+
+    `fps` with Jacobians, input Jacobians, eigenvalues, right/left eigenvectors, stability
     and saddle index filled in (for the dynamics and period the points were found with).
 
     For a `LowRankRNN` (`low_rank=None` or True) the eigen-decomposition uses the rank-R
@@ -246,7 +252,9 @@ def linearize(
     *,
     dynamics: str = "discrete",
 ) -> Linearization:
-    """A = ∂G/∂x and B = ∂G/∂u at (x*, u*), G = `system.step` (discrete) or
+    """The linearisation of `system` at one state and input, as a `Linearization`.
+
+    A = ∂G/∂x and B = ∂G/∂u at (x*, u*), G = `system.step` (discrete) or
     `system.vector_field` (continuous), returned as a `Linearization` (x ↦ x* + A(x − x*) +
     B(u − u*) in discrete time). `xstar` is one state `[N]`; `ustar` one input `[I]` or None.
     For a `LowRankRNN`, A is formed from its rank-R structure (see `decompose`)."""

@@ -101,7 +101,9 @@ def unstable_manifolds(
     dt: float | None = None,
     tol: float = 1e-2,
 ) -> UnstableManifolds:
-    """Trace the unstable manifold of every saddle by simulating from x* ± ε·v for each of its
+    """Trace the unstable manifold of every saddle by simulating from it.
+
+    Trace the unstable manifold of every saddle by simulating from x* ± ε·v for each of its
     first `max_modes` unstable modes v (the real part of the eigenvector, normalised), to see
     which attractors a saddle connects. Discrete systems are iterated with `step` (k steps per
     period-k step are just F iterated); continuous ones are Euler-integrated with step `dt`
@@ -199,7 +201,9 @@ class LineAttractor(NamedTuple):
 
 
 def line_attractor(fps: FixedPoints) -> LineAttractor:
-    """Summarise approximate line attractors: for each condition, order its points along
+    """Summarise approximate line attractors: their slowest modes along the manifold.
+
+    Summarise approximate line attractors: for each condition, order its points along
     their first principal axis and report, at each, the mode closest to the stability
     boundary — its eigenvalue, time constant, right and left eigenvectors — and how well that
     mode lines up with the manifold."""

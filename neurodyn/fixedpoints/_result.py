@@ -19,9 +19,10 @@ from ._report import Report
 
 
 class Status(eqx.Enumeration):
-    """Per-point outcome of the optimisation (`FixedPoints.result`). The items' codes, in this
-    order, are the integers that `FixedPoints.status` stores: `CONVERGED`, `STALLED`,
-    `MAX_STEPS`, `NON_FINITE`."""
+    """Per-point outcome of the optimisation (`FixedPoints.result`).
+
+    The items' codes, in this order, are the integers that `FixedPoints.status` stores: `CONVERGED`,
+    `STALLED`, `MAX_STEPS`, `NON_FINITE`."""
 
     converged = "q < max(tol_q, ½ rtol² ‖x‖²)"
     stalled = ("q stopped decreasing above the tolerance: a slow point (local minimum of q) "
@@ -31,7 +32,14 @@ class Status(eqx.Enumeration):
 
 
 # The integer codes of `Status`'s items (what the optimiser writes into `FixedPoints.status`).
-CONVERGED, STALLED, MAX_STEPS, NON_FINITE = range(4)
+CONVERGED = 0
+"""Status code 0 (`Status.converged`): q < max(tol_q, ½ rtol² ‖x‖²)."""
+STALLED = 1
+"""Status code 1 (`Status.stalled`): q stopped decreasing above the tolerance (a slow point)."""
+MAX_STEPS = 2
+"""Status code 2 (`Status.max_steps`): the step budget ran out first."""
+NON_FINITE = 3
+"""Status code 3 (`Status.non_finite`): q or the state became NaN/Inf."""
 STATUS_NAMES = ("converged", "stalled", "max_steps", "non_finite")
 """The names of the status codes 0-3 (`CONVERGED`, `STALLED`, `MAX_STEPS`, `NON_FINITE`)."""
 
@@ -60,7 +68,9 @@ def complex_dtype(dtype: DTypeLike) -> np.dtype:
 
 
 class FixedPoints(eqx.Module):
-    """Fixed points (or slow points, or period-k points) of a dynamical system, with their
+    """Fixed points (or slow or period-k points) of a dynamical system, linearised.
+
+    Fixed points (or slow points, or period-k points) of a dynamical system, with their
     linearisation. A pytree: index it (`fps[fps.stable]`, `fps[:3]`), concatenate it
     (`fixedpoints.concatenate`), save it (`nd.save`).
 
@@ -342,7 +352,9 @@ def skeleton(hp: dict[str, Any]) -> FixedPoints:
 
 
 def concatenate(fps: Sequence[FixedPoints]) -> FixedPoints:
-    """Join several `FixedPoints` along the point axis (same dynamics, period, state and input
+    """Join several `FixedPoints` along the point axis.
+
+    Join several `FixedPoints` along the point axis (same dynamics, period, state and input
     sizes; all with Jacobians or all without). Reports are merged."""
     fps = list(fps)
     if not fps or not all(isinstance(f, FixedPoints) for f in fps):
