@@ -52,9 +52,11 @@ _CLASSES: dict[str, tuple[type, Callable[..., Any], bool]] = {}
 
 
 def register_class(cls: type, build: Callable[[dict], Any] | None = None) -> type:
-    """Make `cls` saveable. Its instances must have `hyperparameters() -> dict` (JSON-able);
-    `build(hyperparameters)` returns an instance of the right shapes. Without `build`,
-    `cls(**hyperparameters, key=key)` is used with an *abstract* key (see `_skeleton`)."""
+    """Make `cls` saveable.
+
+    Its instances must have `hyperparameters() -> dict` (JSON-able); `build(hyperparameters)`
+    returns an instance of the right shapes. Without `build`, `cls(**hyperparameters, key=key)` is
+    used with an *abstract* key (see `_skeleton`)."""
     if build is None:
 
         def build(hp, key, cls=cls):
@@ -213,7 +215,9 @@ def _is_stale(rest: str, mtime: float) -> bool:
 
 
 def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
-    """Remove the temporary files of `write_atomic(path, …)` whose writer is gone (see the rule
+    """Remove the temporary files of `write_atomic(path, …)` whose writer is gone.
+
+    Remove the temporary files of `write_atomic(path, …)` whose writer is gone (see the rule
     above); returns what was removed. Best effort: a file that cannot be removed is left."""
     path = Path(path)
     start = f".{path.name}."
@@ -237,7 +241,9 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
 
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write `data` to `path` so that the old file survives any failure: a temporary file beside
+    """Write `data` to `path` atomically, so that the old file survives any failure.
+
+    Write `data` to `path` so that the old file survives any failure: a temporary file beside
     it, fsync, `os.replace`, then fsync of the folder so that the rename itself is durable.
     Stale temporaries of the same target (left by killed writers) are removed first."""
     path = _target(path)
@@ -288,7 +294,9 @@ def _warn_format1(path, header: dict) -> None:
 
 
 def read_header(path: str | os.PathLike) -> dict:
-    """The JSON header of a checkpoint (class, hyperparameters, versions, seed, metadata),
+    """The JSON header of a checkpoint, after its integrity checks.
+
+    The JSON header of a checkpoint (class, hyperparameters, versions, seed, metadata),
     after the file passed its integrity checks."""
     path = _target(path)
     header, _ = _read(path)
