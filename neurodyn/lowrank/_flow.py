@@ -31,7 +31,9 @@ def flow_field(
     resolution: int = 41,
     input_index: int = 0,
 ) -> FlowField:
-    """Deprecated: `neurodyn.fixedpoints.flow_field(system, u, dynamics="continuous",
+    """Deprecated: the latent flow field of a low-rank network, with its fixed points.
+
+    Deprecated: `neurodyn.fixedpoints.flow_field(system, u, dynamics="continuous",
     fixed_points=meanfield.fixed_points(system, u), ...)` on the plane below.
 
     The vector field (1/ms) of a rank-2 latent system on the (κ1, κ2) plane, or of a rank-1

@@ -219,7 +219,9 @@ def fit_mixture(
     tol: float = 1e-6,
     reg_covar: float = 1e-6,
 ) -> LowRankMixture:
-    """Fit a `n_populations`-component full-covariance Gaussian mixture to the network's
+    """Fit a Gaussian mixture to a low-rank network's per-neuron loadings.
+
+    Fit a `n_populations`-component full-covariance Gaussian mixture to the network's
     per-neuron loadings (m, n, W_inᵀ, W_out, gains folded in), by EM with restarts."""
     model = check_lowrank(model)
     n_populations = check_int(n_populations, "n_populations", low=1, high=model.n_neurons)
@@ -250,7 +252,9 @@ def select_populations(
     criterion: str = "bic",
     **fit_kwargs: Any,
 ) -> PopulationSelection:
-    """Fit mixtures with each number of populations in `candidates`; `best` minimises the
+    """Fit mixtures with each candidate number of populations and pick the best.
+
+    Fit mixtures with each number of populations in `candidates`; `best` minimises the
     criterion ("bic" or "aic")."""
     criterion = check_choice(criterion, "criterion", ("bic", "aic"))
     model = check_lowrank(model)
@@ -333,7 +337,9 @@ def population_labels(mixture: LowRankMixture, model: LowRankRNN) -> Int[Array, 
 
 
 def silence(model: LowRankRNN, population_mask: Bool[ArrayLike, " neurons"]) -> LowRankRNN:
-    """Inactivate the neurons in `population_mask`: their rows of m, n, W_in and W_out are
+    """Inactivate a population: zero its neurons' loadings, inputs and readout.
+
+    Inactivate the neurons in `population_mask`: their rows of m, n, W_in and W_out are
     zeroed, so they neither receive structured input nor affect the rest or the readout."""
     model = check_lowrank(model)
     want = f"a boolean array of shape ({model.n_neurons},) (e.g. labels == p)"

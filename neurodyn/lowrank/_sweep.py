@@ -52,7 +52,9 @@ def rank_sweep(
     model_kwargs: dict | None = None,
     **fit_kwargs: Any,
 ) -> RankSweep:
-    """Train `n_seeds` LowRankRNNs of each rank on `task` (seeds vmapped with
+    """Train LowRankRNNs of each rank on `task` over several seeds and score them.
+
+    Train `n_seeds` LowRankRNNs of each rank on `task` (seeds vmapped with
     `train.fit_ensemble`) and score each on `n_trials` fresh trials.
 
     `model_kwargs` go to `LowRankRNN` (τ, dt, noise, train=…), `fit_kwargs` to `fit_ensemble`

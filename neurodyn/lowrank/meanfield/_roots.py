@@ -59,7 +59,9 @@ def _second_moment_n(system) -> np.ndarray:
 
 
 def default_radius(system: LatentDynamics | MeanFieldDynamics | LowRankMixture) -> float:
-    """A box that holds every fixed point: |κ_r| = |⟨n_r φ⟩| ≤ sup|φ| · √⟨n_r²⟩ for bounded φ
+    """The radius of a box in κ-space that holds every mean-field fixed point.
+
+    A box that holds every fixed point: |κ_r| = |⟨n_r φ⟩| ≤ sup|φ| · √⟨n_r²⟩ for bounded φ
     (tanh, sigmoid); for unbounded φ a heuristic 5√⟨n_r²⟩ (pass `radius=` to be sure)."""
     system = as_system(system)
     bound = _BOUNDED.get(system.nonlinearity, 5.0)
@@ -175,7 +177,9 @@ def fixed_points(
 def classify(
     system: LatentDynamics | MeanFieldDynamics | LowRankMixture, fps: FixedPoints
 ) -> KappaSpectrum:
-    """The eigenvalues of the κ-block of the vector field's Jacobian at each of `fps`'s
+    """The κ-block eigenvalues and the stability type of each mean-field fixed point.
+
+    The eigenvalues of the κ-block of the vector field's Jacobian at each of `fps`'s
     points (R per point, 1/ms) and each point's type, judged on them: "marginal" if an
     eigenvalue has |Re| < 1e-6/τ, else "stable", "unstable" or "saddle" (all Re < 0, all
     Re > 0, mixed). The v-directions, which always relax at −1/τ, are left out."""

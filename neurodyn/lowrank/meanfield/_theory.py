@@ -205,7 +205,9 @@ def simulate(
     *,
     s0: Float[ArrayLike, "*batch latents"] | None = None,
 ) -> Rollout:
-    """Mean-field latent trajectories `Rollout(states [..., T, R + I], outputs)` for `inputs`,
+    """Mean-field latent trajectories for `inputs`, as a `Rollout`.
+
+    Mean-field latent trajectories `Rollout(states [..., T, R + I], outputs)` for `inputs`,
     with the networks' Euler map (α = dt/τ) from `s0` (zeros by default)."""
     if not isinstance(mixture, (LowRankMixture, MeanFieldDynamics)):
         raise ArgumentTypeError(
