@@ -1,4 +1,6 @@
-"""Recurrent network models: `LowRankRNN`, `FullRankRNN`, `LinearRNN` and their base
+"""Recurrent network models and the exact latent reductions of a low-rank network.
+
+Recurrent network models: `LowRankRNN`, `FullRankRNN`, `LinearRNN` and their base
 `AbstractRNN`; the exact latent reductions of a low-rank network (`LatentDynamics`,
 `OrthonormalLatent`)."""
 

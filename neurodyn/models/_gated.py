@@ -36,6 +36,9 @@ from ._network import AbstractNetwork, Rollout, resolve_train
 # `train=` groups of the discrete-time networks and the fields each names.
 DISCRETE_GROUPS = {"input": "weight_ih", "recurrent": "weight_hh",
                    "bias": ("bias_ih", "bias_hh"), "readout": ("w_out", "b_out")}
+"""The `train=` groups of the discrete-time networks (RNN, GRU, LSTM) and the fields each names.
+
+"h0" (the initial state) is a group too when a network has `learn_h0=True`."""
 # Trained by default: everything (plus "h0" with `learn_h0=True`).
 DISCRETE_TRAIN = ("bias", "input", "readout", "recurrent")
 

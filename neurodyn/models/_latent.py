@@ -142,7 +142,9 @@ def simulate_latent(
     inputs: Float[ArrayLike, "*batch time inputs"],
     s0: Float[ArrayLike, "*batch states"] | None = None,
 ) -> Rollout:
-    """Run `system.step` over `inputs [..., T, I]` from `s0` (zeros by default) and read out
+    """Run a latent system over `inputs` and read out every state, as a `Rollout`.
+
+    Run `system.step` over `inputs [..., T, I]` from `s0` (zeros by default) and read out
     every state: for a latent system with a `readout` (`LatentDynamics`, the mean-field
     `MeanFieldDynamics`). Returns `Rollout(states [..., T, n_states], outputs)`."""
     inputs = check_array(inputs, "inputs", to="jax")

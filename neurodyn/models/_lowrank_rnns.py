@@ -142,7 +142,9 @@ def from_low_rank_rnns(
     train: str | Sequence[str] | None = None,
     learn_h0: bool | None = None,
 ) -> AbstractRNN:
-    """A network saved by the Ostojic lab's `low_rank_rnns` code, as a neurodyn model with the
+    """A network saved by the Ostojic lab's `low_rank_rnns` code, as a neurodyn model.
+
+    A network saved by the Ostojic lab's `low_rank_rnns` code, as a neurodyn model with the
     same dynamics and outputs (Dubreuil et al. 2022, Nat. Neurosci.).
 
     Reads the `torch.save` state dict at `path` (zip or legacy layout) without PyTorch and

@@ -47,7 +47,9 @@ class Rollout(NamedTuple):
 
 
 def check_train(train: str | Iterable[str], allowed: tuple[str, ...]) -> tuple[str, ...]:
-    """Normalise the `train=` argument (a group name or a collection of them) to a sorted
+    """Normalise the `train=` argument to a sorted tuple of known parameter groups.
+
+    Normalise the `train=` argument (a group name or a collection of them) to a sorted
     tuple of known parameter groups."""
     if isinstance(train, str):
         train = (train,)
