@@ -40,7 +40,9 @@ def plot_prediction(z: Float[ArrayLike, "time dims"], z_hat: Float[ArrayLike, "t
 def plot_latents(x: Float[ArrayLike, "time latents"] | Sequence[Float[ArrayLike, "time latents"]],
                  ax: Axes | None = None, *, dims: tuple[int, int] = (0, 1),
                  color: ArrayLike | Sequence[ArrayLike] | None = None, **style: Any) -> Axes:
-    """A latent trajectory `x [T, nx]` (or a list of trials) in the plane of two state dims,
+    """A latent trajectory (or several trials) in the plane of two state dimensions.
+
+    A latent trajectory `x [T, nx]` (or a list of trials) in the plane of two state dims,
     optionally coloured by a value per sample (e.g. the behaviour)."""
     ax = _axes(ax, (4, 4))
     trials = x if isinstance(x, (list, tuple)) else [x]
@@ -61,7 +63,9 @@ def plot_latents(x: Float[ArrayLike, "time latents"] | Sequence[Float[ArrayLike,
 def plot_model_comparison(scores: Mapping[str, float], ax: Axes | None = None, *,
                           ylabel: str = "behaviour CC", reference: float | None = None,
                           **style: Any) -> Axes:
-    """Bars of one score per model (`{label: value}`), with an optional reference line (e.g. the
+    """Bars of one score per model, with an optional reference line.
+
+    Bars of one score per model (`{label: value}`), with an optional reference line (e.g. the
     ideal predictor's CC)."""
     ax = _axes(ax)
     labels = list(scores)
@@ -82,7 +86,9 @@ def _cell(row: Any, name: str) -> Any:
 
 
 def plot_search(result: SearchResult, ax: Axes | None = None, **style: Any) -> Axes:
-    """Held-out behaviour score of every candidate nonlinearity of `dpad.search` (chosen one
+    """Held-out behaviour score of every candidate nonlinearity of `dpad.search`.
+
+    Held-out behaviour score of every candidate nonlinearity of `dpad.search` (chosen one
     highlighted): the AUC for categorical behaviour, else the CC."""
     table = result.table
     key = "auc" if _cell(table[0], "auc") is not None else "cc"

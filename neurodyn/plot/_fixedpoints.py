@@ -38,7 +38,9 @@ def plot_fixed_points(
     max_trajectories: int = 50,
     **style: Any,
 ) -> Axes:
-    """Fixed points in the top principal components of `trajectories` (`[B, T, N]` or a
+    """Fixed points and trajectories in their top principal components.
+
+    Fixed points in the top principal components of `trajectories` (`[B, T, N]` or a
     `Rollout`), drawn behind in grey: stable points filled, unstable hollow, each unstable mode
     as a line of half-length `mode_length` (state units) through its point; optionally the
     unstable manifolds. The axes come from `projection` (default `fixedpoints.pca` of the
@@ -98,7 +100,9 @@ def plot_fixed_points(
 
 def plot_eigenvalues(fps: FixedPoints, index: int | ArrayLike | None = None,
                      ax: Axes | None = None, **style: Any) -> Axes:
-    """Eigenvalues of the Jacobians at the points `index` (default all) in the complex plane,
+    """Eigenvalues of the Jacobians at fixed points in the complex plane.
+
+    Eigenvalues of the Jacobians at the points `index` (default all) in the complex plane,
     with the unit circle (discrete time) or the imaginary axis (continuous time)."""
     if not isinstance(fps, FixedPoints) or fps.eigenvalues is None:
         raise ValueError("plot_eigenvalues needs FixedPoints with eigenvalues (jacobians=True)")
@@ -121,7 +125,9 @@ def plot_eigenvalues(fps: FixedPoints, index: int | ArrayLike | None = None,
 
 def plot_flow_2d(flow: FlowField, fps: FixedPoints | None = None, ax: Axes | None = None,
                  **style: Any) -> Axes:
-    """A 2-D flow field (`fixedpoints.flow_2d` or `flow_field`): streamlines coloured by speed,
+    """A 2-D flow field: streamlines coloured by speed, nullclines and fixed points.
+
+    A 2-D flow field (`fixedpoints.flow_2d` or `flow_field`): streamlines coloured by speed,
     the two nullclines (dx = 0 and dy = 0) and the fixed points `fps` (default: those the flow
     carries, if any): stable filled, saddles hollow circles, sources (every mode unstable)
     hollow triangles."""

@@ -44,7 +44,9 @@ def plot_flow_field(
     colorbar: bool = True,
     **style: Any,
 ) -> Axes:
-    """A `FlowField` (`fixedpoints.flow_field`, or the deprecated `lowrank.flow_field`): speed
+    """A `FlowField`: speed as colour, streamlines, nullclines and fixed points.
+
+    A `FlowField` (`fixedpoints.flow_field`, or the deprecated `lowrank.flow_field`): speed
     as colour (log scale; per ms for a vector field, per step for a map), streamlines, the two
     nullclines (zero contours of dx and dy on the grid) and the fixed points it carries
     (filled: stable, open: unstable, cross: saddle, square: marginal, diamond: unclassified)."""
@@ -96,7 +98,9 @@ def plot_loadings(
     axes: Sequence[Axes] | np.ndarray | None = None,
     **style: Any,
 ) -> np.ndarray:
-    """Pair plot of per-neuron loadings (`lowrank.loadings(model)`), coloured by population
+    """Pair plot of per-neuron loadings coloured by population.
+
+    Pair plot of per-neuron loadings (`lowrank.loadings(model)`), coloured by population
     `labels [N]` (e.g. `lowrank.population_labels(mixture, model)`); histograms on the diagonal.
 
     `columns` picks loading names (default all). `ax`: the D × D Axes to draw on (D = the
@@ -155,7 +159,9 @@ def plot_loadings(
 def plot_rank_accuracy(
     result: Any, ax: Axes | None = None, *, threshold: float | None = None, **style: Any
 ) -> Axes:
-    """Accuracy against rank, from `lowrank.truncation_curve` or `lowrank.rank_sweep` (seeds
+    """Accuracy against rank, per seed and median, from a truncation curve or sweep.
+
+    Accuracy against rank, from `lowrank.truncation_curve` or `lowrank.rank_sweep` (seeds
     as dots, their median as a line; its `threshold` as a dashed line unless `threshold` is
     given). Anything with `ranks` and `accuracy` (attributes, or keys of a mapping) will do."""
     ax = _axes(ax, figsize=(3.6, 2.8))

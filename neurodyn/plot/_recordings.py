@@ -24,7 +24,9 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
 def plot_raster(spike_times: Sequence[ArrayLike | Sequence[float]], ax: Axes | None = None, *,
                 trials: TrialTable | None = None, window: tuple[float, float] | None = None,
                 **style: Any) -> Axes:
-    """Spike raster: one row per unit (spike times in s), the trials of `trials` shaded, over
+    """Spike raster: one row per unit, with the trials shaded.
+
+    Spike raster: one row per unit (spike times in s), the trials of `trials` shaded, over
     `window` (s; default everything)."""
     ax = _axes(ax, (7, 3))
     lo, hi = window if window is not None else (-np.inf, np.inf)
@@ -46,7 +48,9 @@ def plot_raster(spike_times: Sequence[ArrayLike | Sequence[float]], ax: Axes | N
 def plot_conditions(recording: Recording, ax: Axes | None = None, *, signal: str = "y",
                     channel: int | None = None, condition: str | None = None,
                     **style: Any) -> Axes:
-    """Each trial of `recording` over time, coloured by the value of `condition` (for
+    """Each trial of `recording` over time, coloured by the value of a condition.
+
+    Each trial of `recording` over time, coloured by the value of `condition` (for
     condition averages, `Recording.average(condition)`): the neural data (`signal="y"`),
     behaviour ("z") or inputs ("u"), channel `channel` or the mean over channels (None).
     Time is relative to the alignment event (the recording's `t_start`)."""

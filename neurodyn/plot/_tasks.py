@@ -55,7 +55,9 @@ def trial(
     axes: Sequence[Axes] | np.ndarray | None = None,
     **style: Any,
 ) -> np.ndarray:
-    """Inputs, targets (dashed), network outputs (solid, if given) and mask of trial `i`,
+    """Inputs, targets, outputs and mask of one trial against time, epochs shaded.
+
+    Inputs, targets (dashed), network outputs (solid, if given) and mask of trial `i`,
     against time (ms), with the trial's epochs shaded and named.
 
     `outputs` is `[batch, time, n_outputs]` (e.g. `Rollout.outputs` of the same batch) or the
@@ -135,7 +137,9 @@ def psychometric(
     n_points: int = 201,
     **style: Any,
 ) -> Axes:
-    """P(choice = +1) against a condition (points with binomial error bars) from
+    """A psychometric curve: P(choice = +1) against a condition, with its fit.
+
+    P(choice = +1) against a condition (points with binomial error bars) from
     `tasks.psychometric(...)` (a `PsychometricCurve`, or a dict of its fields), and the fitted
     psychometric function if the curve has one.
 
