@@ -45,7 +45,9 @@ FLIPFLOP_PRESETS = {
 
 
 class FlipFlop(AbstractTask):
-    """The n-bit flip-flop: each input unit receives random ±1 pulses; the matching output must
+    """The n-bit flip-flop task: hold the sign of each input's last pulse.
+
+    The n-bit flip-flop: each input unit receives random ±1 pulses; the matching output must
     hold the sign of that unit's last pulse.
 
     On every step and bit a pulse arrives with probability `pulse_prob`, with a random sign

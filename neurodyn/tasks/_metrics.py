@@ -132,7 +132,9 @@ def fit_psychometric(
     lapses: bool = False,
     max_lapse: float = 0.2,
 ) -> PsychometricFit:
-    """Maximum-likelihood fit of ψ(x) (see `PsychometricFit`) to `n_positive` choices = +1
+    """Maximum-likelihood fit of a psychometric function to choice counts.
+
+    Maximum-likelihood fit of ψ(x) (see `PsychometricFit`) to `n_positive` choices = +1
     out of `n` trials at each condition value in `values`."""
     check_choice(model, "model", _MODELS)
     lapses = check_bool(lapses, "lapses")
@@ -195,7 +197,9 @@ def psychometric(
     lapses: bool = False,
     max_lapse: float = 0.2,
 ) -> PsychometricCurve:
-    """P(choice = +1) for each distinct value of a condition (e.g. coherence), optionally with
+    """P(choice = +1) for each distinct value of a condition, optionally fitted.
+
+    P(choice = +1) for each distinct value of a condition (e.g. coherence), optionally with
     a fitted psychometric function.
 
     Returns a `PsychometricCurve`: `values`, `p_positive`, `n` sorted by value, with the

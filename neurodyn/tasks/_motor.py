@@ -46,7 +46,9 @@ ANTI_REACH_PRESETS = {
 
 
 class AntiReach(AbstractEpochTask):
-    """(Anti-)reach on a ring: a stimulus at angle θ on a ring of `dim_ring` units; reach to θ
+    """(Anti-)reach on a ring: reach to the stimulus angle θ, or to θ + π.
+
+    (Anti-)reach on a ring: a stimulus at angle θ on a ring of `dim_ring` units; reach to θ
     (pro) or to θ + π (anti, `anti=True`).
 
     Inputs `[fixation, ring₁…ring_n]` (fixation on until the decision, cos(θ_k − θ_stim) on the
@@ -155,7 +157,9 @@ SINE_PRESETS = {
 
 
 class SineWaveGenerator(AbstractTask):
-    """Sine-wave generator: a static input level selects a frequency; the output must be
+    """Sine-wave generator: a static input level selects the output's frequency.
+
+    Sine-wave generator: a static input level selects a frequency; the output must be
     sin(2π f t) for the whole trial.
 
     Input: one unit at j/n + 0.25 for frequency j = 1…n (of `frequencies`, Hz). Output: one

@@ -48,7 +48,9 @@ def _numeric(v: Any) -> bool:
 
 
 class NeuroGymTask(AbstractTask):
-    """A NeuroGym environment (an id such as `"ContextDecisionMaking-v0"`, or an instance)
+    """A NeuroGym environment as a neurodyn task.
+
+    A NeuroGym environment (an id such as `"ContextDecisionMaking-v0"`, or an instance)
     as a neurodyn task.
 
     Every trial starts at t = 0 (never NeuroGym's concatenated stream) and is padded to

@@ -132,7 +132,9 @@ READY_SET_GO_PRESETS = {
 
 
 class ReadySetGo(AbstractEpochTask):
-    """Ready-set-go interval reproduction (Jazayeri & Shadlen 2010): two cues (ready, set)
+    """Ready-set-go interval reproduction (Jazayeri & Shadlen 2010).
+
+    Ready-set-go interval reproduction (Jazayeri & Shadlen 2010): two cues (ready, set)
     bound a measured interval; produce `gain` × that interval after set.
 
     Inputs `[fixation, ready, set]` (fixation on until the production epoch); outputs

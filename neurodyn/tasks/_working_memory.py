@@ -74,7 +74,9 @@ DELAY_COMPARISON_PRESETS = {
 
 
 class DelayComparison(AbstractChoiceTask):
-    """Parametric working memory (Romo et al. 1999): compare two vibration frequencies f1, f2
+    """Parametric working memory (Romo et al. 1999): compare two frequencies.
+
+    Parametric working memory (Romo et al. 1999): compare two vibration frequencies f1, f2
     separated by a delay.
 
     Preset `dubreuil2022` (the default): one input, (f − f_mid)/f_span during each stimulus
