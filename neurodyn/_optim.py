@@ -61,7 +61,9 @@ def tree_finite(tree: PyTree) -> Bool[Array, ""]:
 
 
 def member(ensemble: PyTree, i: int | ArrayLike) -> PyTree:
-    """Member `i` (an int, or an int array to pick several) of a stacked pytree: every array leaf
+    """Member `i` (or several members) of a stacked pytree such as an ensemble.
+
+    Member `i` (an int, or an int array to pick several) of a stacked pytree: every array leaf
     has the members' leading axis (an ensemble from `train.fit_ensemble`, DPAD's restarts).
 
     Leaves keep their kind: NumPy leaves give NumPy leaves, JAX leaves JAX leaves."""

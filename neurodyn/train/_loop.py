@@ -29,11 +29,12 @@ _ArrayIn = ArrayLike | Sequence
 
 @dataclasses.dataclass
 class History:
-    """What happened during training. Every field but `config` is a NumPy array, whatever the
-    input: for one network (`fit`) the per-run fields are 0-d arrays (`h.best_step.item()`,
-    `float(h.initial_val_loss)` give Python scalars; comparisons such as
-    `h.stop_reason == "completed"` work as they are), and in an ensemble they have a leading
-    member axis `[E]`.
+    """What happened during training.
+
+    Every field but `config` is a NumPy array, whatever the input: for one network (`fit`) the
+    per-run fields are 0-d arrays (`h.best_step.item()`, `float(h.initial_val_loss)` give Python
+    scalars; comparisons such as `h.stop_reason == "completed"` work as they are), and in an
+    ensemble they have a leading member axis `[E]`.
 
     Attributes:
         loss: training loss at every step taken, `[steps]` (NaN where a step was rejected).
