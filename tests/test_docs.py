@@ -4,9 +4,9 @@ guides run.
 - `mkdocs build --strict` of docs/mkdocs.yml passes (no broken link, reference or missing page).
   Skipped, with the reason, where mkdocs is not installed (`pip install -e ".[docs]"`; the
   `dev` extra that CI installs includes it).
-- Every public function, class and module (everything a subpackage's `__init__` exports, listed
-  by docs/apiref.py from the source) has a docstring whose first line is a one-line summary, and
-  every public name, constants included, has an entry in the built API reference.
+- Every public name (everything a subpackage's `__init__` exports, listed by docs/apiref.py from
+  the source), constants included, has a docstring whose first line is a one-sentence summary
+  (PEP 257: it does not wrap onto a second line), and has an entry in the built API reference.
 - The `python` code blocks of the how-to guides and the getting-started page run, in order, in
   a fresh folder (a `py` block is an illustration and is not run). The guides that run a whole
   pipeline are marked slow.
@@ -161,9 +161,13 @@ def test_public_names_have_one_line_summaries():
     print(f"\n{len(code) - len(bad)}/{len(code)} public functions, classes and modules open with "
           f"a summary line; {len(code) - len(bad) - len(wrapped)}/{len(code)} have it on one line "
           f"(PEP 257); {documented}/{len(constants)} constants have a docstring")
-    if wrapped:
-        print("summary wraps onto a second line:", " ".join(wrapped))
     assert not bad, f"{len(bad)} public names lack a docstring that opens with a summary: {bad}"
+    undocumented = [p for p, d in constants if not _starts_with_summary(d)]
+    assert not undocumented, f"constants without an attribute docstring: {undocumented}"
+    wrapped += [p for p, d in constants if _starts_with_summary(d) and not _one_line(d)]
+    assert not wrapped, (
+        f"{len(wrapped)} public docstrings open with a summary that wraps onto a second line "
+        f"(PEP 257: one summary sentence on the first line, then a blank line): {wrapped}")
 
 
 @needs_mkdocs
