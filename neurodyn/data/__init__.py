@@ -1,7 +1,7 @@
 """Neural-data containers and readers, preprocessing and Poisson spike trains.
 
-Neural-data containers and readers: `Recording`, `TrialTable`, NumPy `.npz`, NWB (optional
-`pynwb`), binning, smoothing, trial alignment, and Poisson spike trains from rates."""
+`Recording`, `TrialTable`, readers and writers of NumPy `.npz` and NWB (optional `pynwb`),
+binning, smoothing, trial alignment, and Poisson spike trains from rates."""
 
 from ._io import read_npz as read_npz, save_npz as save_npz
 from ._nwb import read_nwb as read_nwb

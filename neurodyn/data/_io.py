@@ -122,8 +122,8 @@ def read_npz(path: str | os.PathLike, *, y: str = "y", z: str = "z", u: str = "u
 def save_npz(path: str | os.PathLike, recording: Recording) -> None:
     """Write a recording to a `.npz` file that `read_npz` restores.
 
-    Write a recording so that `read_npz(path)` restores it (ragged trials as y_0, y_1, …;
-    inputs, conditions, the trials table and t_start included).
+    Ragged trials are stored as y_0, y_1, …; inputs, conditions, the trials table and t_start are
+    included.
     NumPy adds the suffix `.npz` to a path without it."""
     check_path(path, "path")
     if "\x00" in str(path):

@@ -45,8 +45,8 @@ def bin_spikes(spike_times: ArrayLike | Sequence[ArrayLike], *, bin_ms: float, t
                t_stop: float) -> np.ndarray:
     """Spike counts `[n_bins, n_units]` from per-unit spike times, in bins of `bin_ms` ms.
 
-    Spike counts `[n_bins, n_units]` from one array of spike times (seconds) per unit, in bins
-    of `bin_ms` ms from `t_start` to `t_stop` (seconds; the last partial bin is dropped)."""
+    `spike_times` holds one array of spike times (seconds) per unit; the bins run from `t_start`
+    to `t_stop` (seconds; the last partial bin is dropped)."""
     bin_ms = check_number(bin_ms, "bin_ms", low=0, low_open=True, unit="ms")
     t_start = check_number(t_start, "t_start", unit="s")
     t_stop = check_number(t_stop, "t_stop", unit="s")
@@ -67,8 +67,8 @@ def bin_spikes(spike_times: ArrayLike | Sequence[ArrayLike], *, bin_ms: float, t
 def rebin(x: ArrayLike, factor: int, *, how: str = "sum") -> np.ndarray:
     """Merge every `factor` samples of `x [T, n]` by sum or mean.
 
-    Merge every `factor` samples of `x [T, n]` by sum or mean (a trailing remainder is
-    dropped). With `how="mean"`, NaN samples (missing behaviour) are left out of the mean."""
+    A trailing remainder is dropped. With `how="mean"`, NaN samples (missing behaviour) are
+    left out of the mean."""
     factor = check_int(factor, "factor")
     check_choice(how, "how", ("sum", "mean"))
     check_array(x, "x", allow_nan=True)

@@ -51,8 +51,8 @@ def check_conditions(conditions, name: str, n: int) -> dict[str, np.ndarray] | N
 class TrialTable:
     """The trials of a continuous session: start and stop times and per-trial columns.
 
-    The trials of a continuous session: start and stop times (s, on the recording's clock)
-    and any per-trial columns (stimulus, choice, event times, …), as in an NWB trials table.
+    Times are in s, on the recording's clock; the columns hold any per-trial values
+    (stimulus, choice, event times, …), as in an NWB trials table.
 
     Attributes:
         start_time, stop_time: `[n]` arrays in seconds, stop ≥ start.
