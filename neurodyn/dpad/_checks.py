@@ -22,9 +22,8 @@ from .._validate import check_array, check_int, check_key
 class Prediction(NamedTuple):
     """One-step-ahead predictions of a fitted PSID or DPAD model: `z`, `y` and states `x`.
 
-    One-step-ahead predictions of a fitted PSID or DPAD model: behaviour `z` (class
-    probabilities for a categorical behaviour), neural activity `y` (rates for Poisson data)
-    and the latent states `x` they were read out from.
+    `z` is the behaviour (class probabilities for a categorical behaviour), `y` the neural activity
+    (rates for Poisson data) and `x` the latent states they were read out from.
 
     `predict` gives arrays (`[T, ·]` for one recording, `[B, T, ·]` for a batch); `predict_trials`
     gives lists with one array per trial. It unpacks as `z_hat, y_hat, x = model.predict(y)`.

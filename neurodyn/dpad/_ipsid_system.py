@@ -37,9 +37,8 @@ def _trailing(v, ndim: int):
 class IPSIDSystem(AbstractDynamicalSystem):
     """The steady-state Kalman predictor of an IPSID model as a discrete-time map.
 
-    The steady-state Kalman predictor of a PSID model with measured inputs (IPSID; Vahidi,
-    Sani & Shanechi 2024, PNAS) as a discrete-time map whose input is the neural observation and
-    the measured input concatenated, v = [y_k; u_k] (`n_inputs` = ny + nu):
+    IPSID is PSID with measured inputs (Vahidi, Sani & Shanechi 2024, PNAS). The map's input is the
+    neural observation and the measured input concatenated, v = [y_k; u_k] (`n_inputs` = ny + nu):
 
         x_{k+1} = (A − K Cy) x_k + K ỹ_k + (B − K Dy) ũ_k,
         ỹ = (y − mean_y)/scale_y,  ũ = (u − mean_u)/scale_u,   ẑ = (Cz x + Dz ũ)·scale_z + mean_z

@@ -94,9 +94,9 @@ class Readout(eqx.Module):
 class DPADModules(NamedTuple):
     """The fitted maps of a DPAD model: the recursions and readouts of its two sections.
 
-    The fitted maps of a DPAD model (None where a section is absent): the behaviour
-    recursion `rec1` (A1, K1, Cz1), its neural readout `Cy1`, the neural recursion `rec2`
-    (A2, K2, Cy2) and its behaviour readout `Cz2`."""
+    Each is None where its section is absent: the behaviour recursion `rec1` (A1, K1, Cz1), its
+    neural readout `Cy1`, the neural recursion `rec2` (A2, K2, Cy2) and its behaviour readout
+    `Cz2`."""
 
     rec1: Recursion | None
     Cy1: Map | None

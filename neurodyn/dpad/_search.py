@@ -40,8 +40,8 @@ class Placeable(Protocol):
 class SearchRow(NamedTuple):
     """One candidate's held-out scores in `dpad.search`, averaged over the folds.
 
-    One candidate's held-out scores, averaged over the folds: behaviour `cc` (continuous)
-    or `auc` (categorical), and the neural `y_cc` (None where it does not apply)."""
+    The behaviour's `cc` (continuous) or `auc` (categorical), and the neural `y_cc` (None where
+    it does not apply)."""
 
     nonlinear: str
     cc: float | None = None

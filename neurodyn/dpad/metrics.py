@@ -164,9 +164,9 @@ def score(
 ) -> Scores:
     """The metrics of a prediction (CC, R², AUC, accuracy, neural CC/R²), as `Scores`.
 
-    The metrics of a prediction, as `Scores`: `cc`, `r2` (means over dimensions) with
-    per-dimension `cc_dims`, `r2_dims` for continuous behaviour; `auc`, `accuracy` when class
-    `probs` are given; and `y_cc`, `y_r2` for the neural prediction when `y`, `y_hat` are given."""
+    `cc`, `r2` (means over dimensions) with per-dimension `cc_dims`, `r2_dims` for continuous
+    behaviour; `auc`, `accuracy` when class `probs` are given; and `y_cc`, `y_r2` for the neural
+    prediction when `y`, `y_hat` are given."""
     out: dict = {}
     if probs is None and z_hat is None:
         raise ValueError("z_hat is required (or probs, for a categorical behaviour)")
