@@ -173,8 +173,7 @@ def methods_of(config: Config) -> list[str]:
 def resolve_methods(methods: Config | str | list[str] | tuple[str, ...] | None) -> list[str]:
     """The citation keys behind `methods` (see `citation`).
 
-    The citation keys behind `methods` (see `citation`); a `ValueError` names an unknown
-    method or key."""
+    A `ValueError` names an unknown method or key."""
     if methods is None:
         return []
     if hasattr(methods, "analyses") and hasattr(methods, "model"):

@@ -300,10 +300,9 @@ class LowRankConfig:
 class DPADConfig:
     """`[analyses.dpad]`: PSID and/or DPAD fitted to the network's states and outputs.
 
-    `[analyses.dpad]`: PSID and/or DPAD fitted to the network's states (the "neural"
-    activity) and its outputs (the "behaviour") on `n_trials` trials; the last quarter of the
-    trials is held out for the scores. `nonlinear`, `hidden`, `max_epochs`, `n_init` go to DPAD,
-    `horizon` to PSID."""
+    The states are the "neural" activity and the outputs the "behaviour", on `n_trials` trials;
+    the last quarter of the trials is held out for the scores. `nonlinear`, `hidden`,
+    `max_epochs`, `n_init` go to DPAD, `horizon` to PSID."""
 
     enabled: bool = True
     methods: tuple[str, ...] = DPAD_METHODS

@@ -288,8 +288,8 @@ def _study_hint(path: Path) -> str:
 def with_values(config: Config, values: Mapping[str, Any]) -> Config:
     """A copy of `config` with some keys replaced, re-validated, without the sweep.
 
-    A copy of `config` with some keys replaced, e.g. `{"model.rank": 2, "seed": 1}`
-    ([sweep] short names allowed); re-validated, without the sweep."""
+    `values` maps keys to new values, e.g. `{"model.rank": 2, "seed": 1}` ([sweep] short names
+    allowed)."""
     if not isinstance(config, Config):
         raise ArgumentTypeError(f"config must be a Config (from load_config), got "
                                 f"{type(config).__name__}")
@@ -312,8 +312,7 @@ def with_values(config: Config, values: Mapping[str, Any]) -> Config:
 def expand(config: Config) -> list[Setting]:
     """The settings of `config.sweep`, each member's config built and checked.
 
-    The settings of `config.sweep` (seeds grouped into one setting, to train together),
-    each member's config built and checked."""
+    The seeds are grouped into one setting, to train together."""
     combinations, seeds, _ = grid(config)
     settings = []
     for values in combinations:

@@ -92,8 +92,7 @@ def clear_record(run_dir: Path, stage: str) -> None:
 class RunResult(NamedTuple):
     """What `run` did: the folder, the stages run and skipped, and the metrics.
 
-    What `run` did: the folder, the stages it ran and skipped, and the metrics (the content
-    of the run's metrics.json, as plain JSON data)."""
+    The metrics are the content of the run's metrics.json, as plain JSON data."""
 
     run_dir: Path
     ran: list[str]

@@ -79,8 +79,7 @@ def load_study_config(study_dir: str | os.PathLike, name: str,
                       optional: Mapping[str, type] | None = None) -> dict[str, Any]:
     """A study's `small` or `paper` config as a dict, optionally checked.
 
-    A study's `small` or `paper` config as a dict, read like a run config and, with `keys`,
-    checked by `check_study_config`."""
+    It is read like a run config and, with `keys`, checked by `check_study_config`."""
     path = study_config_path(study_dir, name)
     table = read_config_file(path)
     if "task" in table and isinstance(table["task"], Mapping) and "name" in table:

@@ -133,9 +133,9 @@ def make_executor(cluster: ClusterConfig, folder: str | os.PathLike) -> Any:
 class SweepResult(NamedTuple):
     """What `sweep` did: the folder, the results table, and the settings' outcomes.
 
-    What `sweep` did: the folder, the table (the rows of results.csv, one dict per setting
-    and seed), the settings it submitted, those already complete, and the error of each failed
-    setting (as in failures.json)."""
+    The table holds the rows of results.csv, one dict per setting and seed; besides it, the
+    settings it submitted, those already complete, and the error of each failed setting (as in
+    failures.json)."""
 
     sweep_dir: Path
     table: list[dict[str, Any]]
