@@ -1,8 +1,8 @@
 """Fixed points, slow points, period-k orbits and linearised dynamics of any system.
 
-Fixed points, slow points, period-k orbits and linearised dynamics of any dynamical system
-(Sussillo & Barak 2013; Golub & Sussillo 2018): any `neurodyn.AbstractDynamicalSystem` — an
-RNN, the latent reduction of a low-rank RNN, a fitted model, your own subclass."""
+Following Sussillo & Barak 2013 and Golub & Sussillo 2018, for any
+`neurodyn.AbstractDynamicalSystem`: an RNN, the latent reduction of a low-rank RNN, a fitted
+model, your own subclass."""
 
 from .. import io as _io
 from ..models import OrthonormalLatent as OrthonormalLatent

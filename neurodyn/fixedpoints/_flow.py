@@ -105,9 +105,8 @@ def flow_field(
 ) -> FlowField:
     """The flow of `system` on a grid over a plane of its state space, at constant input.
 
-    The flow of `system` on a `resolution²` grid of the plane through `state` (default
-    zeros) spanned by the state coordinates `axes`, at constant input `u` (default: the
-    system's `default_input()`).
+    The grid has `resolution²` points on the plane through `state` (default zeros) spanned by the
+    state coordinates `axes`; the input is `u` (default: the system's `default_input()`).
 
         dynamics="discrete":    (dx, dy) = (F(x, u) − x)[axes]    (F = `system.step`)
         dynamics="continuous":  (dx, dy) = f(x, u)[axes]          (f = `system.vector_field`)

@@ -103,11 +103,10 @@ def unstable_manifolds(
 ) -> UnstableManifolds:
     """Trace the unstable manifold of every saddle by simulating from it.
 
-    Trace the unstable manifold of every saddle by simulating from x* ± ε·v for each of its
-    first `max_modes` unstable modes v (the real part of the eigenvector, normalised), to see
-    which attractors a saddle connects. Discrete systems are iterated with `step` (k steps per
-    period-k step are just F iterated); continuous ones are Euler-integrated with step `dt`
-    (default: the system's `dt`)."""
+    The simulations start from x* ± ε·v for each of the saddle's first `max_modes` unstable modes
+    v (the real part of the eigenvector, normalised), to see which attractors a saddle connects.
+    Discrete systems are iterated with `step` (k steps per period-k step are just F iterated);
+    continuous ones are Euler-integrated with step `dt` (default: the system's `dt`)."""
     fps = _check_fps(fps, need_eig=True)
     check_system(system, fps.dynamics)
     n_steps = check_int(n_steps, "n_steps")
@@ -203,10 +202,9 @@ class LineAttractor(NamedTuple):
 def line_attractor(fps: FixedPoints) -> LineAttractor:
     """Summarise approximate line attractors: their slowest modes along the manifold.
 
-    Summarise approximate line attractors: for each condition, order its points along
-    their first principal axis and report, at each, the mode closest to the stability
-    boundary — its eigenvalue, time constant, right and left eigenvectors — and how well that
-    mode lines up with the manifold."""
+    For each condition, order its points along their first principal axis and report, at each,
+    the mode closest to the stability boundary — its eigenvalue, time constant, right and left
+    eigenvectors — and how well that mode lines up with the manifold."""
     fps = _check_fps(fps, need_eig=True)
     if fps.n_points == 0:
         raise ValueError("line_attractor needs at least one point")

@@ -70,9 +70,8 @@ def complex_dtype(dtype: DTypeLike) -> np.dtype:
 class FixedPoints(eqx.Module):
     """Fixed points (or slow or period-k points) of a dynamical system, linearised.
 
-    Fixed points (or slow points, or period-k points) of a dynamical system, with their
-    linearisation. A pytree: index it (`fps[fps.stable]`, `fps[:3]`), concatenate it
-    (`fixedpoints.concatenate`), save it (`nd.save`).
+    A pytree: index it (`fps[fps.stable]`, `fps[:3]`), concatenate it (`fixedpoints.concatenate`),
+    save it (`nd.save`).
 
     For `dynamics="discrete"` the points minimise q(x) = ½‖Fᵏ(x, u) − x‖² (F = `system.step`,
     k = `period`) and the Jacobians are ∂Fᵏ/∂x, stable when every |λ| < 1; for
@@ -354,8 +353,8 @@ def skeleton(hp: dict[str, Any]) -> FixedPoints:
 def concatenate(fps: Sequence[FixedPoints]) -> FixedPoints:
     """Join several `FixedPoints` along the point axis.
 
-    Join several `FixedPoints` along the point axis (same dynamics, period, state and input
-    sizes; all with Jacobians or all without). Reports are merged."""
+    They must share the dynamics, period, state and input sizes, and either all have Jacobians
+    or none. Reports are merged."""
     fps = list(fps)
     if not fps or not all(isinstance(f, FixedPoints) for f in fps):
         raise ValueError("concatenate takes a non-empty sequence of FixedPoints")
