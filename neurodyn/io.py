@@ -217,8 +217,8 @@ def _is_stale(rest: str, mtime: float) -> bool:
 def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
     """Remove the temporary files of `write_atomic(path, …)` whose writer is gone.
 
-    Remove the temporary files of `write_atomic(path, …)` whose writer is gone (see the rule
-    above); returns what was removed. Best effort: a file that cannot be removed is left."""
+    Whether a writer is gone is judged by the rule above. Returns what was removed. Best effort:
+    a file that cannot be removed is left."""
     path = Path(path)
     start = f".{path.name}."
     removed = []
@@ -243,9 +243,9 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
 def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
     """Write `data` to `path` atomically, so that the old file survives any failure.
 
-    Write `data` to `path` so that the old file survives any failure: a temporary file beside
-    it, fsync, `os.replace`, then fsync of the folder so that the rename itself is durable.
-    Stale temporaries of the same target (left by killed writers) are removed first."""
+    The steps: a temporary file beside it, fsync, `os.replace`, then fsync of the folder so that
+    the rename itself is durable. Stale temporaries of the same target (left by killed writers)
+    are removed first."""
     path = _target(path)
     if path.is_dir():
         raise ValueError(f"path: {path} is a folder; give a file name")
@@ -296,8 +296,8 @@ def _warn_format1(path, header: dict) -> None:
 def read_header(path: str | os.PathLike) -> dict:
     """The JSON header of a checkpoint, after its integrity checks.
 
-    The JSON header of a checkpoint (class, hyperparameters, versions, seed, metadata),
-    after the file passed its integrity checks."""
+    The header holds the class, hyperparameters, versions, seed and metadata; it is returned
+    only after the file passed its integrity checks."""
     path = _target(path)
     header, _ = _read(path)
     _warn_format1(path, header)
