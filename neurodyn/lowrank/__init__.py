@@ -1,8 +1,8 @@
 """Low-rank theory and analysis: latent dynamics, structure, populations, mean field.
 
-Low-rank theory and analysis: exact latent dynamics, connectivity statistics, SVD
-truncation, rank sweeps, population structure (Gaussian mixtures, resampling, inactivation)
-and mean-field theory (Mastrogiuseppe & Ostojic 2018; Beiran et al. 2021; Dubreuil et al. 2022).
+Exact latent dynamics, connectivity statistics, SVD truncation, rank sweeps, population structure
+(Gaussian mixtures, resampling, inactivation) and mean-field theory (Mastrogiuseppe & Ostojic 2018;
+Beiran et al. 2021; Dubreuil et al. 2022).
 """
 
 from ..models import LatentDynamics as LatentDynamics

@@ -254,8 +254,7 @@ def select_populations(
 ) -> PopulationSelection:
     """Fit mixtures with each candidate number of populations and pick the best.
 
-    Fit mixtures with each number of populations in `candidates`; `best` minimises the
-    criterion ("bic" or "aic")."""
+    `best` minimises the criterion ("bic" or "aic") over `candidates`."""
     criterion = check_choice(criterion, "criterion", ("bic", "aic"))
     model = check_lowrank(model)
     candidates = check_counts(candidates, "candidates", high=model.n_neurons)

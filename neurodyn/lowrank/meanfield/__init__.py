@@ -1,7 +1,7 @@
 """Mean-field theory of Gaussian-mixture low-rank networks (N → ∞).
 
-Mean-field theory of Gaussian-mixture low-rank networks (N → ∞): the closed κ dynamics
-with population-averaged gains by Gauss–Hermite quadrature, its simulation and fixed points."""
+The closed κ dynamics with population-averaged gains by Gauss–Hermite quadrature, its simulation
+and fixed points."""
 
 import warnings as _warnings
 

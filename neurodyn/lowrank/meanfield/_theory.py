@@ -207,8 +207,8 @@ def simulate(
 ) -> Rollout:
     """Mean-field latent trajectories for `inputs`, as a `Rollout`.
 
-    Mean-field latent trajectories `Rollout(states [..., T, R + I], outputs)` for `inputs`,
-    with the networks' Euler map (α = dt/τ) from `s0` (zeros by default)."""
+    Returns `Rollout(states [..., T, R + I], outputs)`, with the networks' Euler map (α = dt/τ)
+    from `s0` (zeros by default)."""
     if not isinstance(mixture, (LowRankMixture, MeanFieldDynamics)):
         raise ArgumentTypeError(
             f"mixture must be a LowRankMixture or a MeanFieldDynamics, got "
