@@ -144,8 +144,7 @@ def from_low_rank_rnns(
 ) -> AbstractRNN:
     """A network saved by the Ostojic lab's `low_rank_rnns` code, as a neurodyn model.
 
-    A network saved by the Ostojic lab's `low_rank_rnns` code, as a neurodyn model with the
-    same dynamics and outputs (Dubreuil et al. 2022, Nat. Neurosci.).
+    The model has the same dynamics and outputs (Dubreuil et al. 2022, Nat. Neurosci.).
 
     Reads the `torch.save` state dict at `path` (zip or legacy layout) without PyTorch and
     without running anything from the file, and maps the class's conventions (see this

@@ -49,8 +49,7 @@ class Rollout(NamedTuple):
 def check_train(train: str | Iterable[str], allowed: tuple[str, ...]) -> tuple[str, ...]:
     """Normalise the `train=` argument to a sorted tuple of known parameter groups.
 
-    Normalise the `train=` argument (a group name or a collection of them) to a sorted
-    tuple of known parameter groups."""
+    `train` is a group name or a collection of them."""
     if isinstance(train, str):
         train = (train,)
     if not isinstance(train, Iterable) or isinstance(train, (bytes, Mapping)):
