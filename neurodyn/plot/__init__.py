@@ -1,9 +1,9 @@
 """matplotlib figures of neurodyn's results, each drawn on `ax=`.
 
-matplotlib figures of neurodyn's results. Every function takes `ax=` (None: a new figure)
-and returns the Axes it drew on (an array of them for the multi-panel `plot_trial` and
-`plot_loadings`). They draw what the analyses return and compute none (one convenience:
-without `projection=`, `plot_fixed_points` projects on `fixedpoints.pca` of what it draws)."""
+Every function takes `ax=` (None: a new figure) and returns the Axes it drew on (an array of them
+for the multi-panel `plot_trial` and `plot_loadings`). They draw what the analyses return and
+compute none (one convenience: without `projection=`, `plot_fixed_points` projects on
+`fixedpoints.pca` of what it draws)."""
 
 from ._compare import (
     plot_distance_matrix as plot_distance_matrix,

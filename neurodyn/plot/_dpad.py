@@ -42,8 +42,8 @@ def plot_latents(x: Float[ArrayLike, "time latents"] | Sequence[Float[ArrayLike,
                  color: ArrayLike | Sequence[ArrayLike] | None = None, **style: Any) -> Axes:
     """A latent trajectory (or several trials) in the plane of two state dimensions.
 
-    A latent trajectory `x [T, nx]` (or a list of trials) in the plane of two state dims,
-    optionally coloured by a value per sample (e.g. the behaviour)."""
+    `x [T, nx]` (or a list of trials) is drawn in the plane of two state dims, optionally
+    coloured by a value per sample (e.g. the behaviour)."""
     ax = _axes(ax, (4, 4))
     trials = x if isinstance(x, (list, tuple)) else [x]
     colors = color if isinstance(color, (list, tuple)) else [color] * len(trials)
@@ -65,8 +65,7 @@ def plot_model_comparison(scores: Mapping[str, float], ax: Axes | None = None, *
                           **style: Any) -> Axes:
     """Bars of one score per model, with an optional reference line.
 
-    Bars of one score per model (`{label: value}`), with an optional reference line (e.g. the
-    ideal predictor's CC)."""
+    `scores` is `{label: value}`; the reference line is e.g. the ideal predictor's CC."""
     ax = _axes(ax)
     labels = list(scores)
     ax.bar(np.arange(len(labels)), [scores[k] for k in labels],
@@ -88,8 +87,7 @@ def _cell(row: Any, name: str) -> Any:
 def plot_search(result: SearchResult, ax: Axes | None = None, **style: Any) -> Axes:
     """Held-out behaviour score of every candidate nonlinearity of `dpad.search`.
 
-    Held-out behaviour score of every candidate nonlinearity of `dpad.search` (chosen one
-    highlighted): the AUC for categorical behaviour, else the CC."""
+    The chosen one is highlighted; the score is the AUC for categorical behaviour, else the CC."""
     table = result.table
     key = "auc" if _cell(table[0], "auc") is not None else "cc"
     ax = plot_model_comparison({_cell(r, "nonlinear"): _cell(r, key) for r in table}, ax,

@@ -102,8 +102,8 @@ def plot_eigenvalues(fps: FixedPoints, index: int | ArrayLike | None = None,
                      ax: Axes | None = None, **style: Any) -> Axes:
     """Eigenvalues of the Jacobians at fixed points in the complex plane.
 
-    Eigenvalues of the Jacobians at the points `index` (default all) in the complex plane,
-    with the unit circle (discrete time) or the imaginary axis (continuous time)."""
+    The points are `index` (default all); the plot shows the unit circle (discrete time) or the
+    imaginary axis (continuous time)."""
     if not isinstance(fps, FixedPoints) or fps.eigenvalues is None:
         raise ValueError("plot_eigenvalues needs FixedPoints with eigenvalues (jacobians=True)")
     ax = _axes(ax, size=(4, 4))
@@ -127,10 +127,9 @@ def plot_flow_2d(flow: FlowField, fps: FixedPoints | None = None, ax: Axes | Non
                  **style: Any) -> Axes:
     """A 2-D flow field: streamlines coloured by speed, nullclines and fixed points.
 
-    A 2-D flow field (`fixedpoints.flow_2d` or `flow_field`): streamlines coloured by speed,
-    the two nullclines (dx = 0 and dy = 0) and the fixed points `fps` (default: those the flow
-    carries, if any): stable filled, saddles hollow circles, sources (every mode unstable)
-    hollow triangles."""
+    `flow` comes from `fixedpoints.flow_2d` or `flow_field`. The nullclines are dx = 0 and
+    dy = 0; the fixed points are `fps` (default: those the flow carries, if any): stable filled,
+    saddles hollow circles, sources (every mode unstable) hollow triangles."""
     if not isinstance(flow, FlowField):
         raise ValueError(f"flow must be a FlowField from fixedpoints.flow_field, got "
                          f"{type(flow)}")

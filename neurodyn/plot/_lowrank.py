@@ -100,8 +100,8 @@ def plot_loadings(
 ) -> np.ndarray:
     """Pair plot of per-neuron loadings coloured by population.
 
-    Pair plot of per-neuron loadings (`lowrank.loadings(model)`), coloured by population
-    `labels [N]` (e.g. `lowrank.population_labels(mixture, model)`); histograms on the diagonal.
+    The loadings come from `lowrank.loadings(model)`, the population `labels [N]` e.g. from
+    `lowrank.population_labels(mixture, model)`; histograms on the diagonal.
 
     `columns` picks loading names (default all). `ax`: the D × D Axes to draw on (D = the
     number of columns; `axes=`, its old name, still works with a DeprecationWarning); by
@@ -161,9 +161,9 @@ def plot_rank_accuracy(
 ) -> Axes:
     """Accuracy against rank, per seed and median, from a truncation curve or sweep.
 
-    Accuracy against rank, from `lowrank.truncation_curve` or `lowrank.rank_sweep` (seeds
-    as dots, their median as a line; its `threshold` as a dashed line unless `threshold` is
-    given). Anything with `ranks` and `accuracy` (attributes, or keys of a mapping) will do."""
+    From `lowrank.truncation_curve` or `lowrank.rank_sweep`: seeds as dots, their median as a
+    line; its `threshold` as a dashed line unless `threshold` is given. Anything with `ranks` and
+    `accuracy` (attributes, or keys of a mapping) will do."""
     ax = _axes(ax, figsize=(3.6, 2.8))
     if isinstance(result, Mapping):
         ranks, acc = np.asarray(result["ranks"]), np.asarray(result["accuracy"])

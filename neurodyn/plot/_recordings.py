@@ -26,8 +26,8 @@ def plot_raster(spike_times: Sequence[ArrayLike | Sequence[float]], ax: Axes | N
                 **style: Any) -> Axes:
     """Spike raster: one row per unit, with the trials shaded.
 
-    Spike raster: one row per unit (spike times in s), the trials of `trials` shaded, over
-    `window` (s; default everything)."""
+    Spike times are in s; the trials of `trials` are shaded; the plot spans `window` (s;
+    default everything)."""
     ax = _axes(ax, (7, 3))
     lo, hi = window if window is not None else (-np.inf, np.inf)
     rows = [np.asarray(t, float) for t in spike_times]
@@ -50,10 +50,9 @@ def plot_conditions(recording: Recording, ax: Axes | None = None, *, signal: str
                     **style: Any) -> Axes:
     """Each trial of `recording` over time, coloured by the value of a condition.
 
-    Each trial of `recording` over time, coloured by the value of `condition` (for
-    condition averages, `Recording.average(condition)`): the neural data (`signal="y"`),
-    behaviour ("z") or inputs ("u"), channel `channel` or the mean over channels (None).
-    Time is relative to the alignment event (the recording's `t_start`)."""
+    For condition averages, use `Recording.average(condition)`. It draws the neural data
+    (`signal="y"`), behaviour ("z") or inputs ("u"), channel `channel` or the mean over channels
+    (None). Time is relative to the alignment event (the recording's `t_start`)."""
     if not isinstance(recording, Recording):
         raise ArgumentTypeError(f"recording must be a neurodyn.data.Recording, got "
                                 f"{type(recording).__name__}")

@@ -13,8 +13,7 @@ def plot_sweep(rows: Sequence[Mapping], x: str, y: str = "accuracy", *,
                group: Sequence[str] = (), ax: Axes | None = None) -> Axes:
     """Mean ± s.d. over seeds of a sweep's column `y` against grid key `x`.
 
-    Mean ± s.d. over seeds of column `y` against grid key `x`, one line per value of the
-    other grid keys `group` (e.g. accuracy against rank per task).
+    One line per value of the other grid keys `group` (e.g. accuracy against rank per task).
 
     `rows` is a sweep's table (`neurodyn.experiment.collect`, or `read_table` of its
     `results.csv`); only rows with status "ok" and a value of `y` are drawn. Returns the Axes.
