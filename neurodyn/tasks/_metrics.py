@@ -134,8 +134,8 @@ def fit_psychometric(
 ) -> PsychometricFit:
     """Maximum-likelihood fit of a psychometric function to choice counts.
 
-    Maximum-likelihood fit of ψ(x) (see `PsychometricFit`) to `n_positive` choices = +1
-    out of `n` trials at each condition value in `values`."""
+    Fits ψ(x) (see `PsychometricFit`) to `n_positive` choices = +1 out of `n` trials at each
+    condition value in `values`."""
     check_choice(model, "model", _MODELS)
     lapses = check_bool(lapses, "lapses")
     max_lapse = _check_max_lapse(max_lapse)
@@ -199,8 +199,7 @@ def psychometric(
 ) -> PsychometricCurve:
     """P(choice = +1) for each distinct value of a condition, optionally fitted.
 
-    P(choice = +1) for each distinct value of a condition (e.g. coherence), optionally with
-    a fitted psychometric function.
+    The condition is e.g. the coherence; the fitted psychometric function is optional.
 
     Returns a `PsychometricCurve`: `values`, `p_positive`, `n` sorted by value, with the
     binomial standard error `sem` = sqrt(p(1−p)/n). With `fit="probit"` or `fit="logistic"`

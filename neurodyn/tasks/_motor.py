@@ -48,8 +48,8 @@ ANTI_REACH_PRESETS = {
 class AntiReach(AbstractEpochTask):
     """(Anti-)reach on a ring: reach to the stimulus angle θ, or to θ + π.
 
-    (Anti-)reach on a ring: a stimulus at angle θ on a ring of `dim_ring` units; reach to θ
-    (pro) or to θ + π (anti, `anti=True`).
+    The stimulus is at angle θ on a ring of `dim_ring` units; reach to θ (pro) or to θ + π (anti,
+    `anti=True`).
 
     Inputs `[fixation, ring₁…ring_n]` (fixation on until the decision, cos(θ_k − θ_stim) on the
     ring during the stimulus); outputs one-hot `[fixation, choice₁…choice_n]`. Conditions:
@@ -159,8 +159,7 @@ SINE_PRESETS = {
 class SineWaveGenerator(AbstractTask):
     """Sine-wave generator: a static input level selects the output's frequency.
 
-    Sine-wave generator: a static input level selects a frequency; the output must be
-    sin(2π f t) for the whole trial.
+    The output must be sin(2π f t) for the whole trial.
 
     Input: one unit at j/n + 0.25 for frequency j = 1…n (of `frequencies`, Hz). Output: one
     unit, target sin(2π f t) at t = (step + 1)·dt. Scoring: per-trial R² of the output against

@@ -50,8 +50,7 @@ def _numeric(v: Any) -> bool:
 class NeuroGymTask(AbstractTask):
     """A NeuroGym environment as a neurodyn task.
 
-    A NeuroGym environment (an id such as `"ContextDecisionMaking-v0"`, or an instance)
-    as a neurodyn task.
+    The environment is an id such as `"ContextDecisionMaking-v0"`, or an instance.
 
     Every trial starts at t = 0 (never NeuroGym's concatenated stream) and is padded to
     `n_steps` (default: the longest of `probe` trials drawn at construction, so very rare long

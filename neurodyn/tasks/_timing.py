@@ -134,8 +134,7 @@ READY_SET_GO_PRESETS = {
 class ReadySetGo(AbstractEpochTask):
     """Ready-set-go interval reproduction (Jazayeri & Shadlen 2010).
 
-    Ready-set-go interval reproduction (Jazayeri & Shadlen 2010): two cues (ready, set)
-    bound a measured interval; produce `gain` × that interval after set.
+    Two cues (ready, set) bound a measured interval; produce `gain` × that interval after set.
 
     Inputs `[fixation, ready, set]` (fixation on until the production epoch); outputs
     `[fixation, go]`; the target go = 1 on the single step `gain × measure` after the end of

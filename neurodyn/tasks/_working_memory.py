@@ -76,8 +76,7 @@ DELAY_COMPARISON_PRESETS = {
 class DelayComparison(AbstractChoiceTask):
     """Parametric working memory (Romo et al. 1999): compare two frequencies.
 
-    Parametric working memory (Romo et al. 1999): compare two vibration frequencies f1, f2
-    separated by a delay.
+    The two vibration frequencies f1, f2 are separated by a delay.
 
     Preset `dubreuil2022` (the default): one input, (f − f_mid)/f_span during each stimulus
     (f_mid, f_span from the task's pairs: 22 and 24 Hz) plus noise on every step; one output
