@@ -223,9 +223,11 @@ def figure(results, ranks):
             for v in vals:
                 ax.plot(ranks, v, "-", color=colour, lw=0.6, alpha=0.5)
             ax.plot(ranks, vals.mean(0), "o-", color=colour, lw=2, label=label)
-            if key in pub:
-                n = min(len(ranks), len(pub[key]))
-                ax.plot(ranks[:n], pub[key][:n], "s:", color=colour, mfc="w",
+            # the published truncation R² is the paper's definition (states, pooled mean)
+            pkey = {"trunc_r2_states": "trunc_r2", "trunc_r2": None}.get(key, key)
+            if pkey in pub:
+                n = min(len(ranks), len(pub[pkey]))
+                ax.plot(ranks[:n], pub[pkey][:n], "s:", color=colour, mfc="w",
                         label=f"{label}, published")
         low = min([-0.1, float(np.min(d["trunc_r2"])) - 0.05,
                    min(pub.get("trunc_r2", [0.0])) - 0.05])
