@@ -1,0 +1,24 @@
+"""The largest scale that fits this session: the paper config with fewer, smaller networks."""
+import importlib.util, shutil, sys, time
+from pathlib import Path
+import matplotlib
+matplotlib.use("Agg")
+ROOT = Path("/work/main/experiments")
+sys.path.insert(0, str(ROOT))
+import _common as C
+spec = importlib.util.spec_from_file_location("mah", ROOT / "maheswaranathan2019_universality/run.py")
+run = importlib.util.module_from_spec(spec); spec.loader.exec_module(run)
+cfg = C.load_config(ROOT / "maheswaranathan2019_universality", "paper")
+cfg.update(n_neurons=32, n_seeds=3, flipflop_steps=1200, context_steps=1000, batch_size=64,
+           n_trials=64, n_starts=192, manifold_steps=200, context_max_steps=300, n_components=8,
+           dsa_delays=4, dsa_rank=10, dsa_steps=800)
+out = Path(sys.argv[1])
+t0, c0 = time.perf_counter(), time.process_time()
+commit = C._commit()
+C._PARTS.update(dir=out / "parts", commit=commit, commits={})
+study = run.compute(cfg)
+study.data["cpu_seconds"] = round(time.process_time() - c0, 1)
+C.write(study, out, "medium (paper.toml at 32 units, 3 seeds per architecture)", cfg,
+        time.perf_counter() - t0, commit)
+shutil.rmtree(out / "parts", ignore_errors=True)
+print((out / "results.md").read_text())
