@@ -1,14 +1,27 @@
-"""The largest scale that fits this session: the paper config with fewer, smaller networks."""
-import importlib.util, shutil, sys, time
+"""The scale run in the session that added this study: paper.toml with fewer, smaller networks
+(32 units, 3 seeds per architecture, shorter training, fewer fixed-point starts).
+
+    python experiments/maheswaranathan2019_universality/results/medium/driver.py OUT_DIR
+"""
+
+import importlib.util
+import shutil
+import sys
+import time
 from pathlib import Path
+
 import matplotlib
-matplotlib.use("Agg")
-ROOT = Path("/work/main/experiments")
+
+ROOT = Path(__file__).resolve().parents[3]  # experiments/
 sys.path.insert(0, str(ROOT))
-import _common as C
-spec = importlib.util.spec_from_file_location("mah", ROOT / "maheswaranathan2019_universality/run.py")
-run = importlib.util.module_from_spec(spec); spec.loader.exec_module(run)
-cfg = C.load_config(ROOT / "maheswaranathan2019_universality", "paper")
+import _common as C  # noqa: E402
+
+matplotlib.use("Agg")
+STUDY = ROOT / "maheswaranathan2019_universality"
+spec = importlib.util.spec_from_file_location("mah", STUDY / "run.py")
+run = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(run)
+cfg = C.load_config(STUDY, "paper")
 cfg.update(n_neurons=32, n_seeds=3, flipflop_steps=1200, context_steps=1000, batch_size=64,
            n_trials=64, n_starts=192, manifold_steps=200, context_max_steps=300, n_components=8,
            dsa_delays=4, dsa_rank=10, dsa_steps=800)
