@@ -33,7 +33,8 @@ def run_small(study: str, out: Path) -> dict:
 # ------------------------------------------------------------------ shared code
 def test_configs_parse_and_have_the_same_keys():
     studies = sorted(p.parent.name for p in EXPERIMENTS.glob("*/run.py"))
-    assert studies == ["dpad_networks", "dpad_simulated", "dubreuil2022", "mante2013_context",
+    assert studies == ["dpad_networks", "dpad_simulated", "dubreuil2022",
+                       "maheswaranathan2019_universality", "mante2013_context",
                        "sussillo2013_flipflop", "valente2022_lint"]
     for s in studies:
         small, paper = (C.load_config(EXPERIMENTS / s, n) for n in C.CONFIGS)
