@@ -67,6 +67,24 @@ def test_between_graph_keeps_memories_and_the_saddles_joining_two():
     assert nd.compare.same_topology(b, run.between_graph(b))  # idempotent
 
 
+def test_cube_graph_is_the_flipflop_scaffold():
+    """8 memories and 12 saddles, each joined to the two corners one bit apart; isomorphic to
+    a relabelled copy, not to the graph with one saddle missing."""
+    run = _load_study(STUDY)
+    c = run.cube_graph(3)
+    assert c.n_points == 20 and np.sum(c.n_unstable == 1) == 12 and c.edges.shape == (24, 2)
+    for s in range(8, 20):
+        a, b = c.edges[c.edges[:, 0] == s, 1]
+        assert np.sum(c.xstar[a] != c.xstar[b]) == 1  # neighbours on the cube
+    perm = np.random.default_rng(0).permutation(20)
+    inv = np.argsort(perm)
+    relabelled = nd.compare.Topology(c.n_unstable[perm], inv[c.edges], c.xstar[perm])
+    assert nd.compare.same_topology(c, relabelled)
+    missing = run.between_graph(nd.compare.Topology(c.n_unstable, c.edges[c.edges[:, 0] != 19],
+                                                    c.xstar))
+    assert missing.n_points == 19 and not nd.compare.same_topology(c, missing)
+
+
 def test_small_run_flipflop_topology_is_universal(record):
     ff = record["data"]["flipflop"]
     archs = {r["architecture"] for r in ff["networks"]}
@@ -78,10 +96,13 @@ def test_small_run_flipflop_topology_is_universal(record):
     assert len(eight) >= 0.75 * len(learned)  # the 8 memories, one per cube corner
     assert all(r["n_corners"] == 8 for r in eight)
     assert all(r["saddles"][0] >= 3 for r in eight)  # index-1 saddles between memories
-    # the memory / index-1 saddle graph is shared across architectures (universality)
-    same = ff["core_same_as_reference"]
-    assert len(same) == len(learned) and any(same)
+    # the graph of memories and the saddles between them is the cube's in networks of
+    # several architectures (universality)
+    same = ff["same_as_cube"]
+    assert len(same) == len(learned)
     assert len({r["architecture"] for r, s in zip(learned, same) if s}) >= 2
+    assert all(r["n_stable"] == 8 and r["saddles_between"] == 12
+               for r, s in zip(learned, same) if s)
 
 
 def test_small_run_geometry_separates_architectures(record):
