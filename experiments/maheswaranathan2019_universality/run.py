@@ -80,7 +80,7 @@ def train_all(task_name, task, cfg):
         fit = nd.train.fit_ensemble(
             lambda k, arch=arch: make_model(arch, task_name, task, cfg, k), task, keys=keys,
             steps=steps, batch_size=cfg["batch_size"], learning_rate=cfg["learning_rate"],
-            clip_norm=1.0, eval_every=steps, keep_best=False, progress=False)
+            clip_norm=1.0, eval_every=steps, keep_best=False, progress=False, devices=1)
         nets += [(arch, s, nd.train.member(fit.model, s)) for s in range(cfg["n_seeds"])]
     return nets
 
