@@ -27,6 +27,20 @@ pytest.raises = unchecked_raises(pytest.raises)
 import neurodyn as nd  # noqa: E402
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _free_compiled_programs():
+    """Drop JAX's compiled programs after each test module.
+
+    XLA maps the machine code of every compiled program into memory; a process that keeps all of
+    the suite's programs alive passes Linux's default `vm.max_map_count` (65530 mappings) and
+    dies in XLA (a segfault or abort while compiling or loading a program). Clearing the caches
+    between modules keeps the count bounded; the persistent compilation cache makes a program
+    compiled again cheap.
+    """
+    yield
+    jax.clear_caches()
+
+
 @pytest.fixture(scope="session")
 def decision_task():
     return nd.tasks.make("PerceptualDecisionMaking", preset="dubreuil2022")
