@@ -148,7 +148,10 @@ def test_student_is_an_ordinary_lowrank_rnn(rank2):
     # The student's rates, as a recording, go to PSID, DPAD's linear special case (DPAD
     # itself: the slow full-size test), behaviour = its first κ.
     states = np.asarray(student.simulate(u[:24], key=None, noise=False).states)
-    y = list(np.asarray(student.phi(states)))
+    # Recorded rates are noisy: noise-free rates leave PSID's residual covariances singular
+    # (no steady-state Kalman filter), which is a property of the data, not of the student.
+    rates = np.asarray(student.phi(states))
+    y = list(rates + 0.01 * np.random.default_rng(0).standard_normal(rates.shape))
     z = list(_kappa(student, states)[..., :1])
     ps = nd.dpad.PSID(nx=2, n1=1, horizon=5).fit(y, z)
     assert np.all(np.isfinite(np.asarray(ps.predict(y[0]).z)))
